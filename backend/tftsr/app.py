@@ -1,0 +1,68 @@
+"""The application object: configuration, database, events and run mode, in one place."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tftsr import __version__
+from tftsr.config import DB_FILENAME, DbKey, load_db_key
+from tftsr.db import Database, open_database
+from tftsr.errors import DatabaseOpenError
+from tftsr.events import EventBus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    data_dir: Path
+    db: Database
+    key: DbKey
+    mode: str = "browser"  # "desktop" | "browser" | "cli"
+    events: EventBus = field(default_factory=EventBus)
+    version: str = __version__
+    # Set by the desktop shell: opens a native save dialog, returns a path or None.
+    save_dialog: Callable[[str], str | None] | None = None
+    # Set by the server: registers bytes for one download, returns its URL.
+    offer_download: Callable[[str, str, bytes], str] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "logs" / "tftsr.log"
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def ensure_data_dir(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / "logs").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise DatabaseOpenError(
+            f"TFTSR cannot create its data folder {data_dir}: {exc.strerror or exc}. "
+            "Choose another folder with --data-dir or TFTSR_DATA_DIR."
+        ) from None
+
+
+def open_app(data_dir: Path, *, mode: str = "browser") -> App:
+    """Open the data folder: key, database, migrations. Raises DatabaseOpenError."""
+    ensure_data_dir(data_dir)
+    try:
+        key = load_db_key(data_dir)
+    except OSError as exc:
+        raise DatabaseOpenError(
+            f"TFTSR cannot store its database key in {data_dir}: {exc.strerror or exc}."
+        ) from None
+    if key is None:
+        raise DatabaseOpenError(
+            f"The database in {data_dir} exists but its key was not found (no TFTSR_DB_KEY, "
+            "no key file, no keyring entry). Set TFTSR_DB_KEY to the key it was created with; "
+            "nothing was changed."
+        )
+    db = open_database(data_dir / DB_FILENAME, key.value)
+    return App(data_dir=data_dir, db=db, key=key, mode=mode)

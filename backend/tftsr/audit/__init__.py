@@ -1,0 +1,3 @@
+from tftsr.audit.chain import record, verify
+
+__all__ = ["record", "verify"]

@@ -1,0 +1,106 @@
+"""Audit log commands: read-only viewing, chain verification and export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from tftsr.audit.chain import record, verify
+from tftsr.commands import command
+from tftsr.delivery import deliver_file
+from tftsr.db.ids import now_text
+from tftsr.validation import Enum, Int, Str
+
+_FILTERS = dict(
+    action=Str(max_len=100, required=False),
+    entity_type=Str(max_len=100, required=False),
+    entity_id=Str(max_len=100, required=False),
+)
+EXPORT_LIMIT = 1_000_000
+
+
+def _where(action, entity_type, entity_id):
+    clauses, params = [], []
+    for column, value in (("action", action), ("entity_type", entity_type), ("entity_id", entity_id)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _entry(row: dict) -> dict:
+    row = dict(row)
+    if row.get("details"):
+        try:
+            row["details"] = json.loads(row["details"])
+        except ValueError:
+            pass
+    return row
+
+
+@command(**_FILTERS, limit=Int(min=1, max=500, default=100), offset=Int(min=0, default=0))
+def get_audit_log(app, action, entity_type, entity_id, limit, offset):
+    """Audit entries, newest first, with the distinct actions and entity types for filters."""
+    where, params = _where(action, entity_type, entity_id)
+    with app.db.connection() as conn:
+        total = conn.execute(f"SELECT count(*) AS n FROM audit_log{where}", params).fetchone()["n"]
+        rows = conn.execute(
+            "SELECT id, seq, timestamp, action, entity_type, entity_id, user_id, details,"
+            f" prev_hash, entry_hash FROM audit_log{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        actions = [r["action"] for r in conn.execute(
+            "SELECT DISTINCT action FROM audit_log ORDER BY action")]
+        types = [r["entity_type"] for r in conn.execute(
+            "SELECT DISTINCT entity_type FROM audit_log ORDER BY entity_type")]
+    return {"items": [_entry(r) for r in rows], "total": total, "limit": limit,
+            "offset": offset, "actions": actions, "entity_types": types}
+
+
+@command()
+def verify_audit(app):
+    """Check the whole hash chain."""
+    with app.db.connection() as conn:
+        return verify(conn).to_dict()
+
+
+@command(format=Enum(("json", "csv")), action=_FILTERS["action"],
+         entity_type=_FILTERS["entity_type"])
+def export_audit_log(app, format, action, entity_type):
+    """Export the (filtered) audit log as JSON or CSV: a native Save dialog or a download."""
+    where, params = _where(action, entity_type, None)
+    columns = ["seq", "id", "timestamp", "action", "entity_type", "entity_id", "user_id",
+               "details", "prev_hash", "entry_hash"]
+    with app.db.connection() as conn:
+        rows = conn.execute(
+            f"SELECT {', '.join(columns)} FROM audit_log{where} ORDER BY seq LIMIT ?",
+            [*params, EXPORT_LIMIT],
+        ).fetchall()
+        chain = verify(conn).to_dict()
+    stamp = now_text().replace(":", "").replace(" ", "-")
+    if format == "json":
+        body = json.dumps({"exported_at": now_text(), "chain": chain,
+                           "entries": [_entry(r) for r in rows]}, indent=2, ensure_ascii=False)
+        data, mime = body.encode("utf-8"), "application/json"
+    else:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow([_csv_safe(r[c]) for c in columns])
+        data, mime = buf.getvalue().encode("utf-8"), "text/csv"
+    result = deliver_file(app, f"tftsr-audit-{stamp}.{format}", mime, data)
+    if not result.get("cancelled"):
+        with app.db.transaction() as conn:
+            record(conn, "audit_exported", "audit_log", "audit_log",
+                   {"format": format, "entries": len(rows), "filters":
+                    {"action": action, "entity_type": entity_type}})
+    return result
+
+
+def _csv_safe(value):
+    """Neutralise spreadsheet formulas in exported cells."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -1,0 +1,200 @@
+"""Command line: ``tftsr`` (desktop), ``tftsr serve``, ``tftsr db migrate|verify-audit``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import webbrowser
+from pathlib import Path
+
+from tftsr import __version__
+from tftsr.config import resolve_data_dir
+from tftsr.errors import DatabaseOpenError
+
+log = logging.getLogger("tftsr.cli")
+
+EXIT_OK, EXIT_ERROR, EXIT_DB, EXIT_AUDIT, EXIT_RUNNING = 0, 1, 2, 3, 4
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                        help="data folder (default: $TFTSR_DATA_DIR or your user data folder)")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="write debug detail to the application log")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tftsr",
+        description="TFTSR: incident triage and root-cause analysis, encrypted on your machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"TFTSR {__version__}")
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve the UI in your browser (no desktop window)")
+    _common(serve)
+    serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: random)")
+    serve.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
+    db = sub.add_parser("db", help="database maintenance")
+    _common(db)
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    migrate = db_sub.add_parser("migrate", help="create or upgrade the database")
+    _common(migrate)
+    verify = db_sub.add_parser("verify-audit", help="check the audit log's hash chain")
+    _common(verify)
+    return parser
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _err(message: str) -> None:
+    print(f"tftsr: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    data_dir = resolve_data_dir(getattr(args, "data_dir", None))
+    debug = bool(getattr(args, "debug", False))
+    try:
+        if args.command == "db":
+            return _db(args.db_command, data_dir, debug)
+        if args.command == "serve":
+            return _serve(data_dir, debug, port=args.port, open_browser=not args.no_browser)
+        return _desktop(data_dir, debug)
+    except DatabaseOpenError as exc:
+        _err(exc.message)
+        return EXIT_DB
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _open(data_dir: Path, debug: bool, mode: str):
+    from tftsr import logs
+    from tftsr.app import ensure_data_dir, open_app
+
+    ensure_data_dir(data_dir)
+    logs.configure(data_dir, debug=debug)
+    app = open_app(data_dir, mode=mode)
+    logs.add_secret(app.key.value)
+    app.extras["debug"] = debug
+    if not debug:
+        from tftsr.settings import get_value
+
+        with app.db.connection() as conn:
+            logging.getLogger("tftsr").setLevel(get_value(conn, "log_level"))
+    log.info("TFTSR %s started in %s mode", __version__, mode)
+    return app
+
+
+def _db(action: str, data_dir: Path, debug: bool) -> int:
+    app = _open(data_dir, debug, "cli")
+    try:
+        if action == "migrate":
+            from tftsr.db.migrator import applied
+
+            names = applied(app.db)
+            _say(f"Database {app.db.path} is up to date ({len(names)} migrations applied; "
+                 f"key {app.key.detail}).")
+            return EXIT_OK
+        from tftsr.audit import verify
+
+        with app.db.connection() as conn:
+            result = verify(conn)
+        if result.ok:
+            _say(f"Audit log intact: {result.entries} entries, hash chain verified.")
+            return EXIT_OK
+        where = (f"entry #{result.first_bad_seq} (id {result.first_bad_id})"
+                 if result.first_bad_id else f"after entry #{result.entries}")
+        _err(f"Audit log BROKEN at {where}: {result.reason}.")
+        return EXIT_AUDIT
+    finally:
+        app.close()
+
+
+def _claim_instance(data_dir: Path):
+    from tftsr import instance
+
+    lock = instance.acquire(data_dir)
+    if lock is not None:
+        return lock
+    info = instance.running_info(data_dir)
+    if instance.ask_to_focus(data_dir):
+        _say("TFTSR is already open for this data folder; its window has been brought forward.")
+    else:
+        mode = info.get("mode", "another")
+        pid = info.get("pid")
+        _say(f"TFTSR is already open for this data folder ({mode} mode"
+             f"{', process ' + str(pid) if pid else ''}). Switch to it, or close it first.")
+    return None
+
+
+def _serve(data_dir: Path, debug: bool, *, port: int, open_browser: bool,
+           reason: str | None = None) -> int:
+    from tftsr.app import ensure_data_dir
+    from tftsr.server import LocalServer
+
+    ensure_data_dir(data_dir)
+    lock = _claim_instance(data_dir)
+    if lock is None:
+        return EXIT_RUNNING
+    app = _open(data_dir, debug, "browser")
+    try:
+        try:
+            server = LocalServer(app, port=port)
+        except OSError as exc:
+            _err(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}")
+            return EXIT_ERROR
+        from tftsr.logs import add_secret
+
+        add_secret(server.token)
+        lock.describe(mode="browser", port=server.port)
+        if reason:
+            _say(f"TFTSR cannot open a desktop window: {reason}. Serving it in your browser instead.")
+        _say(f"TFTSR is running at {server.url()}")
+        _say("Press Ctrl+C to stop.")
+        if open_browser:
+            try:
+                webbrowser.open(server.url())
+            except Exception:  # noqa: BLE001
+                pass
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            _say("Stopping TFTSR.")
+        return EXIT_OK
+    finally:
+        app.close()
+        lock.release()
+
+
+def _desktop(data_dir: Path, debug: bool) -> int:
+    from tftsr.app import ensure_data_dir
+    from tftsr.desktop import display_available
+
+    ok, reason = display_available()
+    if not ok:
+        return _serve(data_dir, debug, port=0, open_browser=False, reason=reason)
+    try:
+        import webview  # noqa: F401
+    except Exception as exc:  # noqa: BLE001
+        return _serve(data_dir, debug, port=0, open_browser=True,
+                      reason=f"the window toolkit could not be loaded ({exc})")
+    ensure_data_dir(data_dir)
+    lock = _claim_instance(data_dir)
+    if lock is None:
+        return EXIT_RUNNING
+    app = _open(data_dir, debug, "desktop")
+    try:
+        from tftsr import desktop
+
+        return desktop.run(app, debug=debug, instance=lock)
+    finally:
+        app.close()
+        lock.release()

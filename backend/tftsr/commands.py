@@ -1,0 +1,92 @@
+"""The command registry: the one dispatcher behind the JS bridge and ``POST /api/<command>``.
+
+Each domain declares its commands next to its logic with :func:`command`; this module
+only collects them, validates arguments and turns failures into clean errors.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tftsr.db.connection import DatabaseError, describe_sqlite_error
+from tftsr.errors import InvalidArgument, NotFound, TftsrError
+from tftsr.validation import Param, clean_arguments
+
+log = logging.getLogger(__name__)
+
+DOMAIN_MODULES = (
+    "tftsr.app_commands",
+    "tftsr.issues.commands",
+    "tftsr.audit.commands",
+    "tftsr.settings.commands",
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    func: Callable[..., Any]
+    params: dict[str, Param] = field(default_factory=dict)
+    doc: str = ""
+
+
+REGISTRY: dict[str, Command] = {}
+
+
+def command(name: str | None = None, **params: Param):
+    """Register ``func(app, **validated_args)`` as a command."""
+
+    def decorate(func):
+        cmd_name = name or func.__name__
+        if cmd_name in REGISTRY and REGISTRY[cmd_name].func is not func:
+            raise RuntimeError(f"command {cmd_name} registered twice")
+        REGISTRY[cmd_name] = Command(cmd_name, func, dict(params), (func.__doc__ or "").strip())
+        return func
+
+    return decorate
+
+
+def load_all() -> dict[str, Command]:
+    for module in DOMAIN_MODULES:
+        importlib.import_module(module)
+    return REGISTRY
+
+
+class InternalError(TftsrError):
+    code = "internal"
+    http_status = 500
+
+
+def dispatch(app, name: Any, args: Any) -> Any:
+    """Run one command. Raises TftsrError (with a human message) on any failure."""
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise NotFound("There is no such command.", code="unknown_command")
+    cmd = REGISTRY[name]
+    started = time.perf_counter()
+    try:
+        cleaned = clean_arguments(cmd.params, args)
+        return cmd.func(app, **cleaned)
+    except TftsrError:
+        raise
+    except DatabaseError as exc:
+        log.exception("database error in command %s", name)
+        raise InternalError(describe_sqlite_error(exc, app.db.path)) from None
+    except Exception:
+        log.exception("unexpected error in command %s", name)
+        raise InternalError(
+            "Something went wrong inside TFTSR. The details are in the application log."
+        ) from None
+    finally:
+        elapsed = (time.perf_counter() - started) * 1000
+        log.debug("command %s took %.1f ms", name, elapsed)
+
+
+def error_payload(exc: TftsrError) -> dict:
+    return {"error": exc.to_dict()}
+
+
+__all__ = ["command", "dispatch", "load_all", "REGISTRY", "InvalidArgument"]

@@ -1,0 +1,3 @@
+from tftsr.db.connection import Database, open_database
+
+__all__ = ["Database", "open_database"]

@@ -1,0 +1,202 @@
+// The one place that talks to the backend.
+//
+// Desktop mode (pywebview): window.pywebview.api[name](args) resolves to
+//   {ok: true, result} | {ok: false, error: {code, message}}.
+// Browser mode (tftsr serve): POST /api/<name> with a bearer token; 200 -> result,
+//   4xx/5xx -> {error: {code, message}}.
+//
+// Every failure becomes a CommandError with a short, human `message`.
+
+const TOKEN_KEY = 'tftsr.token';
+const BRIDGE_TIMEOUT_MS = 20000;
+
+export class CommandError extends Error {
+  constructor(code, message, status = 0) {
+    super(message || 'Something went wrong.');
+    this.name = 'CommandError';
+    this.code = code || 'internal';
+    this.status = status;
+  }
+}
+
+const params = new URLSearchParams(window.location.search);
+
+/** True when running inside the pywebview window. */
+export const desktopMode = params.get('mode') === 'desktop' || Boolean(window.pywebview);
+
+let token = null;
+
+// Take the launch token out of the address bar once, keep it for this tab only.
+(function captureToken() {
+  const fromUrl = params.get('token');
+  try {
+    if (fromUrl) sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    token = fromUrl || sessionStorage.getItem(TOKEN_KEY);
+  } catch (_) {
+    token = fromUrl;
+  }
+  if (fromUrl) {
+    params.delete('token');
+    const qs = params.toString();
+    const clean = window.location.pathname + (qs ? '?' + qs : '') + window.location.hash;
+    try {
+      window.history.replaceState(window.history.state, '', clean);
+    } catch (_) {
+      /* non-fatal: the token stays in the address bar */
+    }
+  }
+})();
+
+/** Whether a launch token is known (browser mode). */
+export function hasToken() {
+  return Boolean(token);
+}
+
+function firstLine(text) {
+  const s = String(text == null ? '' : text).trim();
+  const line = s.split('\n')[0];
+  return line.length > 300 ? line.slice(0, 297) + '…' : line;
+}
+
+function toError(raw, status = 0) {
+  if (raw && typeof raw === 'object') {
+    return new CommandError(String(raw.code || 'internal'), firstLine(raw.message) || 'Unknown error.', status);
+  }
+  return new CommandError('internal', firstLine(raw) || 'Unknown error.', status);
+}
+
+// ---------------------------------------------------------------- desktop
+let bridgePromise = null;
+
+function bridgeReady() {
+  const api = window.pywebview && window.pywebview.api;
+  if (api && Object.keys(api).length > 0) return Promise.resolve(api);
+  if (!bridgePromise) {
+    bridgePromise = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        bridgePromise = null;
+        reject(new CommandError('unavailable', 'The desktop bridge did not start. Restart TFTSR.'));
+      }, BRIDGE_TIMEOUT_MS);
+      window.addEventListener(
+        'pywebviewready',
+        () => {
+          clearTimeout(timer);
+          resolve(window.pywebview.api);
+        },
+        { once: true },
+      );
+    });
+  }
+  return bridgePromise;
+}
+
+async function callDesktop(name, args) {
+  const api = await bridgeReady();
+  const fn = api[name];
+  if (typeof fn !== 'function') {
+    throw new CommandError('not_found', `The backend has no command "${name}".`);
+  }
+  let reply;
+  try {
+    reply = await fn(args);
+  } catch (err) {
+    // pywebview rejects with the Python exception; show only its first line.
+    throw toError({ code: 'internal', message: (err && err.message) || err });
+  }
+  if (reply && typeof reply === 'object' && 'ok' in reply) {
+    if (reply.ok) return reply.result;
+    throw toError(reply.error);
+  }
+  return reply;
+}
+
+// ---------------------------------------------------------------- browser
+async function callHttp(name, args) {
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+  if (token) headers.Authorization = 'Bearer ' + token;
+  let resp;
+  try {
+    resp = await fetch('/api/' + encodeURIComponent(name), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(args || {}),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch (_) {
+    throw new CommandError('unavailable', 'Cannot reach the TFTSR backend. Is it still running?');
+  }
+  let body = null;
+  const text = await resp.text();
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch (_) {
+      body = null;
+    }
+  }
+  if (resp.ok) return body;
+  if (body && body.error) throw toError(body.error, resp.status);
+  if (resp.status === 401) {
+    throw new CommandError(
+      'unauthorized',
+      'This page is not authorised. Open the link that "tftsr serve" printed.',
+      401,
+    );
+  }
+  throw new CommandError('internal', `The backend answered ${resp.status} ${resp.statusText}.`.trim(), resp.status);
+}
+
+/**
+ * Call a backend command.
+ * @param {string} name  snake_case command name
+ * @param {object} args  keyword arguments
+ * @returns {Promise<any>} the result; throws CommandError
+ */
+export function call(name, args = {}) {
+  const clean = {};
+  for (const [k, v] of Object.entries(args || {})) if (v !== undefined) clean[k] = v;
+  return desktopMode ? callDesktop(name, clean) : callHttp(name, clean);
+}
+
+/** Human message for anything thrown. */
+export function errorMessage(err) {
+  if (!err) return 'Unknown error.';
+  if (err instanceof CommandError) return err.message;
+  if (typeof err === 'string') return firstLine(err);
+  return firstLine(err.message) || 'Unexpected error.';
+}
+
+// ---------------------------------------------------------------- typed helpers
+export const api = {
+  ping: (echo) => call('ping', { echo }),
+  getAppInfo: () => call('get_app_info'),
+
+  createIssue: (args) => call('create_issue', args),
+  getIssue: (issue_id) => call('get_issue', { issue_id }),
+  listIssues: (args) => call('list_issues', args),
+  updateIssue: (issue_id, fields) => call('update_issue', { issue_id, ...fields }),
+  setIssueStatus: (issue_id, status, note) => call('set_issue_status', { issue_id, status, note: note || undefined }),
+  deleteIssue: (issue_id) => call('delete_issue', { issue_id }),
+  searchIssues: (args) => call('search_issues', args),
+
+  listFiveWhys: (issue_id) => call('list_five_whys', { issue_id }),
+  addFiveWhy: (issue_id, fields) => call('add_five_why', { issue_id, ...fields }),
+  updateFiveWhy: (step_id, fields) => call('update_five_why', { step_id, ...fields }),
+  reorderFiveWhys: (issue_id, step_ids) => call('reorder_five_whys', { issue_id, step_ids }),
+  deleteFiveWhy: (step_id) => call('delete_five_why', { step_id }),
+  setRootCause: (step_id, is_root_cause) => call('set_root_cause', { step_id, is_root_cause }),
+
+  getTimelineEvents: (issue_id) => call('get_timeline_events', { issue_id }),
+  addTimelineEvent: (args) => call('add_timeline_event', args),
+  deleteTimelineEvent: (event_id) => call('delete_timeline_event', { event_id }),
+
+  getAuditLog: (args) => call('get_audit_log', args),
+  verifyAudit: () => call('verify_audit'),
+  exportAuditLog: (args) => call('export_audit_log', args),
+
+  getSettings: () => call('get_settings'),
+  updateSetting: (key, value) => call('update_setting', { key, value }),
+
+  getDashboard: (days) => call('get_dashboard', { days }),
+};

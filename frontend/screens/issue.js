@@ -1,0 +1,682 @@
+import { html, useState, useEffect, useRef, useCallback } from '../vendor/htm-preact/standalone.module.js';
+import { api } from '../lib/commands.js';
+import { on } from '../lib/events.js';
+import { Icon, EVENT_ICON } from '../lib/icons.js';
+import {
+  Modal, openDialog, confirmDialog, toast, Spinner, ErrorState, SeverityBadge, StatusBadge,
+  Segmented, ChipInput, Field, useUid, Tag,
+} from '../lib/ui.js';
+import { useApp, navigate, issueHref, domainLabel, settingValue } from '../lib/state.js';
+import {
+  STATUS_LABEL, formatDateTime, relativeTime, humanize, shortId, inputToUtc, nowForInput,
+  summarizeDetails, plural,
+} from '../lib/format.js';
+import { SEVERITY_OPTIONS, DomainGlyph } from './new-issue.js';
+
+const TABS = [
+  { id: 'overview', label: 'Overview' },
+  { id: 'whys', label: '5 Whys' },
+  { id: 'timeline', label: 'Timeline' },
+];
+
+const MANUAL_TYPES = [
+  { value: 'note', label: 'Note' },
+  { value: 'mitigation_applied', label: 'Mitigation applied' },
+  { value: 'escalated', label: 'Escalated' },
+  { value: 'customer_notified', label: 'Customer notified' },
+  { value: 'service_restored', label: 'Service restored' },
+  { value: 'monitoring', label: 'Monitoring' },
+  { value: 'other', label: 'Other' },
+];
+
+export function transitionLabel(from, to) {
+  if (to === 'investigating') return from === 'open' ? 'Start investigating' : 'Reopen';
+  if (to === 'resolved') return 'Mark resolved';
+  if (to === 'closed') return 'Close';
+  if (to === 'open') return 'Move back to open';
+  return STATUS_LABEL[to] || to;
+}
+const TRANSITION_ICON = { investigating: 'play', resolved: 'check', closed: 'x', open: 'refresh' };
+
+const needConfirm = () => settingValue('confirm_delete', true) !== false;
+
+export function IssueScreen({ id, tab }) {
+  const { info } = useApp();
+  const [detail, setDetail] = useState(null);
+  const [error, setError] = useState(null);
+  const seq = useRef(0);
+  const activeTab = TABS.some((t) => t.id === tab) ? tab : 'overview';
+
+  const load = useCallback(() => {
+    const n = ++seq.current;
+    return api
+      .getIssue(id)
+      .then((d) => {
+        if (n === seq.current) {
+          setDetail(d);
+          setError(null);
+        }
+        return d;
+      })
+      .catch((e) => {
+        if (n === seq.current) setError(e);
+      });
+  }, [id]);
+
+  useEffect(() => {
+    setDetail(null);
+    setError(null);
+    load();
+  }, [load]);
+
+  useEffect(
+    () =>
+      on('issue_changed', (p) => {
+        if (!p || !p.issue_id || p.issue_id === id) load();
+      }),
+    [id, load],
+  );
+
+  if (error && !detail) {
+    return html`<div class="page">
+      <${ErrorState} error=${error} onRetry=${load} />
+      <p class="center"><a href="#/history">Back to history</a></p>
+    </div>`;
+  }
+  if (!detail) return html`<div class="page"><${Spinner} label="Loading incident…" /></div>`;
+
+  const issue = detail.issue;
+  const steps = [...(detail.resolution_steps || [])].sort((a, b) => a.step_order - b.step_order);
+  const events = detail.timeline_events || [];
+
+  const changeStatus = async (to) => {
+    const result = await openDialog(
+      (close) => html`<${StatusDialog} issue=${issue} to=${to} onClose=${close} />`,
+    );
+    if (result) {
+      toast.success(`Status changed to ${STATUS_LABEL[result.status] || result.status}`);
+      load();
+    }
+  };
+
+  const deleteIssue = async () => {
+    if (needConfirm()) {
+      const ok = await confirmDialog({
+        title: 'Delete this incident?',
+        message: `"${issue.title}" and its 5 Whys, timeline and attachments will be deleted. The audit log keeps a record that it existed.`,
+        confirmLabel: 'Delete incident',
+        danger: true,
+      });
+      if (!ok) return;
+    }
+    try {
+      await api.deleteIssue(issue.id);
+      toast.success('Incident deleted');
+      navigate('/history');
+    } catch (err) {
+      toast.error(err);
+    }
+  };
+
+  const selectTab = (t) => navigate(issueHref(issue.id, t === 'overview' ? '' : t));
+  const onTabKey = (e) => {
+    const i = TABS.findIndex((t) => t.id === activeTab);
+    let n = null;
+    if (e.key === 'ArrowRight') n = (i + 1) % TABS.length;
+    if (e.key === 'ArrowLeft') n = (i - 1 + TABS.length) % TABS.length;
+    if (n === null) return;
+    e.preventDefault();
+    selectTab(TABS[n].id);
+    setTimeout(() => {
+      const el = document.getElementById('tab-' + TABS[n].id);
+      if (el) el.focus();
+    }, 0);
+  };
+  const domain = info && info.domains ? info.domains.find((d) => d.id === issue.category) : null;
+  const root = steps.find((s) => s.is_root_cause);
+
+  return html`<div class="page issue" data-testid="issue-view" data-issue-id=${issue.id}>
+    <header class="issue-head">
+      <div class="crumbs"><a href="#/history">History</a><${Icon} name="right" size=${12} /><span title=${issue.id}>#${shortId(issue.id)}</span></div>
+      <div class="issue-title-row">
+        <h1 data-testid="issue-title">${issue.title}</h1>
+        <div class="issue-head-actions">
+          <button class="btn btn-ghost btn-danger-text" onClick=${deleteIssue} data-testid="issue-delete">
+            <${Icon} name="trash" /> Delete
+          </button>
+        </div>
+      </div>
+      <div class="issue-meta">
+        <${SeverityBadge} value=${issue.severity} />
+        <${StatusBadge} value=${issue.status} />
+        <span class="meta-item" data-testid="issue-domain">
+          ${domain ? html`<${DomainGlyph} domain=${domain} size="xs" />` : null}${domainLabel(info, issue.category)}
+        </span>
+        <span class="meta-item" title=${formatDateTime(issue.created_at, { seconds: true })}>
+          <${Icon} name="clock" size=${13} /> Opened ${relativeTime(issue.created_at)}
+        </span>
+        ${issue.resolved_at
+          ? html`<span class="meta-item" title=${formatDateTime(issue.resolved_at, { seconds: true })} data-testid="issue-resolved-at">
+              <${Icon} name="check" size=${13} /> Resolved ${formatDateTime(issue.resolved_at)}
+            </span>`
+          : null}
+        ${(issue.tags || []).map((t) => html`<${Tag} key=${t}>${t}<//>`)}
+      </div>
+      <div class="status-actions" data-testid="status-actions">
+        ${(detail.allowed_transitions || []).map(
+          (to) => html`<button key=${to}
+              class=${'btn ' + ((issue.status === 'open' && to === 'investigating') || (issue.status === 'investigating' && to === 'resolved') ? 'btn-primary' : '')}
+              onClick=${() => changeStatus(to)} data-testid=${'status-btn-' + to}>
+            <${Icon} name=${TRANSITION_ICON[to] || 'right'} /> ${transitionLabel(issue.status, to)}
+          </button>`,
+        )}
+      </div>
+    </header>
+
+    <div class="tabs" role="tablist" aria-label="Incident sections" onKeyDown=${onTabKey}>
+      ${TABS.map(
+        (t) => html`<button key=${t.id} role="tab" id=${'tab-' + t.id} aria-selected=${activeTab === t.id ? 'true' : 'false'}
+            aria-controls=${'panel-' + t.id} tabIndex=${activeTab === t.id ? 0 : -1}
+            class=${'tab' + (activeTab === t.id ? ' on' : '')} data-testid=${'tab-' + t.id}
+            onClick=${() => selectTab(t.id)}>
+          ${t.label}
+          ${t.id === 'whys' ? html`<span class="count">${steps.length}/5</span>` : null}
+          ${t.id === 'timeline' ? html`<span class="count">${events.length}</span>` : null}
+        </button>`,
+      )}
+    </div>
+
+    <div role="tabpanel" id=${'panel-' + activeTab} aria-labelledby=${'tab-' + activeTab} class="tab-panel">
+      ${activeTab === 'overview'
+        ? html`<${Overview} key=${issue.id} issue=${issue} info=${info} steps=${steps} root=${root} events=${events} onSaved=${load} />`
+        : activeTab === 'whys'
+          ? html`<${FiveWhys} key=${issue.id} issue=${issue} steps=${steps} reload=${load} />`
+          : html`<${Timeline} key=${issue.id} issue=${issue} events=${events} reload=${load} />`}
+    </div>
+  </div>`;
+}
+
+// ---------------------------------------------------------------- status dialog
+function StatusDialog({ issue, to, onClose }) {
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState('');
+  const noteId = useUid('note');
+  const submit = async (e) => {
+    e && e.preventDefault();
+    setBusy(true);
+    setErr('');
+    try {
+      const updated = await api.setIssueStatus(issue.id, to, note.trim());
+      onClose(updated || { status: to });
+    } catch (error) {
+      setErr(error.message);
+      setBusy(false);
+    }
+  };
+  const label = transitionLabel(issue.status, to);
+  return html`<${Modal} title=${label} size="sm" testid="status-dialog" onClose=${() => onClose(null)}
+      footer=${html`
+        <button class="btn" onClick=${() => onClose(null)}>Cancel</button>
+        <button class="btn btn-primary" disabled=${busy} onClick=${submit} data-testid="status-confirm">${label}</button>
+      `}>
+    <form onSubmit=${submit}>
+      <p class="dialog-text">
+        <${StatusBadge} value=${issue.status} /> <${Icon} name="right" size=${12} /> <${StatusBadge} value=${to} />
+      </p>
+      <${Field} label="Note (optional)" htmlFor=${noteId} hint="Recorded on the timeline with the status change.">
+        <textarea id=${noteId} class="input" rows="3" value=${note} data-autofocus maxLength="2000"
+          onInput=${(e) => setNote(e.currentTarget.value)}
+          onKeyDown=${(e) => (e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? submit(e) : null)}
+          data-testid="status-note"></textarea>
+      <//>
+      ${err ? html`<div class="form-error" role="alert">${err}</div>` : null}
+    </form>
+  <//>`;
+}
+
+// ---------------------------------------------------------------- overview
+function Overview({ issue, info, steps, root, events, onSaved }) {
+  const initial = () => ({
+    title: issue.title,
+    description: issue.description || '',
+    severity: issue.severity,
+    category: issue.category,
+    tags: issue.tags || [],
+  });
+  const [form, setForm] = useState(initial);
+  const [base, setBase] = useState(initial);
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState({});
+  const ids = { title: useUid('ot'), desc: useUid('od'), dom: useUid('odm'), tags: useUid('otg') };
+
+  const dirty = JSON.stringify(form) !== JSON.stringify(base);
+
+  // Follow outside changes unless the user is editing.
+  useEffect(() => {
+    const fresh = initial();
+    if (!dirty) setForm(fresh);
+    setBase(fresh);
+  }, [issue.updated_at, issue.title, issue.description, issue.severity, issue.category, JSON.stringify(issue.tags)]);
+
+  const set = (k) => (v) => {
+    setForm((f) => ({ ...f, [k]: v }));
+    if (err[k]) setErr({ ...err, [k]: undefined });
+  };
+
+  const save = async (e) => {
+    e.preventDefault();
+    const t = form.title.trim();
+    if (!t) return setErr({ title: 'The title cannot be empty.' });
+    if (t.length > 300) return setErr({ title: 'Keep the title under 300 characters.' });
+    const changes = {};
+    if (t !== base.title) changes.title = t;
+    if (form.description !== base.description) changes.description = form.description;
+    if (form.severity !== base.severity) changes.severity = form.severity;
+    if (form.category !== base.category) changes.category = form.category;
+    if (JSON.stringify(form.tags) !== JSON.stringify(base.tags)) changes.tags = form.tags;
+    if (!Object.keys(changes).length) return undefined;
+    setBusy(true);
+    try {
+      await api.updateIssue(issue.id, changes);
+      const next = { ...form, title: t };
+      setBase(next);
+      setForm(next);
+      toast.success('Changes saved');
+      onSaved();
+    } catch (error) {
+      toast.error(error);
+    } finally {
+      setBusy(false);
+    }
+    return undefined;
+  };
+
+  const domains = (info && info.domains) || [];
+  const lastEvent = events.length ? events[events.length - 1] : null;
+
+  return html`<div class="overview">
+    <form class="card form" onSubmit=${save} data-testid="overview-form">
+      <${Field} label="Title" htmlFor=${ids.title} error=${err.title} testid="overview-title">
+        <input id=${ids.title} class="input" value=${form.title} onInput=${(e) => set('title')(e.currentTarget.value)}
+          maxLength="400" data-testid="overview-title" />
+      <//>
+      <div class="row-2">
+        <div class="field">
+          <span class="field-label">Severity</span>
+          <${Segmented} options=${SEVERITY_OPTIONS} value=${form.severity} onChange=${set('severity')} label="Severity" testid="overview-severity" size="sm" />
+        </div>
+        <${Field} label="Domain" htmlFor=${ids.dom}>
+          <select id=${ids.dom} class="input" value=${form.category} onChange=${(e) => set('category')(e.currentTarget.value)} data-testid="overview-domain">
+            ${domains.some((d) => d.id === form.category) ? null : html`<option value=${form.category}>${form.category || '—'}</option>`}
+            ${domains.map((d) => html`<option key=${d.id} value=${d.id}>${d.label}</option>`)}
+          </select>
+        <//>
+      </div>
+      <${Field} label="Description" htmlFor=${ids.desc}>
+        <textarea id=${ids.desc} class="input" rows="8" value=${form.description}
+          onInput=${(e) => set('description')(e.currentTarget.value)} data-testid="overview-description"
+          placeholder="No description yet."></textarea>
+      <//>
+      <${Field} label="Tags" htmlFor=${ids.tags}>
+        <${ChipInput} id=${ids.tags} value=${form.tags} onChange=${set('tags')} testid="overview-tags" />
+      <//>
+      <div class="form-actions">
+        ${dirty ? html`<span class="subtle dirty-note">Unsaved changes</span>` : null}
+        <button type="button" class="btn" disabled=${!dirty || busy} onClick=${() => setForm(base)} data-testid="overview-discard">Discard</button>
+        <button type="submit" class="btn btn-primary" disabled=${!dirty || busy} data-testid="overview-save">
+          ${busy ? html`<span class="spinner sm" aria-hidden="true"></span>` : null} Save changes
+        </button>
+      </div>
+    </form>
+
+    <aside class="side">
+      <section class="card">
+        <h2 class="card-title">Root cause analysis</h2>
+        <${WhyProgress} steps=${steps} />
+        ${root
+          ? html`<div class="root-summary" data-testid="overview-root-cause">
+              <span class="root-flag"><${Icon} name="target" size=${13} /> Root cause</span>
+              <p class="pre">${root.answer || root.why_question}</p>
+            </div>`
+          : html`<p class="subtle">${steps.length ? 'No root cause marked yet.' : 'No whys asked yet.'}</p>`}
+        <a class="btn btn-sm" href=${issueHref(issue.id, 'whys')}>Open 5 Whys</a>
+      </section>
+      <section class="card">
+        <h2 class="card-title">Details</h2>
+        <dl class="kv">
+          <dt>ID</dt><dd class="mono" title=${issue.id}>${issue.id}</dd>
+          <dt>Created</dt><dd>${formatDateTime(issue.created_at)}</dd>
+          <dt>Updated</dt><dd>${formatDateTime(issue.updated_at)}</dd>
+          <dt>Resolved</dt><dd>${issue.resolved_at ? formatDateTime(issue.resolved_at) : '—'}</dd>
+          ${issue.source ? html`<dt>Source</dt><dd>${issue.source}</dd>` : null}
+          ${issue.assigned_to ? html`<dt>Assigned to</dt><dd>${issue.assigned_to}</dd>` : null}
+          <dt>Last activity</dt><dd>${lastEvent ? relativeTime(lastEvent.created_at) : '—'}</dd>
+        </dl>
+      </section>
+    </aside>
+  </div>`;
+}
+
+function WhyProgress({ steps }) {
+  return html`<div class="why-progress" data-testid="why-progress" aria-label=${`${steps.length} of 5 whys`} role="img">
+    ${[1, 2, 3, 4, 5].map((n) => {
+      const s = steps[n - 1];
+      const cls = 'why-pip' + (s ? ' done' : '') + (s && s.is_root_cause ? ' root' : '');
+      return html`<span key=${n} class=${cls}>
+        ${s && s.is_root_cause ? html`<${Icon} name="target" size=${12} />` : n}
+      </span>`;
+    })}
+    <span class="why-progress-label">${steps.length} of 5</span>
+  </div>`;
+}
+
+// ---------------------------------------------------------------- 5 whys
+function FiveWhys({ issue, steps: fromServer, reload }) {
+  const [steps, setSteps] = useState(fromServer);
+  const [editing, setEditing] = useState(null); // step id
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => setSteps(fromServer), [fromServer]);
+
+  const run = async (fn, msg) => {
+    setBusy(true);
+    try {
+      const res = await fn();
+      if (Array.isArray(res)) setSteps([...res].sort((a, b) => a.step_order - b.step_order));
+      if (msg) toast.success(msg);
+      reload();
+      return res;
+    } catch (err) {
+      toast.error(err);
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const move = (i, dir) => {
+    const j = i + dir;
+    if (j < 0 || j >= steps.length) return;
+    const order = steps.map((s) => s.id);
+    [order[i], order[j]] = [order[j], order[i]];
+    setSteps((cur) => {
+      const next = [...cur];
+      [next[i], next[j]] = [next[j], next[i]];
+      return next.map((s, k) => ({ ...s, step_order: k + 1 }));
+    });
+    run(() => api.reorderFiveWhys(issue.id, order));
+  };
+
+  const remove = async (step) => {
+    if (needConfirm()) {
+      const ok = await confirmDialog({
+        title: `Delete why ${step.step_order}?`,
+        message: 'The remaining whys are renumbered.',
+        confirmLabel: 'Delete',
+        danger: true,
+      });
+      if (!ok) return;
+    }
+    run(() => api.deleteFiveWhy(step.id), 'Why deleted');
+  };
+
+  const toggleRoot = (step) =>
+    run(() => api.setRootCause(step.id, !step.is_root_cause), step.is_root_cause ? 'Root cause unmarked' : 'Marked as root cause');
+
+  const saveEdit = async (step, fields) => {
+    const res = await run(() => api.updateFiveWhy(step.id, fields), 'Why saved');
+    if (res) {
+      setSteps((cur) => cur.map((s) => (s.id === res.id ? res : s)));
+      setEditing(null);
+    }
+  };
+
+  const add = async (fields) => {
+    const res = await run(() => api.addFiveWhy(issue.id, fields), 'Why added');
+    if (res && !Array.isArray(res)) setSteps((cur) => [...cur.filter((s) => s.id !== res.id), res]);
+    return Boolean(res);
+  };
+
+  const last = steps[steps.length - 1];
+  return html`<div class="whys" data-testid="whys">
+    <div class="whys-head">
+      <${WhyProgress} steps=${steps} />
+      <p class="subtle">Ask “why?” until you reach a cause you can act on, then mark it as the root cause.</p>
+    </div>
+    ${steps.length === 0
+      ? html`<div class="empty slim"><p>No whys yet. Start with the symptom: why did it happen?</p></div>`
+      : null}
+    <ol class="why-list" data-testid="why-list">
+      ${steps.map(
+        (s, i) => html`<li key=${s.id} class=${'why-card card' + (s.is_root_cause ? ' is-root' : '')}
+            data-testid="why-step" data-step-order=${s.step_order} data-root=${s.is_root_cause ? 'true' : 'false'}>
+          <div class="why-num" aria-hidden="true">${s.step_order}</div>
+          ${editing === s.id
+            ? html`<${WhyForm} initial=${s} submitLabel="Save" busy=${busy}
+                onSubmit=${(f) => saveEdit(s, f)} onCancel=${() => setEditing(null)} testid="why-edit" />`
+            : html`<div class="why-body">
+                <div class="why-top">
+                  <span class="sr-only">Why ${s.step_order}: </span>
+                  <h3 class="why-q" data-testid="why-question">${s.why_question}</h3>
+                  ${s.is_root_cause
+                    ? html`<span class="root-flag" data-testid="root-cause-marker"><${Icon} name="target" size=${13} /> Root cause</span>`
+                    : null}
+                </div>
+                ${s.answer
+                  ? html`<p class="why-a pre" data-testid="why-answer">${s.answer}</p>`
+                  : html`<p class="why-a subtle">No answer yet.</p>`}
+                ${s.evidence
+                  ? html`<div class="why-ev"><span class="why-ev-label">Evidence</span><p class="pre" data-testid="why-evidence">${s.evidence}</p></div>`
+                  : null}
+                <div class="why-actions">
+                  <button class=${'btn btn-sm root-toggle' + (s.is_root_cause ? ' on' : '')} aria-pressed=${s.is_root_cause ? 'true' : 'false'}
+                    disabled=${busy} onClick=${() => toggleRoot(s)} data-testid="why-root-toggle">
+                    <${Icon} name="target" /> ${s.is_root_cause ? 'Root cause' : 'Mark as root cause'}
+                  </button>
+                  <span class="spacer"></span>
+                  <button class="icon-btn" aria-label=${'Move why ' + s.step_order + ' up'} title="Move up"
+                    disabled=${busy || i === 0} onClick=${() => move(i, -1)} data-testid="why-up"><${Icon} name="up" /></button>
+                  <button class="icon-btn" aria-label=${'Move why ' + s.step_order + ' down'} title="Move down"
+                    disabled=${busy || i === steps.length - 1} onClick=${() => move(i, 1)} data-testid="why-down"><${Icon} name="down" /></button>
+                  <button class="icon-btn" aria-label=${'Edit why ' + s.step_order} title="Edit"
+                    disabled=${busy} onClick=${() => setEditing(s.id)} data-testid="why-edit"><${Icon} name="edit" /></button>
+                  <button class="icon-btn danger" aria-label=${'Delete why ' + s.step_order} title="Delete"
+                    disabled=${busy} onClick=${() => remove(s)} data-testid="why-delete"><${Icon} name="trash" /></button>
+                </div>
+              </div>`}
+        </li>`,
+      )}
+    </ol>
+    ${steps.length < 5
+      ? html`<section class="card why-add" aria-label="Add a why">
+          <h3 class="card-title">Why ${steps.length + 1}</h3>
+          <${WhyForm} key=${steps.length} busy=${busy} submitLabel="Add why" onSubmit=${add} testid="why-new"
+            placeholder=${last && last.answer ? `Why did “${clip(last.answer, 80)}” happen?` : 'Why did this happen?'} />
+        </section>`
+      : html`<p class="subtle center" data-testid="whys-full">All five whys are in. Edit, reorder or mark the root cause above.</p>`}
+  </div>`;
+}
+
+function clip(s, n) {
+  s = String(s).replace(/\s+/g, ' ').trim();
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
+
+function WhyForm({ initial, onSubmit, onCancel, submitLabel, busy, placeholder, testid }) {
+  const [q, setQ] = useState(initial ? initial.why_question : '');
+  const [a, setA] = useState(initial ? initial.answer || '' : '');
+  const [ev, setEv] = useState(initial ? initial.evidence || '' : '');
+  const [err, setErr] = useState('');
+  const ids = { q: useUid('wq'), a: useUid('wa'), e: useUid('we') };
+  const isNew = !initial;
+  const qRef = useRef(null);
+  useEffect(() => {
+    if (!isNew && qRef.current) qRef.current.focus();
+  }, []);
+
+  const submit = async (e) => {
+    e.preventDefault();
+    const question = q.trim();
+    if (!question) return setErr('Write the why question first.');
+    if (question.length > 2000) return setErr('Keep the question under 2,000 characters.');
+    setErr('');
+    const fields = { why_question: question, answer: a.trim(), evidence: ev.trim() };
+    const ok = await onSubmit(fields);
+    if (ok && isNew) {
+      setQ('');
+      setA('');
+      setEv('');
+    }
+    return undefined;
+  };
+  const onKeyDown = (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) submit(e);
+  };
+
+  return html`<form class="why-form" onSubmit=${submit} onKeyDown=${onKeyDown} data-testid=${testid + '-form'}>
+    <${Field} label="Why?" htmlFor=${ids.q} error=${err} testid=${testid + '-question'}>
+      <input id=${ids.q} ref=${qRef} class="input" value=${q} placeholder=${placeholder || ''} maxLength="2000"
+        onInput=${(e) => { setQ(e.currentTarget.value); setErr(''); }}
+        data-testid=${isNew ? 'why-question-input' : 'why-edit-question'} />
+    <//>
+    <${Field} label="Answer" htmlFor=${ids.a}>
+      <textarea id=${ids.a} class="input" rows="2" value=${a} onInput=${(e) => setA(e.currentTarget.value)}
+        placeholder="Because…" data-testid=${isNew ? 'why-answer-input' : 'why-edit-answer'}></textarea>
+    <//>
+    <${Field} label="Evidence" htmlFor=${ids.e} hint="Log lines, metrics or observations that support the answer.">
+      <textarea id=${ids.e} class="input mono-input" rows="2" value=${ev} onInput=${(e) => setEv(e.currentTarget.value)}
+        data-testid=${isNew ? 'why-evidence-input' : 'why-edit-evidence'}></textarea>
+    <//>
+    <div class="form-actions">
+      ${onCancel ? html`<button type="button" class="btn" onClick=${onCancel} data-testid="why-edit-cancel">Cancel</button>` : null}
+      <button type="submit" class="btn btn-primary" disabled=${busy} data-testid=${isNew ? 'add-why-btn' : 'why-save-btn'}>
+        ${isNew ? html`<${Icon} name="plus" />` : html`<${Icon} name="check" />`} ${submitLabel}
+      </button>
+    </div>
+  </form>`;
+}
+
+// ---------------------------------------------------------------- timeline
+function Timeline({ issue, events, reload }) {
+  const [type, setType] = useState('note');
+  const [desc, setDesc] = useState('');
+  const [when, setWhen] = useState('');
+  const [err, setErr] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [newestFirst, setNewestFirst] = useState(false);
+  const ids = { t: useUid('tt'), d: useUid('td'), w: useUid('tw') };
+
+  const submit = async (e) => {
+    e.preventDefault();
+    const d = desc.trim();
+    if (!d) return setErr('Describe what happened.');
+    if (d.length > 2000) return setErr('Keep it under 2,000 characters.');
+    let occurred;
+    if (when) {
+      occurred = inputToUtc(when);
+      if (!occurred) return setErr('That time is not valid.');
+    }
+    setErr('');
+    setBusy(true);
+    try {
+      await api.addTimelineEvent({ issue_id: issue.id, event_type: type, description: d, occurred_at: occurred });
+      setDesc('');
+      setWhen('');
+      toast.success('Added to the timeline');
+      reload();
+    } catch (error) {
+      setErr(error.message);
+    } finally {
+      setBusy(false);
+    }
+    return undefined;
+  };
+
+  const remove = async (ev) => {
+    if (needConfirm()) {
+      const ok = await confirmDialog({
+        title: 'Delete this timeline entry?',
+        message: ev.description,
+        confirmLabel: 'Delete',
+        danger: true,
+      });
+      if (!ok) return;
+    }
+    try {
+      await api.deleteTimelineEvent(ev.id);
+      toast.success('Entry deleted');
+      reload();
+    } catch (error) {
+      toast.error(error);
+    }
+  };
+
+  const list = newestFirst ? [...events].reverse() : events;
+
+  return html`<div class="timeline-wrap">
+    <form class="card timeline-form" onSubmit=${submit} data-testid="timeline-form">
+      <h3 class="card-title">Add to timeline</h3>
+      <div class="timeline-form-row">
+        <${Field} label="Type" htmlFor=${ids.t}>
+          <select id=${ids.t} class="input" value=${type} onChange=${(e) => setType(e.currentTarget.value)} data-testid="timeline-type">
+            ${MANUAL_TYPES.map((t) => html`<option key=${t.value} value=${t.value}>${t.label}</option>`)}
+          </select>
+        <//>
+        <${Field} label="When (optional)" htmlFor=${ids.w} hint=${when ? '' : 'Leave empty for now.'}>
+          <div class="with-btn">
+            <input id=${ids.w} type="datetime-local" class="input" value=${when} onInput=${(e) => setWhen(e.currentTarget.value)}
+              data-testid="timeline-time" />
+            <button type="button" class="btn btn-sm" onClick=${() => setWhen(nowForInput())}>Now</button>
+          </div>
+        <//>
+      </div>
+      <${Field} label="What happened" htmlFor=${ids.d} error=${err} testid="timeline-description">
+        <textarea id=${ids.d} class="input" rows="2" value=${desc} maxLength="2000"
+          onInput=${(e) => { setDesc(e.currentTarget.value); setErr(''); }}
+          onKeyDown=${(e) => (e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? submit(e) : null)}
+          placeholder="e.g. Rolled back deploy 2024.11.3 on the EU cluster" data-testid="timeline-description"></textarea>
+      <//>
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled=${busy} data-testid="timeline-add">
+          <${Icon} name="plus" /> Add entry
+        </button>
+      </div>
+    </form>
+
+    <div class="timeline-toolbar">
+      <span class="subtle">${plural(events.length, 'event')}</span>
+      <button class="btn btn-sm btn-ghost" onClick=${() => setNewestFirst(!newestFirst)} data-testid="timeline-sort">
+        <${Icon} name=${newestFirst ? 'down' : 'up'} /> ${newestFirst ? 'Newest first' : 'Oldest first'}
+      </button>
+    </div>
+
+    ${events.length === 0
+      ? html`<div class="empty slim"><p>No events yet.</p></div>`
+      : html`<ol class="timeline" data-testid="timeline">
+          ${list.map(
+            (ev) => html`<li key=${ev.id} class=${'tl-item' + (ev.manual ? ' manual' : '')} data-testid="timeline-event" data-event-type=${ev.event_type}>
+              <span class=${'tl-icon ev-' + ev.event_type} aria-hidden="true"><${Icon} name=${EVENT_ICON[ev.event_type] || 'dots'} size=${14} /></span>
+              <div class="tl-body">
+                <div class="tl-head">
+                  <span class="tl-type">${humanize(ev.event_type)}</span>
+                  ${ev.manual ? html`<span class="pill">manual</span>` : null}
+                  <time class="tl-time" title=${formatDateTime(ev.created_at, { seconds: true })}>
+                    ${relativeTime(ev.created_at)} · ${formatDateTime(ev.created_at)}
+                  </time>
+                  <span class="spacer"></span>
+                  ${ev.manual
+                    ? html`<button class="icon-btn danger" aria-label="Delete entry" title="Delete entry"
+                        onClick=${() => remove(ev)} data-testid="timeline-delete"><${Icon} name="trash" /></button>`
+                    : null}
+                </div>
+                <p class="tl-desc pre">${ev.description}</p>
+                ${ev.metadata && typeof ev.metadata === 'object' && Object.keys(ev.metadata).length
+                  ? html`<p class="tl-meta">${summarizeDetails(ev.metadata, 160)}</p>`
+                  : null}
+              </div>
+            </li>`,
+          )}
+        </ol>`}
+  </div>`;
+}

@@ -1,0 +1,1 @@
+ALTER TABLE log_files ADD COLUMN content_compressed BLOB;
