@@ -6,6 +6,9 @@
 
 import { desktopMode } from './commands.js';
 
+/** Known event names, so '*' subscribers in browser mode still hear them. */
+export const EVENT_NAMES = ['issue_changed', 'settings_changed'];
+
 const handlers = new Map(); // name -> Set<fn>
 const sseNames = new Set();
 let source = null;
@@ -76,6 +79,7 @@ export function on(name, fn) {
   if (!handlers.has(name)) handlers.set(name, new Set());
   handlers.get(name).add(fn);
   if (desktopMode) hookDesktop();
+  else if (name === '*') EVENT_NAMES.forEach(listenSse);
   else listenSse(name);
   return () => {
     const set = handlers.get(name);
@@ -83,11 +87,3 @@ export function on(name, fn) {
   };
 }
 
-/** Known event names, so '*' subscribers in browser mode still hear them. */
-export const EVENT_NAMES = ['issue_changed', 'settings_changed'];
-
-export function onAny(fn) {
-  const offs = [on('*', fn)];
-  if (!desktopMode) for (const n of EVENT_NAMES) listenSse(n);
-  return () => offs.forEach((o) => o());
-}

@@ -84,6 +84,9 @@ class Database:
             str(self.path), check_same_thread=False, isolation_level=None, timeout=15
         )
         try:
+            # SQLCipher's own logging would print decryption failures to stderr; the
+            # caller reports them in words instead.
+            conn.execute("PRAGMA cipher_log_level = NONE")
             conn.execute(f"PRAGMA key = {_quote(self._key)}")
             for pragma in CIPHER_PRAGMAS:
                 conn.execute(pragma)
