@@ -61,6 +61,7 @@ class InstanceLock:
                     return
                 with conn:
                     try:
+                        conn.settimeout(2)  # a silent client must not stall the listener
                         if conn.recv(16).strip() == b"focus":
                             on_focus()
                             conn.sendall(b"ok")
