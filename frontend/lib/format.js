@@ -100,7 +100,8 @@ export function nowForInput() {
 /** Hours -> "45 min", "3.2 h", "2 d 4 h". */
 export function formatDuration(hours) {
   if (hours == null || !Number.isFinite(hours)) return '—';
-  if (hours < 1) return `${Math.max(1, Math.round(hours * 60))} min`;
+  if (hours * 60 < 1) return '< 1 min';
+  if (hours < 1) return `${Math.round(hours * 60)} min`;
   if (hours < 48) return `${hours < 10 ? hours.toFixed(1).replace(/\.0$/, '') : Math.round(hours)} h`;
   const d = Math.floor(hours / 24);
   const h = Math.round(hours - d * 24);
@@ -182,13 +183,21 @@ export function summarizeDetails(details, max = 110) {
   if (details == null) return '';
   if (typeof details !== 'object') return String(details).slice(0, max);
   const bits = [];
-  for (const [k, v] of Object.entries(details)) {
+  if (typeof details.description === 'string' && details.description) bits.push(details.description);
+  const add = (k, v) => {
+    if (v == null || v === '' || k === 'description') return;
     let val;
-    if (v == null) val = '—';
-    else if (typeof v === 'object') val = Array.isArray(v) ? `[${v.length}]` : '{…}';
+    if (typeof v === 'object') val = Array.isArray(v) ? `[${v.map(String).join(', ')}]` : '{…}';
     else val = String(v);
     if (val.length > 40) val = val.slice(0, 39) + '…';
     bits.push(`${k}: ${val}`);
+  };
+  for (const [k, v] of Object.entries(details)) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k2, v2] of Object.entries(v)) add(k2, v2);
+    } else {
+      add(k, v);
+    }
   }
   const s = bits.join(', ');
   return s.length > max ? s.slice(0, max - 1) + '…' : s;

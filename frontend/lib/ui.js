@@ -5,6 +5,7 @@ import {
   html,
   useState,
   useEffect,
+  useLayoutEffect,
   useRef,
   useCallback,
 } from '../vendor/htm-preact/standalone.module.js';
@@ -58,7 +59,7 @@ export function dismissToast(id) {
   toastStore.set((list) => list.filter((t) => t.id !== id));
 }
 export const toast = {
-  success: (msg) => pushToast('success', msg, 3500),
+  success: (msg) => pushToast('success', msg, 2800),
   info: (msg) => pushToast('info', msg, 4000),
   error: (errOrMsg) => pushToast('error', errorMessage(errOrMsg), 7000),
 };
@@ -106,7 +107,8 @@ export function Modal({ title, onClose, children, footer, testid, size = 'md', l
   const closeRef = useRef(onClose);
   closeRef.current = onClose;
 
-  useEffect(() => {
+  // Layout effect: focus lands in the dialog before the next key event is handled.
+  useLayoutEffect(() => {
     const entry = { close: () => closeRef.current && closeRef.current() };
     modalStack.push(entry);
     const prev = document.activeElement;

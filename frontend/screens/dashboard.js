@@ -157,11 +157,26 @@ function StatusBar({ counts, total }) {
   </div>`;
 }
 
-function niceMax(v) {
-  if (v <= 4) return Math.max(1, v);
-  const pow = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * pow >= v) return m * pow;
-  return 10 * pow;
+/** Integer axis: a round step so that 0..max has at most five ticks. */
+function niceScale(v) {
+  if (v <= 4) {
+    const max = Math.max(1, v);
+    return { max, ticks: Array.from({ length: max + 1 }, (_, i) => i) };
+  }
+  const raw = v / 4;
+  const pow = Math.pow(10, Math.floor(Math.log10(raw)));
+  let step = pow;
+  for (const m of [1, 2, 5, 10]) {
+    if (m * pow >= raw) {
+      step = m * pow;
+      break;
+    }
+  }
+  step = Math.max(1, Math.round(step));
+  const max = Math.ceil(v / step) * step;
+  const ticks = [];
+  for (let t = 0; t <= max; t += step) ticks.push(t);
+  return { max, ticks };
 }
 
 function TimeChart({ points }) {
@@ -172,8 +187,7 @@ function TimeChart({ points }) {
   const pad = { l: 36, r: 12, t: 12, b: 28 };
 
   const n = points.length;
-  const max = niceMax(points.reduce((a, p) => Math.max(a, p.count || 0), 0));
-  const ticks = max <= 4 ? Array.from({ length: max + 1 }, (_, i) => i) : [0, max / 4, max / 2, (3 * max) / 4, max];
+  const { max, ticks } = niceScale(points.reduce((a, p) => Math.max(a, p.count || 0), 0));
   const total = points.reduce((a, p) => a + (p.count || 0), 0);
 
   const W = Math.max(width, 200);
@@ -195,7 +209,7 @@ function TimeChart({ points }) {
           ${ticks.map(
             (t) => html`<g key=${'t' + t} class="chart-grid">
               <line x1=${pad.l} x2=${W - pad.r} y1=${y(t)} y2=${y(t)} />
-              <text x=${pad.l - 8} y=${y(t) + 4} text-anchor="end" class="chart-label">${Number.isInteger(t) ? t : t.toFixed(1)}</text>
+              <text x=${pad.l - 8} y=${y(t) + 4} text-anchor="end" class="chart-label">${t}</text>
             </g>`,
           )}
           ${points.map((p, i) => {
@@ -205,7 +219,7 @@ function TimeChart({ points }) {
               ${p.count
                 ? html`<rect class=${'chart-bar' + (hover === i ? ' on' : '')} x=${x} y=${pad.t + ih - h} width=${barW} height=${h} rx=${Math.min(3, barW / 3)} />`
                 : null}
-              ${i % labelEvery === 0
+              ${i % labelEvery === 0 || (i === n - 1 && (n - 1) % labelEvery >= labelEvery / 2)
                 ? html`<text class="chart-label" x=${pad.l + step * i + step / 2} y=${height - 8} text-anchor="middle">${formatDay(p.date)}</text>`
                 : null}
               <rect class="chart-hit" x=${pad.l + step * i} y=${pad.t} width=${step} height=${ih}

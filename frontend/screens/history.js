@@ -1,4 +1,4 @@
-import { html, useState, useEffect, useRef } from '../vendor/htm-preact/standalone.module.js';
+import { html, useState, useEffect, useLayoutEffect, useRef } from '../vendor/htm-preact/standalone.module.js';
 import { api } from '../lib/commands.js';
 import { on } from '../lib/events.js';
 import { Icon } from '../lib/icons.js';
@@ -14,7 +14,7 @@ const PAGE = 25;
 
 const STATUS_FILTERS = [
   { value: '', label: 'Any status' },
-  { value: 'open,investigating', label: 'Active (open + investigating)' },
+  { value: 'open,investigating', label: 'Active' },
   ...Object.entries(STATUS_LABEL).map(([value, label]) => ({ value, label })),
 ];
 
@@ -74,7 +74,7 @@ export function History({ route }) {
   // Follow real navigation (e.g. a dashboard card or the top-bar search).
   useEffect(() => setF(fromQuery(route.query)), [queryKey]);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (Date.now() - ui.focusSearch < 1500 && inputRef.current) {
       inputRef.current.focus();
       inputRef.current.select();

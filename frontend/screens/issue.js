@@ -1,4 +1,4 @@
-import { html, useState, useEffect, useRef, useCallback } from '../vendor/htm-preact/standalone.module.js';
+import { html, useState, useEffect, useLayoutEffect, useRef, useCallback } from '../vendor/htm-preact/standalone.module.js';
 import { api } from '../lib/commands.js';
 import { on } from '../lib/events.js';
 import { Icon, EVENT_ICON } from '../lib/icons.js';
@@ -45,9 +45,11 @@ export function IssueScreen({ id, tab }) {
   const [detail, setDetail] = useState(null);
   const [error, setError] = useState(null);
   const seq = useRef(0);
+  const deleted = useRef(false);
   const activeTab = TABS.some((t) => t.id === tab) ? tab : 'overview';
 
   const load = useCallback(() => {
+    if (deleted.current) return Promise.resolve(null);
     const n = ++seq.current;
     return api
       .getIssue(id)
@@ -103,17 +105,19 @@ export function IssueScreen({ id, tab }) {
     if (needConfirm()) {
       const ok = await confirmDialog({
         title: 'Delete this incident?',
-        message: `"${issue.title}" and its 5 Whys, timeline and attachments will be deleted. The audit log keeps a record that it existed.`,
+        message: `"${issue.title}" and its 5 Whys, timeline and log files will be deleted. The audit log keeps a record that it existed.`,
         confirmLabel: 'Delete incident',
         danger: true,
       });
       if (!ok) return;
     }
     try {
+      deleted.current = true;
       await api.deleteIssue(issue.id);
       toast.success('Incident deleted');
       navigate('/history');
     } catch (err) {
+      deleted.current = false;
       toast.error(err);
     }
   };
@@ -221,7 +225,7 @@ function StatusDialog({ issue, to, onClose }) {
         <button class="btn btn-primary" disabled=${busy} onClick=${submit} data-testid="status-confirm">${label}</button>
       `}>
     <form onSubmit=${submit}>
-      <p class="dialog-text">
+      <p class="dialog-text transition-row">
         <${StatusBadge} value=${issue.status} /> <${Icon} name="right" size=${12} /> <${StatusBadge} value=${to} />
       </p>
       <${Field} label="Note (optional)" htmlFor=${noteId} hint="Recorded on the timeline with the status change.">
@@ -471,8 +475,9 @@ function FiveWhys({ issue, steps: fromServer, reload }) {
                   : null}
                 <div class="why-actions">
                   <button class=${'btn btn-sm root-toggle' + (s.is_root_cause ? ' on' : '')} aria-pressed=${s.is_root_cause ? 'true' : 'false'}
+                    title=${s.is_root_cause ? 'Click to unmark' : 'Mark this why as the root cause'}
                     disabled=${busy} onClick=${() => toggleRoot(s)} data-testid="why-root-toggle">
-                    <${Icon} name="target" /> ${s.is_root_cause ? 'Root cause' : 'Mark as root cause'}
+                    <${Icon} name=${s.is_root_cause ? 'check' : 'target'} /> ${s.is_root_cause ? 'Root cause' : 'Mark as root cause'}
                   </button>
                   <span class="spacer"></span>
                   <button class="icon-btn" aria-label=${'Move why ' + s.step_order + ' up'} title="Move up"
@@ -511,7 +516,7 @@ function WhyForm({ initial, onSubmit, onCancel, submitLabel, busy, placeholder, 
   const ids = { q: useUid('wq'), a: useUid('wa'), e: useUid('we') };
   const isNew = !initial;
   const qRef = useRef(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!isNew && qRef.current) qRef.current.focus();
   }, []);
 
@@ -558,6 +563,20 @@ function WhyForm({ initial, onSubmit, onCancel, submitLabel, busy, placeholder, 
 }
 
 // ---------------------------------------------------------------- timeline
+const QUIET_META = new Set(['triage_started', 'issue_updated']);
+
+function EventMeta({ ev }) {
+  const m = ev.metadata;
+  if (!m || typeof m !== 'object') return null;
+  if (m.from && m.to && STATUS_LABEL[m.to]) {
+    return html`<p class="tl-meta tl-transition">
+      <${StatusBadge} value=${m.from} /> <${Icon} name="right" size=${11} /> <${StatusBadge} value=${m.to} />
+    </p>`;
+  }
+  if (QUIET_META.has(ev.event_type) || !Object.keys(m).length) return null;
+  return html`<p class="tl-meta">${summarizeDetails(m, 160)}</p>`;
+}
+
 function Timeline({ issue, events, reload }) {
   const [type, setType] = useState('note');
   const [desc, setDesc] = useState('');
@@ -671,9 +690,7 @@ function Timeline({ issue, events, reload }) {
                     : null}
                 </div>
                 <p class="tl-desc pre">${ev.description}</p>
-                ${ev.metadata && typeof ev.metadata === 'object' && Object.keys(ev.metadata).length
-                  ? html`<p class="tl-meta">${summarizeDetails(ev.metadata, 160)}</p>`
-                  : null}
+                <${EventMeta} ev=${ev} />
               </div>
             </li>`,
           )}

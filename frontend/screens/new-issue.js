@@ -1,4 +1,4 @@
-import { html, useState, useRef, useEffect } from '../vendor/htm-preact/standalone.module.js';
+import { html, useState, useRef, useLayoutEffect } from '../vendor/htm-preact/standalone.module.js';
 import { api } from '../lib/commands.js';
 import { Icon } from '../lib/icons.js';
 import { Segmented, ChipInput, Field, toast, useUid } from '../lib/ui.js';
@@ -45,9 +45,10 @@ export function NewIssue() {
   const [busy, setBusy] = useState(false);
   const [formError, setFormError] = useState('');
   const titleRef = useRef(null);
+  const gridRef = useRef(null);
   const ids = { title: useUid('title'), desc: useUid('desc'), tags: useUid('tags') };
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (titleRef.current) titleRef.current.focus();
   }, []);
 
@@ -68,8 +69,11 @@ export function NewIssue() {
     setErrors(e);
     setFormError('');
     if (Object.keys(e).length) {
-      const first = document.querySelector('.field.has-error input, .field.has-error textarea, .field.has-error button');
-      if (first) first.focus();
+      if (e.title && titleRef.current) titleRef.current.focus();
+      else if (e.category && gridRef.current) {
+        const first = gridRef.current.querySelector('button');
+        if (first) first.focus();
+      }
       return;
     }
     setBusy(true);
@@ -111,7 +115,7 @@ export function NewIssue() {
 
       <div class=${'field' + (errors.category ? ' has-error' : '')}>
         <span class="field-label" id="domain-label">Domain<span class="req" aria-hidden="true"> *</span></span>
-        <div class="domain-grid" role="radiogroup" aria-labelledby="domain-label" data-testid="domain-grid">
+        <div class="domain-grid" ref=${gridRef} role="radiogroup" aria-labelledby="domain-label" data-testid="domain-grid">
           ${domains.map(
             (d) => html`<button type="button" key=${d.id} role="radio" aria-checked=${category === d.id ? 'true' : 'false'}
                 class=${'domain-card' + (category === d.id ? ' on' : '')} title=${d.description || d.label}

@@ -21,6 +21,16 @@ function choiceLabel(key, c) {
   return (m && m[c]) || (typeof c === 'string' ? humanize(c.toLowerCase()) : String(c));
 }
 
+function groupSchema(schema) {
+  const groups = new Map();
+  for (const item of schema) {
+    const g = item.group || 'General';
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g).push(item);
+  }
+  return [...groups.entries()];
+}
+
 export function Settings() {
   const { settings, info } = useApp();
   const [error, setError] = useState(null);
@@ -48,17 +58,20 @@ export function Settings() {
       </div>
     </div>
 
-    <section class="card settings-card" aria-labelledby="prefs-h">
-      <h2 class="card-title" id="prefs-h">Preferences</h2>
-      ${error && !settings ? html`<p class="form-error" role="alert">${error.message}</p>` : null}
-      ${!settings
-        ? html`<${Spinner} label="Loading settings…" />`
-        : html`<div class="setting-list">
-            ${(settings.schema || []).map(
-              (item) => html`<${SettingRow} key=${item.key} item=${item} value=${settings.values[item.key]} onSave=${save} />`,
-            )}
-          </div>`}
-    </section>
+    ${!settings
+      ? html`<section class="card settings-card">
+          ${error ? html`<p class="form-error" role="alert">${error.message}</p>` : html`<${Spinner} label="Loading settings…" />`}
+        </section>`
+      : groupSchema(settings.schema || []).map(
+          ([group, items]) => html`<section class="card settings-card" key=${group} aria-label=${group} data-testid=${'settings-group-' + group.toLowerCase().replace(/[^a-z0-9]+/g, '-')}>
+            <h2 class="card-title">${group}</h2>
+            <div class="setting-list">
+              ${items.map(
+                (item) => html`<${SettingRow} key=${item.key} item=${item} value=${settings.values[item.key]} onSave=${save} />`,
+              )}
+            </div>
+          </section>`,
+        )}
 
     <section class="card settings-card" aria-labelledby="data-h" data-testid="your-data">
       <h2 class="card-title" id="data-h">Your data</h2>

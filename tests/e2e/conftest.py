@@ -1,0 +1,59 @@
+"""Browser end-to-end fixtures: Playwright driving Debian's Chromium against a real
+``tftsr serve`` process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import start_served_app
+
+CHROMIUM = os.environ.get("TFTSR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync",
+                 "--disable-quic"]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        pytest.skip(f"BROWSER TESTS SKIPPED: Debian's Chromium is not installed at {CHROMIUM} "
+                    "(./build/test.sh installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def served_app(tmp_path):
+    app = start_served_app(tmp_path / "e2e-data")
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def page(browser, served_app, artifacts_dir, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
+          if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    pg.problems = problems
+    pg.goto(served_app.url)
+    yield pg
+    try:
+        pg.screenshot(path=str(artifacts_dir / f"e2e-{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
