@@ -109,8 +109,12 @@ def _db(action: str, data_dir: Path, debug: bool) -> int:
         if result.ok:
             _say(f"Audit log intact: {result.entries} entries, hash chain verified.")
             return EXIT_OK
-        where = (f"entry #{result.first_bad_seq} (id {result.first_bad_id})"
-                 if result.first_bad_id else f"after entry #{result.entries}")
+        if result.first_bad_id:
+            where = f"entry #{result.first_bad_seq} (id {result.first_bad_id})"
+        elif result.first_bad_seq:
+            where = f"entry #{result.first_bad_seq}, which is missing"
+        else:
+            where = f"after entry #{result.entries}"
         _err(f"Audit log BROKEN at {where}: {result.reason}.")
         return EXIT_AUDIT
     finally:

@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
+MAX_BYTES = 2_000_000
+BACKUP_COUNT = 5
 _secrets: set[str] = set()
 _lock = threading.Lock()
 
@@ -47,7 +49,9 @@ class SecretMaskFilter(logging.Filter):
 
 
 def configure(data_dir: Path, level: str = "INFO", *, debug: bool = False,
-              console: bool = False) -> Path:
+              console: bool = False, max_bytes: int = MAX_BYTES,
+              backup_count: int = BACKUP_COUNT) -> Path:
+    """Send the ``tftsr`` loggers to ``<data_dir>/logs/tftsr.log``, rotated at ``max_bytes``."""
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "tftsr.log"
@@ -55,7 +59,8 @@ def configure(data_dir: Path, level: str = "INFO", *, debug: bool = False,
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5,
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes,
+                                                   backupCount=backup_count,
                                                    encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(SecretMaskFilter())

@@ -84,13 +84,33 @@ class Verification:
 
 
 def verify(conn) -> Verification:
-    """Walk the whole chain; report the first entry that does not hold."""
+    """Walk the whole chain; report the first entry that does not hold.
+
+    Runs in one read transaction, so a write committed meanwhile cannot be mistaken
+    for tampering.
+    """
+    own_transaction = not conn.in_transaction
+    if own_transaction:
+        conn.execute("BEGIN")
+    try:
+        return _walk(conn)
+    finally:
+        if own_transaction:
+            conn.execute("COMMIT")
+
+
+def _walk(conn) -> Verification:
+    head = conn.execute("SELECT entry_count, last_hash FROM audit_chain_head WHERE id = 1").fetchone()
+    head_count = head["entry_count"] if head else 0
+    head_hash = head["last_hash"] if head else GENESIS_HASH
     rows = conn.execute(
         "SELECT id, seq, timestamp, action, entity_type, entity_id, user_id, details,"
         " prev_hash, entry_hash FROM audit_log ORDER BY seq IS NULL, seq, rowid"
     )
     expected_prev = GENESIS_HASH
     n = 0
+    beyond_head = None  # the first entry past the count the head records
+    last = None
     for row in rows:
         n += 1
         bad = None
@@ -103,14 +123,26 @@ def verify(conn) -> Verification:
             bad = "its contents do not match its hash: the entry was altered"
         if bad:
             return Verification(False, n - 1, row["id"], row["seq"], bad)
+        if n == head_count + 1:
+            beyond_head = row
         expected_prev = row["entry_hash"]
-    head = conn.execute("SELECT entry_count, last_hash FROM audit_chain_head WHERE id = 1").fetchone()
-    head_count = head["entry_count"] if head else 0
-    head_hash = head["last_hash"] if head else GENESIS_HASH
-    if head_count != n or head_hash != expected_prev:
+        last = row
+    if head_count > n:
         return Verification(
-            False, n, None, n + 1 if head_count > n else None,
+            False, n, None, n + 1,
             f"the log ends after entry {n} but its recorded head says {head_count} entries: "
-            "entries were removed from the end or the head was altered",
+            "entries were removed from the end",
+        )
+    if beyond_head is not None:
+        return Verification(
+            False, head_count, beyond_head["id"], beyond_head["seq"],
+            f"the recorded head ends at entry {head_count}, so this entry and any after it "
+            "were added outside TFTSR",
+        )
+    if head_hash != expected_prev:
+        return Verification(
+            False, max(n - 1, 0), last["id"] if last else None, n or None,
+            "the newest entry does not match the recorded head: it was replaced or the "
+            "head was altered",
         )
     return Verification(True, n)

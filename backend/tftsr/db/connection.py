@@ -108,6 +108,13 @@ class Database:
         existed = self.path.exists()
         if existed and self.path.is_dir():
             raise DatabaseOpenError(f"{self.path} is a folder, not a TFTSR database file.")
+        if existed and self.path.stat().st_size == 0:
+            # A new database gets its first page before any data is written, so an empty
+            # file is a truncated or foreign one: refuse rather than start over on top of it.
+            raise DatabaseOpenError(
+                f"{self.path} is empty (0 bytes), so it is not a usable TFTSR database. "
+                "Move it aside or choose another data folder; nothing was changed."
+            )
         if existed and self.path.stat().st_size >= 16:
             with open(self.path, "rb") as fh:
                 if fh.read(16) == SQLITE_HEADER:
