@@ -15,8 +15,10 @@ from tftsr.errors import InvalidArgument
 
 _MISSING = object()
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$", re.ASCII)
+# SQLite stores signed 64-bit integers; anything wider cannot be a real count or offset.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _type_name(value: Any) -> str:
@@ -57,6 +59,10 @@ class Str(Param):
             value = value.strip()
         if "\x00" in value:
             raise InvalidArgument(f"{name} must not contain NUL characters.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: not text, and SQLite cannot store them
+            raise InvalidArgument(f"{name} contains characters that are not valid text.") from None
         if len(value) < self.min_len:
             if self.min_len == 1:
                 raise InvalidArgument(f"{name} must not be empty.")
@@ -97,6 +103,8 @@ class Int(Param):
             raise InvalidArgument(f"{name} must be at least {self.min}.")
         if self.max is not None and value > self.max:
             raise InvalidArgument(f"{name} must be at most {self.max}.")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InvalidArgument(f"{name} is out of range.")
         return value
 
 
@@ -203,7 +211,9 @@ def clean_arguments(params: dict[str, Param], args: Any) -> dict[str, Any]:
     cleaned = {}
     for name, param in params.items():
         value = args.get(name, None)
-        if name not in args and not param.required:
+        if name not in args:
+            if param.required:
+                raise InvalidArgument(f"{name} is required.")
             cleaned[name] = param.default
             continue
         cleaned[name] = param.clean(name, value)

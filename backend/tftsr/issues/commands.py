@@ -141,7 +141,9 @@ def reorder_five_whys(app, issue_id, step_ids):
 @command(step_id=STEP_ID)
 def delete_five_why(app, step_id):
     with app.db.transaction() as conn:
+        step = whys.get_step(conn, step_id)
         steps = whys.delete(conn, step_id)
+    _changed(app, step["issue_id"])
     return steps
 
 
@@ -149,7 +151,9 @@ def delete_five_why(app, step_id):
 def set_root_cause(app, step_id, is_root_cause):
     """Mark (or unmark) a why as the root cause; records `root_cause_identified`."""
     with app.db.transaction() as conn:
+        step = whys.get_step(conn, step_id)
         steps = whys.set_root_cause(conn, step_id, is_root_cause)
+    _changed(app, step["issue_id"])
     return steps
 
 

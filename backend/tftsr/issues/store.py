@@ -79,6 +79,8 @@ def update(conn, issue_id: str, changes: dict) -> dict:
     changes = {k: v for k, v in changes.items() if k in UPDATABLE and v is not None}
     if "tags" in changes:
         changes["tags"] = normalise_tags(changes["tags"])
+    if changes.get("assigned_to") == "":
+        changes["assigned_to"] = None  # an empty name unassigns, as on create
     diff = {k: v for k, v in changes.items() if current.get(k) != v}
     if not diff:
         return current

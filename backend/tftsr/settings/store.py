@@ -95,7 +95,7 @@ def get_value(conn, key: str) -> Any:
 def set_value(conn, key: str, value: Any, *, internal: bool = False) -> Any:
     if not internal:
         if key not in SCHEMA:
-            raise InvalidArgument("There is no such setting.")
+            raise InvalidArgument(f"There is no setting named {key[:100]}.")
         value = SCHEMA[key].check(value)
     conn.execute(
         "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"

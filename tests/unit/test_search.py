@@ -1,0 +1,137 @@
+"""Full-text search: ranking, prefixes, highlighted snippets, filters, sync and hostile input."""
+
+from __future__ import annotations
+
+import pytest
+
+START, END = "\ue000", "\ue001"
+
+
+def found(result) -> list[str]:
+    return [item["issue"]["title"] for item in result["items"]]
+
+
+@pytest.fixture
+def corpus(make_issue):
+    return {
+        "desc_only": make_issue(title="Checkout latency", severity="low", category="application",
+                                description="The DNS resolver on node-7 was slow to answer"),
+        "title": make_issue(title="Resolver outage in eu-west", severity="critical",
+                            category="network", description="Lookups failed everywhere"),
+        "other": make_issue(title="Printer jam", severity="medium", category="hardware",
+                            description="Tray 2 stuck"),
+    }
+
+
+def test_title_match_ranks_above_description_match(call, corpus):
+    result = call("search_issues", query="resolver")
+    assert found(result) == ["Resolver outage in eu-west", "Checkout latency"]
+    assert result["total"] == 2
+    ranks = [item["rank"] for item in result["items"]]
+    assert ranks == sorted(ranks)  # bm25: lower is better
+
+
+def test_prefix_matching(call, corpus):
+    assert set(found(call("search_issues", query="resolv"))) == {
+        "Resolver outage in eu-west", "Checkout latency"}
+    assert found(call("search_issues", query="print")) == ["Printer jam"]
+
+
+def test_every_word_must_match(call, corpus):
+    assert found(call("search_issues", query="resolver node")) == ["Checkout latency"]
+    assert found(call("search_issues", query="resolver printer")) == []
+
+
+def test_snippets_mark_matches(call, corpus):
+    items = {i["issue"]["title"]: i for i in call("search_issues", query="resolver")["items"]}
+    title_hit = items["Resolver outage in eu-west"]
+    assert title_hit["title_snippet"] == f"{START}Resolver{END} outage in eu-west"
+    desc_hit = items["Checkout latency"]
+    assert f"{START}resolver{END}" in desc_hit["description_snippet"]
+    assert desc_hit["title_snippet"] == "Checkout latency"  # no match, no marks
+    assert START not in title_hit["description_snippet"]
+
+
+def test_snippet_text_is_not_html_escaped_or_interpreted(call, make_issue):
+    make_issue(title="<script>alert(1)</script> kernel panic", description="a & b")
+    [item] = call("search_issues", query="kernel")["items"]
+    assert item["title_snippet"] == f"<script>alert(1)</script> {START}kernel{END} panic"
+
+
+def test_filters_combine_with_query(call, corpus):
+    assert found(call("search_issues", query="resolver", severity="critical")) == [
+        "Resolver outage in eu-west"]
+    assert found(call("search_issues", query="resolver", category="application")) == [
+        "Checkout latency"]
+    assert found(call("search_issues", query="resolver", severity="medium")) == []
+    call("set_issue_status", issue_id=corpus["title"]["id"], status="resolved")
+    assert found(call("search_issues", query="resolver", status=["resolved"])) == [
+        "Resolver outage in eu-west"]
+    assert found(call("search_issues", query="resolver", status="open")) == [
+        "Checkout latency"]
+    assert found(call("search_issues", query="resolver", date_to="2000-01-01")) == []
+
+
+def test_paging(call, make_issue):
+    for i in range(5):
+        make_issue(title=f"Kafka lag {i}", description="consumer group behind")
+    first = call("search_issues", query="kafka", limit=2)
+    rest = call("search_issues", query="kafka", limit=10, offset=2)
+    assert first["total"] == rest["total"] == 5
+    assert len(first["items"]) == 2 and len(rest["items"]) == 3
+    assert not set(found(first)) & set(found(rest))
+
+
+def test_index_follows_update_and_delete(call, corpus):
+    issue = corpus["other"]
+    call("update_issue", issue_id=issue["id"], title="Toner empty",
+         description="Replace the cartridge")
+    assert found(call("search_issues", query="printer")) == []
+    assert found(call("search_issues", query="toner")) == ["Toner empty"]
+    assert found(call("search_issues", query="cartridge")) == ["Toner empty"]
+    call("delete_issue", issue_id=issue["id"])
+    assert call("search_issues", query="toner")["items"] == []
+    call("delete_issue", issue_id=corpus["title"]["id"])
+    assert found(call("search_issues", query="resolver")) == ["Checkout latency"]
+
+
+def test_unicode_words(call, make_issue):
+    make_issue(title="Überlast im Rechenzentrum", description="Der Dienst über Port 443")
+    make_issue(title="日本語のログ", description="東京リージョン")
+    assert found(call("search_issues", query="über")) == ["Überlast im Rechenzentrum"]
+    assert found(call("search_issues", query="Überlast")) == ["Überlast im Rechenzentrum"]
+    assert found(call("search_issues", query="日本")) == ["日本語のログ"]
+
+
+HOSTILE = [
+    '"', '""', '"unterminated', "*", "resolver*", "**", "NEAR(", "NEAR(a b", "-", "-resolver",
+    "OR", "AND", "NOT", "resolver OR", "OR OR OR", "title:resolver", "{title}: x", "^", "(",
+    ")", "!@#$%^&*()", "...", "'; DROP TABLE issues; --", "a" * 500, "resolver " * 55,
+    "日本", "über", "\u200b", "\ue000\ue001", "%", "_", "\\", "x' OR '1'='1",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_queries_never_raise(call, corpus, query):
+    result = call("search_issues", query=query)
+    assert isinstance(result["items"], list)
+    assert result["total"] >= len(result["items"])
+    assert call("list_issues")["total"] == 3
+
+
+def test_query_operators_are_treated_as_words(call, corpus):
+    # "OR" must not turn into an FTS operator that widens the match.
+    assert found(call("search_issues", query="printer OR resolver")) == []
+    assert found(call("search_issues", query="-printer")) == ["Printer jam"]
+    assert found(call("search_issues", query='"resolver outage"')) == [
+        "Resolver outage in eu-west"]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "a" * 501])
+def test_empty_or_oversize_query_is_rejected(call, query):
+    from tftsr.errors import TftsrError
+
+    with pytest.raises(TftsrError) as info:
+        call("search_issues", query=query)
+    assert info.value.code == "invalid_argument"
+    assert "query" in info.value.message
