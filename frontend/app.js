@@ -124,7 +124,7 @@ function App() {
       if (!document.querySelector('.modal-backdrop')) main.focus({ preventScroll: true });
     }
     if (main) main.scrollTop = 0;
-  }, [route.path]);
+  }, [route.parts.slice(0, 2).join('/')]);
 
   if (boot.state !== 'ready') {
     return html`<div class="boot" data-testid="boot">

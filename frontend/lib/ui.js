@@ -188,8 +188,9 @@ export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger
       testid="confirm-dialog"
       onClose=${() => close(false)}
       footer=${html`
-        <button class="btn" onClick=${() => close(false)} data-testid="confirm-cancel">Cancel</button>
-        <button class=${'btn ' + (danger ? 'btn-danger' : 'btn-primary')} data-autofocus
+        <button class="btn" onClick=${() => close(false)} data-testid="confirm-cancel"
+                data-autofocus=${danger ? true : undefined}>Cancel</button>
+        <button class=${'btn ' + (danger ? 'btn-danger' : 'btn-primary')} data-autofocus=${danger ? undefined : true}
                 onClick=${() => close(true)} data-testid="confirm-ok">${confirmLabel}</button>
       `}
     >

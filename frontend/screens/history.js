@@ -187,7 +187,9 @@ export function History({ route }) {
           : html`<div class=${'results card' + (loading ? ' is-loading' : '')} aria-busy=${loading ? 'true' : 'false'}>
               <div class="results-head">
                 <span data-testid="results-count">
-                  ${q ? `${plural(total, 'match', 'matches')} for “${q}”` : plural(total, 'incident')}
+                  ${q
+                    ? `${data.total_is_capped ? total + '+ matches' : plural(total, 'match', 'matches')} for “${q}”`
+                    : plural(total, 'incident')}
                 </span>
               </div>
               <ul class="result-list" data-testid="search-results">

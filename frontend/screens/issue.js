@@ -156,11 +156,11 @@ export function IssueScreen({ id, tab }) {
         <span class="meta-item" data-testid="issue-domain">
           ${domain ? html`<${DomainGlyph} domain=${domain} size="xs" />` : null}${domainLabel(info, issue.category)}
         </span>
-        <span class="meta-item" title=${formatDateTime(issue.created_at, { seconds: true })}>
-          <${Icon} name="clock" size=${13} /> Opened ${relativeTime(issue.created_at)}
+        <span class="meta-item" title=${relativeTime(issue.created_at)} data-testid="issue-created-at">
+          <${Icon} name="clock" size=${13} /> Opened ${formatDateTime(issue.created_at)}
         </span>
         ${issue.resolved_at
-          ? html`<span class="meta-item" title=${formatDateTime(issue.resolved_at, { seconds: true })} data-testid="issue-resolved-at">
+          ? html`<span class="meta-item" title=${relativeTime(issue.resolved_at)} data-testid="issue-resolved-at">
               <${Icon} name="check" size=${13} /> Resolved ${formatDateTime(issue.resolved_at)}
             </span>`
           : null}

@@ -104,7 +104,8 @@ export function NewIssue() {
         <p class="subtle">Capture what you know now; you can refine everything later.</p>
       </div>
     </div>
-    <form class="form card" onSubmit=${submit} noValidate data-testid="new-issue-form">
+    <form class="form card" onSubmit=${submit} noValidate data-testid="new-issue-form"
+      onKeyDown=${(e) => e.key === 'Enter' && (e.ctrlKey || e.metaKey) && submit(e)}>
       <${Field} label="Title" htmlFor=${ids.title} error=${errors.title} required testid="new-issue-title">
         <input id=${ids.title} ref=${titleRef} class="input input-lg" value=${title} maxLength="400"
           placeholder="e.g. Checkout API returns 502 for EU customers"
