@@ -7,8 +7,13 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import start_served_app
+
+# The machine running the suite may be busy (2 cores, a Qt window, a PyInstaller build):
+# give the UI time to settle before an expectation counts as failed.
+expect.set_options(timeout=20_000)
 
 CHROMIUM = os.environ.get("TFTSR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
