@@ -31,6 +31,7 @@ CIPHER_PRAGMAS = (
 )
 SQLITE_HEADER = b"SQLite format 3\x00"
 POOL_SIZE = 4
+CACHE_KIB = 32 * 1024  # page cache per connection (the pool holds up to POOL_SIZE)
 
 DatabaseError = sqlcipher3.DatabaseError
 OperationalError = sqlcipher3.OperationalError
@@ -97,6 +98,7 @@ class Database:
             if str(mode).lower() != "wal":
                 log.warning("journal mode is %s, not WAL", mode)
             conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         except Exception:
             conn.close()
             raise
