@@ -1,0 +1,120 @@
+"""Local detection of personal data and secrets in logs and text.
+
+Nothing here touches the network: this is what lets TFTSR promise that
+nothing sensitive leaves the machine unreviewed.
+
+API
+---
+``detect_pii(text) -> list[PiiSpan]``
+    Findings sorted by ``start``, never overlapping. A ``PiiSpan`` has
+    ``pii_type``, ``start``, ``end`` (character offsets into ``text``, end
+    exclusive), ``original`` (``== text[start:end]``) and ``replacement``;
+    ``span.to_dict()`` gives a JSON-ready dict.
+``iter_pii(text_or_pieces, block_size=...)``
+    The same findings, streamed, for a huge str or any iterable of str
+    (lines of a file): memory bounded, offsets global.
+``iter_pii_file(path, encoding="utf-8", errors="replace")``
+    Streams a file of any size (a 500 MB log uses a few MB).
+``redact(text, spans=None)``
+    ``text`` with each finding replaced by its ``replacement``.
+
+Types and replacements
+----------------------
+The original product's twelve: UrlWithCredentials [URL], BearerToken
+[Bearer], ApiKey [ApiKey], Password [Password], Ssn [SSN], CreditCard
+[CreditCard], Email [Email], MacAddress [MAC], Ipv6 [IPv6], Ipv4 [IPv4],
+PhoneNumber [Phone], Hostname [Hostname]. Added for the secrets real logs
+leak: AwsAccessKey [AwsKey] (AKIA/ASIA key ids and
+``aws_secret_access_key`` values), Jwt [JWT], PrivateKey [PrivateKey],
+GitHubToken [GitHubToken], GitLabToken [GitLabToken], SlackToken
+[SlackToken], SecretAssignment [Secret].
+
+Decisions
+---------
+* **Values, not keys.** For ``key=value``, ``key: value``, ``"key": "value"``
+  and query strings only the value is a finding, so a redacted line stays
+  readable (``password=[Password]``). ``password``/``passwd``/``pwd``/
+  ``passphrase`` keys give Password; ``api_key``/``apikey``/``x-api-key``/
+  ``AccountKey``/``SharedAccessKey`` give ApiKey; generic ``secret``,
+  ``client_secret``, ``token``, ``access_token``, ``refresh_token``,
+  ``SECRET_KEY``... give SecretAssignment; ``aws_secret_access_key`` gives
+  AwsAccessKey. Placeholders (``***``, ``[FILTERED]``, ``${VAR}``,
+  ``<redacted>``, ``YOUR_API_KEY_HERE``, booleans) are not secrets.
+* **Bearer**: the token after ``Bearer`` (not the word). ``Basic`` credentials
+  (base64 of ``user:password``) are a Password.
+* **Provider keys** (OpenAI/Anthropic ``sk-...``, Stripe ``sk_live_``/
+  ``rk_live_``/``sk_test_``, Google ``AIza...``, SendGrid ``SG.``, Azure
+  ``AccountKey=``) are ApiKey. HashiCorp Vault tokens (``hvs.``) are
+  SecretAssignment.
+* **UrlWithCredentials** covers the whole URL, scheme to the end of the
+  URL (``postgres://app:pw@db.internal:5432/orders``), because the host and
+  path of a credentialed URL identify the system as much as the password.
+* **Overlaps**: the longest candidate wins; on equal length the more
+  specific type wins, in the order of ``spans.PRIORITY`` (issuer-shaped keys,
+  then Bearer, JWT, Password, SecretAssignment, then personal data and
+  network types, Hostname last). So ``Bearer <jwt>`` is BearerToken,
+  ``token=<jwt>`` is Jwt, an e-mail address hides its domain's Hostname.
+* **IP addresses**: IPv4 needs four octets <= 255 and must not be part of a
+  longer dotted number (``1.2.3.4.5``, OIDs), follow ``version``/``build``
+  or a product token (``Chrome/120.0.0.0``). Loopback and ``0.0.0.0`` are
+  reported: they are addresses, and a reviewer can keep them. IPv6 is
+  validated with :mod:`ipaddress`; ``::1`` is reported, the bare
+  unspecified ``::`` is not (it is also a separator in code).
+* **Hostname**: a dotted name whose last label is a known top-level domain
+  (a curated public list plus internal ones: local, internal, corp, lan,
+  home, svc, localdomain...), written in one case. File names (``app.log``,
+  ``config.yaml``), code (``com.example.Foo``, ``self.app``), dotfiles
+  (``.env.local``) are not hosts because their last label is not a TLD or
+  they are glued to a preceding ".". Hosts inside URLs are reported;
+  ``.py``, ``.sh``, ``.pl``, ``.md``, ``.rs``, ``.zip``, ``.app``, ``.dev``
+  and TLDs that are English words (``.in``, ``.it``, ``.at``...) are
+  deliberately not in the list.
+* **Email**: RFC-ish local part and a dotted domain with an alphabetic TLD.
+  Message-ID and SIP Call-ID values are not addresses; a local part that is
+  only digits (``sip:+14155550123@pbx``) is a PhoneNumber.
+* **Numbers**: CreditCard needs 13-19 digits, a printed grouping, an issuer
+  prefix that fits the length and the Luhn check. Ssn is NNN-NN-NNNN with
+  area 000, 666 and 9xx, group 00 and serial 0000 excluded (or a 9-digit
+  value of an ``ssn`` key). PhoneNumber is E.164 (``+`` and 8-15 digits),
+  North American (``(415) 555-0132``, ``415-555-0132``, ``415.555.0132``,
+  area and exchange 2-9), national numbers starting with 0 in groups, or the
+  value of a phone-like key (``caller_id_number=...``); a bare digit run is
+  not a phone number.
+* **MacAddress**: six hex pairs with one separator kind (":" or "-"); the
+  netfilter ``MAC=`` field gives its two addresses.
+* **PrivateKey**: the whole BEGIN...END block, across lines or ``\\n``
+  escapes; a block without END covers its header and body.
+
+Speed and safety
+----------------
+Every pattern starts with a literal or a small class and uses bounded or
+possessive repeats, so scanning is linear in the input even for crafted
+lines (see ``finders`` for the rules); finders whose trigger characters are
+absent are skipped. Typical logs scan at tens of MB/s
+(``tests/benchmarks/bench_pii.py``).
+"""
+
+from __future__ import annotations
+
+from .engine import detect_pii
+from .spans import PII_TYPES, PRIORITY, REPLACEMENTS, PiiSpan
+from .stream import iter_pii, iter_pii_file
+
+
+def redact(text: str, spans: list[PiiSpan] | None = None) -> str:
+    """``text`` with every finding (``detect_pii(text)`` by default) replaced
+    by its replacement. ``spans`` must be sorted and non-overlapping."""
+    if spans is None:
+        spans = detect_pii(text)
+    parts: list[str] = []
+    pos = 0
+    for span in spans:
+        parts.append(text[pos:span.start])
+        parts.append(span.replacement)
+        pos = span.end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+__all__ = ["PII_TYPES", "PRIORITY", "REPLACEMENTS", "PiiSpan", "detect_pii", "iter_pii",
+           "iter_pii_file", "redact"]

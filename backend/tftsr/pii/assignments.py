@@ -1,0 +1,203 @@
+"""Secrets and personal data recognised by the name they are assigned to.
+
+``password=hunter2``, ``"client_secret": "..."``, ``api_key: ...``,
+``Authorization: Bearer ...``, ``IDENTIFIED BY '...'``, ``caller_id_number=...``.
+Only the value becomes a finding, never the key, so a redacted line still
+says *what* was removed: ``password=[Password]``.
+
+Key name -> type:
+
+* ends in password / passwd / pwd / pass / passphrase      -> Password
+* aws_secret_access_key, secret_access_key                  -> AwsAccessKey
+* api_key / apikey / api-key / x-api-key / access_key /
+  AccountKey / SharedAccessKey / subscription key           -> ApiKey
+* secret, client_secret, secret_key, token, access_token,
+  refresh_token, auth_token, private_key, credentials ...   -> SecretAssignment
+* ssn, social_security_number                               -> Ssn
+* phone, telephoneNumber, mobile, fax, msisdn, caller_id,
+  destination_number ...                                    -> PhoneNumber
+
+A value whose own shape names its issuer (``ghp_...``, ``AKIA...``, a JWT)
+is also found by the token finder; on the same span the more specific type
+wins (see ``spans.PRIORITY``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import validators as v
+
+_ASSIGN = re.compile(
+    r"""
+    (?:pass|pwd|secret|token|key|credential|ssn|social|phone|tel|mobile|cell|fax|msisdn
+       |caller|callee|number|dnis)
+    [a-z0-9_.\-]{0,40}+                 # rest of the key name
+    ["']?[ \t]*(?:=>|:=|=|:)[ \t]*      # separator (a quoted key closes first)
+    (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'|(?P<raw>[^\s"'<>()\[\]`][^\s"'<>`]{0,1023}))
+    """,
+    re.VERBOSE,
+)
+_KEY_REV = re.compile(r"[a-z0-9_.\-]{0,64}")
+
+_PASSWORD_KEY = re.compile(r"(?:password|passwd|passphrase|(?:^|[_.\-])(?:pass|pwd))\Z")
+_AWS_KEY = re.compile(r"(?:aws[_.\-]?)?secret[_.\-]?access[_.\-]?key\Z")
+_API_KEY = re.compile(
+    r"(?:api[_.\-]?key|apikey|access[_.\-]?key|accountkey|sharedaccesskey|subscription[_.\-]?key"
+    r"|app[_.\-]?key)\Z")
+_SECRET_KEY = re.compile(
+    r"(?:secret|secret[_.\-]?key|token|private[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key"
+    r"|master[_.\-]?key|credentials?)\Z")
+_SSN_KEY = re.compile(r"(?:(?:^|[_.\-])ssn|social[_.\-]?security(?:[_.\-]?number)?)\Z")
+_PHONE_KEY = re.compile(
+    r"(?:phone(?:[_.\-]?number)?|telephone(?:[_.\-]?number)?|(?:^|[_.\-])tel|mobile(?:[_.\-]?number)?"
+    r"|(?:^|[_.\-])cell|(?:^|[_.\-])fax|msisdn|caller[_.\-]?id(?:[_.\-]?(?:number|num))?"
+    r"|caller[_.\-]?number|callee(?:[_.\-]?number)?|destination[_.\-]?number|dnis)\Z")
+
+_PHONE_VALUE = re.compile(r"\+?\d[\d \-().]{5,20}\d\Z")
+_SSN_VALUE = re.compile(r"(\d{3})-?(\d{2})-?(\d{4})\Z")
+_VALUE_TRAIL = ".,;:)]}"
+_NEXT_PARAM = re.compile(r"&[A-Za-z_][\w.\-]{0,64}=|\Z")
+
+
+def _key_type(key: str, original: str) -> str | None:
+    """The type a value assigned to ``key`` (lowercased; ``original`` as
+    written) would be, or None when the key names no secret."""
+    key = key.strip("-_.")
+    if _AWS_KEY.search(key):
+        return "AwsAccessKey"
+    m = _PASSWORD_KEY.search(key)
+    if m:
+        # "password" must start the key, follow a separator, start a
+        # camelCase word (trustStorePassword) or sit in an upper-case name
+        # (PGPASSWORD); "chpasswd" is a program, not a key.
+        at = m.start() + (1 if key[m.start()] in "_.-" else 0)
+        written = original.strip("-_.")
+        if at == 0 or key[at - 1] in "_.-" or written[at:at + 1].isupper() or written.isupper():
+            return "Password"
+        return None
+    if _API_KEY.search(key):
+        return "ApiKey"
+    if _SECRET_KEY.search(key):
+        return "SecretAssignment"
+    if _SSN_KEY.search(key):
+        return "Ssn"
+    if _PHONE_KEY.search(key):
+        return "PhoneNumber"
+    return None
+
+
+def _value_ok(pii_type: str, key: str, value: str) -> bool:
+    if v.is_placeholder(value):
+        return False
+    if pii_type == "Password":
+        if key.endswith("pwd") and value[:1] in "/~\\" or value[1:3] == ":\\":
+            return False  # PWD=/home/deploy is the working directory
+        return len(value) >= 3 and not (value.isdigit() and len(value) < 6)
+    if pii_type == "PhoneNumber":
+        digits = "".join(c for c in value if c.isdigit())
+        return bool(_PHONE_VALUE.match(value)) and v.phone_digits_ok(digits) and len(digits) >= 10 \
+            or (value.startswith("+") and v.phone_digits_ok(digits) and len(digits) >= 8)
+    if pii_type == "Ssn":
+        m = _SSN_VALUE.match(value)
+        return bool(m) and v.ssn_ok(*m.groups())
+    if value.lower().startswith(("hmac-", "sha256:", "sha1:", "md5:")):
+        return False  # Vault audit logs store HMACs of tokens, not tokens
+    if pii_type == "AwsAccessKey":
+        return len(value) >= 30 and v.looks_random(value)
+    if pii_type == "ApiKey":
+        return len(value) >= 12 and v.looks_random(value)
+    return len(value) >= 8 and v.looks_random(value)
+
+
+def find_assignments(text: str, lower: str, out: list) -> None:
+    for m in _ASSIGN.finditer(lower):
+        kw_start = m.start()
+        rev = _KEY_REV.match(lower[max(0, kw_start - 64):kw_start][::-1])
+        key_start = kw_start - rev.end()
+        key_end = m.start("dq") if m.group("dq") is not None else (
+            m.start("sq") if m.group("sq") is not None else m.start("raw"))
+        key = lower[key_start:key_end].rstrip(" \t=:>\"'")
+        pii_type = _key_type(key, text[key_start:key_start + len(key)])
+        if pii_type is None:
+            continue
+        if m.group("raw") is not None:
+            start, end = m.span("raw")
+            value = text[start:end]
+            # a query string or form body goes on with "&name="; a "&" not
+            # followed by a parameter is part of the value
+            query = key_start > 0 and text[key_start - 1] in "?&"
+            cut = value.find("&") if query else _NEXT_PARAM.search(value).start()
+            if cut > 0:
+                value = value[:cut]
+            for stop in (",", ";"):
+                cut = value.find(stop)
+                if cut > 0:
+                    value = value[:cut]
+            while value and value[-1] in _VALUE_TRAIL:
+                value = value[:-1]
+            end = start + len(value)
+        else:
+            group = "dq" if m.group("dq") is not None else "sq"
+            start, end = m.span(group)
+            value = text[start:end]
+        if value and _value_ok(pii_type, key, value):
+            out.append((start, end, pii_type))
+
+
+# --- credentials introduced by a word rather than a key=value ---------------
+_AUTH_HEADER = (
+    ("bearer", re.compile(r"bearer[ \t]+(?P<tok>[a-z0-9\-._~+/]{8,4096}+=*)(?![a-z0-9\-._~+/=])")),
+    ("basic", re.compile(r"basic[ \t]+(?P<tok>[a-z0-9+/]{8,4096}+=*)(?![a-z0-9\-._~+/=])")),
+)
+_QUOTED_SECRET = (
+    ("password", re.compile(r"password[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")")),
+    ("identified", re.compile(r"identified[ \t]+by[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")")),
+)
+# (word that must occur, pattern, type); bounded gaps keep each match linear.
+_CLI_SECRET = (
+    ("login", re.compile(r"(?:docker|podman|helm|buildah|skopeo)[ \t]+(?:registry[ \t]+)?login\b"
+                         r"[^\n]{0,200}?[ \t]-p[ \t]+(?P<v>[^\s'\"]+)"), "Password"),
+    ("ldap", re.compile(r"ldap(?:search|modify|add|delete|whoami|passwd)\b[^\n]{0,200}?[ \t]-w[ \t]+"
+                        r"(?P<v>[^\s'\"]+)"), "Password"),
+    ("net use", re.compile(r"net[ \t]+use\b[^\n]{0,200}?[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)"),
+     "Password"),
+    ("mysql", re.compile(r"mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]+)"), "Password"),
+    ("stats auth", re.compile(r"stats[ \t]+auth[ \t]+[^\s:]+:(?P<v>[^\s'\"]+)"), "Password"),
+    ("unseal key", re.compile(r"unseal[ \t]+key[ \t]+\d{1,2}:[ \t]+(?P<v>[a-z0-9+/=]{20,})"),
+     "SecretAssignment"),
+)
+
+
+def find_credential_phrases(text: str, lower: str, out: list) -> None:
+    """``Authorization: Bearer <token>`` and ``Basic <base64>``; passwords
+    quoted after the word password or SQL's ``IDENTIFIED BY``; passwords given
+    to well-known command-line tools (``docker login -p``, ``ldapsearch -w``,
+    ``net use ... /user:x <password>``, ``mysql -p<password>``, HAProxy
+    ``stats auth user:password``)."""
+    for scheme, rx in _AUTH_HEADER:
+        if scheme not in lower:
+            continue
+        for m in rx.finditer(lower):
+            start, end = m.span("tok")
+            token = text[start:end]
+            if scheme == "bearer":
+                if len(token) >= 16 or (len(token) >= 8 and any(c.isdigit() for c in token)):
+                    out.append((start, end, "BearerToken"))
+            elif v.is_basic_credential(token):
+                out.append((start, end, "Password"))
+    for word, rx in _QUOTED_SECRET:
+        if word not in lower:
+            continue
+        for m in rx.finditer(lower):
+            group = "sq" if m.group("sq") is not None else "dq"
+            start, end = m.span(group)
+            if not v.is_placeholder(text[start:end]):
+                out.append((start, end, "Password"))
+    for word, rx, pii_type in _CLI_SECRET:
+        if word not in lower:
+            continue
+        for m in rx.finditer(lower):
+            start, end = m.span("v")
+            if not v.is_placeholder(text[start:end]):
+                out.append((start, end, pii_type))

@@ -1,0 +1,109 @@
+"""Runs every finder over a text and resolves overlaps."""
+
+from __future__ import annotations
+
+from .assignments import find_assignments, find_credential_phrases
+from .finders import (
+    find_emails,
+    find_hostnames,
+    find_ipv6,
+    find_macs,
+    find_numbers,
+    find_phones,
+    find_private_keys,
+    find_tokens,
+    find_url_credentials,
+)
+from .spans import RANK, PiiSpan, make_span
+
+# Each finder scans the whole text once. The cheap literal checks decide
+# whether a finder can possibly match before any regex runs.
+FINDERS = (
+    (find_private_keys, ("-----BEGIN ",)),
+    (find_tokens, ("AKIA", "ASIA", "gh", "github_pat_", "glpat-", "xox", "sk-", "sk_", "rk_",
+                   "AIza", "SG.", "hvs.", "hvb.", "hvr.", "eyJ")),
+    (find_url_credentials, ("://",)),
+    (find_assignments, None),
+    (find_credential_phrases, None),
+    (find_emails, ("@",)),
+    (find_hostnames, (".",)),
+    (find_ipv6, (":",)),
+    (find_macs, (":", "-")),
+    (find_numbers, None),
+    (find_phones, None),
+)
+
+
+def lowered(text: str) -> str | None:
+    """``text.lower()`` when lowering keeps every offset (true unless the text
+    holds one of the few characters whose lowercase is longer, like "İ")."""
+    lower = text.lower()
+    return lower if len(lower) == len(text) else None
+
+
+def _ascii_fold(text: str) -> str:
+    """Lowercase ASCII only: same length as ``text`` by construction."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
+
+
+def find_candidates(text: str) -> list[tuple[int, int, str]]:
+    lower = lowered(text)
+    if lower is None:
+        lower = _ascii_fold(text)
+    out: list[tuple[int, int, str]] = []
+    for finder, needles in FINDERS:
+        if needles is None or any(n in text for n in needles):
+            finder(text, lower, out)
+    return out
+
+
+def resolve_overlaps(candidates: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Keep a non-overlapping subset, sorted by start.
+
+    Candidates are split into clusters of transitively overlapping intervals
+    (most clusters hold one candidate); inside a cluster the longest wins,
+    ties go to the type listed first in ``spans.PRIORITY``, then to the
+    earlier start, and the next best that fits around the winners is kept."""
+    kept: list[tuple[int, int, str]] = []
+    cluster: list[tuple[int, int, str]] = []
+    cluster_end = -1
+    for cand in sorted(set(candidates)):
+        if cand[1] <= cand[0]:
+            continue
+        if cand[0] >= cluster_end:
+            if cluster:
+                _resolve_cluster(cluster, kept)
+            cluster = [cand]
+            cluster_end = cand[1]
+        else:
+            cluster.append(cand)
+            cluster_end = max(cluster_end, cand[1])
+    if cluster:
+        _resolve_cluster(cluster, kept)
+    return kept
+
+
+def _resolve_cluster(cluster: list[tuple[int, int, str]], kept: list) -> None:
+    if len(cluster) == 1:
+        kept.append(cluster[0])
+        return
+    chosen: list[tuple[int, int, str]] = []
+    for cand in sorted(cluster, key=lambda c: (c[0] - c[1], RANK[c[2]], c[0])):
+        if all(cand[1] <= c[0] or cand[0] >= c[1] for c in chosen):
+            chosen.append(cand)
+    kept.extend(sorted(chosen))
+
+
+def detect_pii(text: str) -> list[PiiSpan]:
+    """Every finding in ``text``, sorted by start, none overlapping.
+
+    Offsets are character offsets into ``text`` (end exclusive), so
+    ``text[span.start:span.end] == span.original``."""
+    if not isinstance(text, str):
+        raise TypeError("detect_pii expects a str")
+    if not text:
+        return []
+    return [make_span(t, text, s, e) for s, e, t in resolve_overlaps(find_candidates(text))]

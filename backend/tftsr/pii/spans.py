@@ -1,0 +1,85 @@
+"""The span model: what a detection is, the type names, their replacements and
+the priority that breaks ties between equally long overlapping matches."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# Type name -> replacement text. The first twelve are the original product's
+# table (and the ``pii_spans.pii_type`` values it stored); the rest cover the
+# secrets real logs leak.
+REPLACEMENTS: dict[str, str] = {
+    "UrlWithCredentials": "[URL]",
+    "BearerToken": "[Bearer]",
+    "ApiKey": "[ApiKey]",
+    "Password": "[Password]",
+    "Ssn": "[SSN]",
+    "CreditCard": "[CreditCard]",
+    "Email": "[Email]",
+    "MacAddress": "[MAC]",
+    "Ipv6": "[IPv6]",
+    "Ipv4": "[IPv4]",
+    "PhoneNumber": "[Phone]",
+    "Hostname": "[Hostname]",
+    "AwsAccessKey": "[AwsKey]",
+    "Jwt": "[JWT]",
+    "PrivateKey": "[PrivateKey]",
+    "GitHubToken": "[GitHubToken]",
+    "GitLabToken": "[GitLabToken]",
+    "SlackToken": "[SlackToken]",
+    "SecretAssignment": "[Secret]",
+}
+
+PII_TYPES: tuple[str, ...] = tuple(REPLACEMENTS)
+
+# When two overlapping candidates have the same length, the one listed first
+# wins. Shapes that name their issuer beat context-only findings (``token=``),
+# which beat the network and personal types.
+PRIORITY: tuple[str, ...] = (
+    "PrivateKey",
+    "UrlWithCredentials",
+    "AwsAccessKey",
+    "GitHubToken",
+    "GitLabToken",
+    "SlackToken",
+    "ApiKey",
+    "BearerToken",
+    "Jwt",
+    "Password",
+    "SecretAssignment",
+    "CreditCard",
+    "Ssn",
+    "Email",
+    "MacAddress",
+    "Ipv6",
+    "Ipv4",
+    "PhoneNumber",
+    "Hostname",
+)
+RANK: dict[str, int] = {name: i for i, name in enumerate(PRIORITY)}
+
+# Among ApiKey candidates the provider-shaped ones (sk-..., AIza...) and the
+# ``api_key=`` assignments share one rank: they are the same type anyway.
+
+
+@dataclass(frozen=True, slots=True)
+class PiiSpan:
+    """One finding: ``text[start:end] == original``, to be shown as ``replacement``."""
+
+    pii_type: str
+    start: int
+    end: int
+    original: str
+    replacement: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def shifted(self, offset: int) -> PiiSpan:
+        """The same finding with offsets moved by ``offset`` (for streamed input)."""
+        return PiiSpan(self.pii_type, self.start + offset, self.end + offset,
+                       self.original, self.replacement)
+
+
+def make_span(pii_type: str, text: str, start: int, end: int) -> PiiSpan:
+    return PiiSpan(pii_type, start, end, text[start:end], REPLACEMENTS[pii_type])

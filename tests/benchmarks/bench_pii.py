@@ -1,0 +1,195 @@
+"""PII detection throughput.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_pii.py [--mb 40] [--stream-mb 200]``
+
+Generates a realistic log (seeded, from templates of nginx, syslog, Java,
+Kubernetes, JSON application lines, about 1 line in 8 carrying PII) and
+prints MB/s for:
+
+* ``detect_pii`` (the product),
+* a straightforward one-regex-per-type implementation (below, the way such
+  detectors are usually written), on the same text,
+* scrubadub, if installed (``.venv/bin/pip install scrubadub``, a
+  benchmark-only dependency), on a slice, extrapolated,
+
+then the peak memory of ``iter_pii_file`` over a generated file of
+``--stream-mb`` MB. Figures only: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "backend"))
+
+from tftsr.pii import detect_pii, iter_pii_file
+
+TEMPLATES = [
+    '{ip} - - [12/Mar/2024:09:{mm}:{ss} +0000] "GET /api/v1/orders/{n}?page={d} HTTP/1.1" 200 {n} "-" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/122.0.0.0 Safari/537.36"',
+    '{ip} - - [12/Mar/2024:09:{mm}:{ss} +0000] "POST /login HTTP/1.1" 302 0 "https://{host}/login" "curl/8.4.0" rt=0.{d}',
+    "Mar 12 09:{mm}:{ss} web{d} sshd[{n}]: Failed password for invalid user admin from {ip} port {n} ssh2",
+    "Mar 12 09:{mm}:{ss} web{d} systemd[1]: api.service: Main process exited, code=exited, status=1/FAILURE",
+    "Mar 12 09:{mm}:{ss} web{d} kernel: [{n}.{n}] eth0: NIC Link is Up 1000 Mbps Full Duplex",
+    "2024-03-12 09:{mm}:{ss}.{n} ERROR {n} --- [nio-8080-exec-{d}] c.e.billing.InvoiceService : Charge failed for invoice {uuid}",
+    "\tat com.example.billing.InvoiceService.charge(InvoiceService.java:{n}) ~[billing-core-3.2.1.jar!/:3.2.1]",
+    "\tat org.springframework.transaction.interceptor.TransactionInterceptor.invoke(TransactionInterceptor.java:119)",
+    'I0312 09:{mm}:{ss}.{n}    1823 kubelet.go:2410] "SyncLoop (PLEG): event for pod" pod="prod/api-7d9f8b6c5-x2x9z" event={{"ID":"{uuid}","Type":"ContainerDied"}}',
+    '{{"level":"info","ts":"2024-03-12T09:{mm}:{ss}Z","msg":"request completed","path":"/v1/items/{n}","status":200,"duration_ms":{d}.{n},"trace_id":"{hex}"}}',
+    '{{"level":"error","ts":"2024-03-12T09:{mm}:{ss}Z","msg":"upstream error","upstream":"{ip}:9000","retries":3,"version":"3.2.{d}"}}',
+    "2024-03-12 09:{mm}:{ss},{n} INFO [celery.worker.strategy] Task tasks.send_email[{uuid}] received",
+    "2024-03-12 09:{mm}:{ss} UTC [{n}] LOG:  duration: {n}.{d} ms  statement: SELECT * FROM orders WHERE id = {n}",
+]
+PII_TEMPLATES = [
+    "2024-03-12 09:{mm}:{ss} INFO user {email} logged in from {ip}",
+    "2024-03-12 09:{mm}:{ss} DEBUG db url postgres://app:{secret}@db.prod.internal:5432/orders",
+    '{{"level":"debug","headers":{{"authorization":"Bearer {token}"}},"phone":"+1-202-555-{d4}"}}',
+    "2024-03-12 09:{mm}:{ss} WARN config password={secret} api_key={token}",
+    "2024-03-12 09:{mm}:{ss} ERROR card 4111 1111 1111 1111 declined for {email}",
+    "Mar 12 09:{mm}:{ss} gw dhcpd: DHCPACK on {ip} to 52:54:00:ab:cd:{d2} via eth0 ({host})",
+]
+HOSTS = ["api.example.com", "db01.prod.internal", "shop.example.org", "ip-10-0-1-23.ec2.internal"]
+
+
+def _fill(template: str, rng: random.Random) -> str:
+    return template.format(
+        ip=f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+        mm=f"{rng.randint(0, 59):02d}", ss=f"{rng.randint(0, 59):02d}",
+        n=rng.randint(1, 99999), d=rng.randint(0, 9), d2=f"{rng.randint(0, 255):02x}",
+        d4=f"{rng.randint(0, 9999):04d}",
+        uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        hex=f"{rng.getrandbits(128):032x}", host=rng.choice(HOSTS),
+        email=f"user{rng.randint(1, 9999)}@example.com",
+        secret=f"S3cr3t-{rng.randint(0, 999999):06d}",
+        token=f"{rng.getrandbits(160):040x}",
+    )
+
+
+def generate_log(size_bytes: int, seed: int = 42) -> str:
+    rng = random.Random(seed)
+    lines: list[str] = []
+    total = 0
+    while total < size_bytes:
+        template = rng.choice(PII_TEMPLATES) if rng.random() < 0.125 else rng.choice(TEMPLATES)
+        line = _fill(template, rng)
+        lines.append(line)
+        total += len(line) + 1
+    return "\n".join(lines) + "\n"
+
+
+# A straightforward detector: one regex per type, each run over the text,
+# overlaps resolved by "longest wins". This is the baseline to beat.
+NAIVE_PATTERNS = [
+    ("UrlWithCredentials", r"[a-z][a-z0-9+\-.]*://[^:@/\s]+:[^@/\s]+@"),
+    ("BearerToken", r"(?i)bearer\s+[A-Za-z0-9\-._~+/]+=*"),
+    ("ApiKey", r"(?i)(?:api[_\-]?key|apikey|access[_\-]?token)\s*[=:]\s*[A-Za-z0-9\-._~+/]{16,}"),
+    ("Password", r"(?i)(?:password|passwd|pwd)\s*[=:]\s*\S+"),
+    ("Ssn", r"\b\d{3}-\d{2}-\d{4}\b"),
+    ("CreditCard", r"\b(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|3[47][0-9]{13}|6(?:011|5[0-9]{2})[0-9]{12})\b"),
+    ("Email", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b"),
+    ("MacAddress", r"\b(?:[0-9A-Fa-f]{2}[:\-]){5}[0-9A-Fa-f]{2}\b"),
+    ("Ipv6", r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,7}:(?:[0-9a-f]{1,4})?\b"),
+    ("Ipv4", r"\b(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\b"),
+    ("PhoneNumber", r"\b(?:\+?1[-.\s]?)?\(?[0-9]{3}\)?[-.\s]?[0-9]{3}[-.\s]?[0-9]{4}\b"),
+    ("Hostname", r"\b(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b"),
+]
+NAIVE_COMPILED = [(name, re.compile(p)) for name, p in NAIVE_PATTERNS]
+
+
+def naive_detect(text: str) -> list[tuple[int, int, str]]:
+    spans = [(m.start(), m.end(), name) for name, rx in NAIVE_COMPILED for m in rx.finditer(text)]
+    spans.sort()
+    kept: list[tuple[int, int, str]] = []
+    for span in spans:
+        if kept and span[0] < kept[-1][1]:
+            if span[1] - span[0] > kept[-1][1] - kept[-1][0]:
+                kept[-1] = span
+            continue
+        kept.append(span)
+    return kept
+
+
+def _mbps(size: int, seconds: float) -> float:
+    return size / 1e6 / seconds
+
+
+def bench(fn, text: str, repeat: int = 1) -> tuple[float, int]:
+    best = float("inf")
+    count = 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        count = len(fn(text))
+        best = min(best, time.perf_counter() - t0)
+    return best, count
+
+
+def run_scrubadub(text: str, slice_bytes: int) -> None:
+    try:
+        import scrubadub
+    except ImportError:
+        print("scrubadub: not installed (.venv/bin/pip install scrubadub) - skipped")
+        return
+    import scrubadub
+
+    sample = text[:slice_bytes]
+    scrubber = scrubadub.Scrubber()
+    t0 = time.perf_counter()
+    found = list(scrubber.iter_filth(sample))
+    seconds = time.perf_counter() - t0
+    print(f"scrubadub {scrubadub.__version__}: {len(found)} findings on a {len(sample) / 1e6:.1f} MB "
+          f"slice in {seconds:.2f}s = {_mbps(len(sample), seconds):.2f} MB/s "
+          f"(extrapolated to the full text: {seconds * len(text) / len(sample):.0f}s)")
+    return _mbps(len(sample), seconds)
+
+
+def stream_memory(size_mb: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.log"
+        chunk = generate_log(8 * 1024 * 1024, seed=7)
+        with open(path, "w") as fh:
+            fh.writelines(chunk for _ in range(max(1, size_mb // 8)))
+        size = os.path.getsize(path)
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        count = sum(1 for _ in iter_pii_file(path))
+        seconds = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"iter_pii_file on {size / 1e6:.0f} MB: {count} findings in {seconds:.1f}s "
+              f"({_mbps(size, seconds):.1f} MB/s under tracemalloc), peak Python memory "
+              f"{peak / 1e6:.1f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--mb", type=int, default=40, help="size of the generated log (MB)")
+    parser.add_argument("--scrub-mb", type=float, default=1.0, help="slice given to scrubadub (MB)")
+    parser.add_argument("--stream-mb", type=int, default=200, help="file size for the memory run (0: skip)")
+    args = parser.parse_args()
+
+    text = generate_log(args.mb * 1_000_000)
+    size = len(text.encode())
+    print(f"generated log: {size / 1e6:.1f} MB, {text.count(chr(10))} lines")
+
+    ours, n_ours = bench(detect_pii, text)
+    print(f"detect_pii:            {ours:6.2f}s  {_mbps(size, ours):6.1f} MB/s  {n_ours} findings")
+    naive, n_naive = bench(naive_detect, text)
+    print(f"naive regex-per-type:  {naive:6.2f}s  {_mbps(size, naive):6.1f} MB/s  {n_naive} findings")
+    print(f"detect_pii speed-up over naive: {naive / ours:.2f}x")
+    scrub = run_scrubadub(text, int(args.scrub_mb * 1_000_000))
+    if scrub:
+        print(f"detect_pii speed-up over scrubadub: {_mbps(size, ours) / scrub:.0f}x")
+    if args.stream_mb:
+        stream_memory(args.stream_mb)
+
+
+if __name__ == "__main__":
+    main()
