@@ -17,6 +17,10 @@ import { IssueScreen } from './screens/issue.js';
 import { History } from './screens/history.js';
 import { Audit } from './screens/audit.js';
 import { Settings } from './screens/settings.js';
+import { PiiReview } from './screens/pii-review.js';
+import { Attachments } from './screens/attachments.js';
+import { openAiSettings } from './screens/chat.js';
+import { documentPaletteActions } from './screens/documents.js';
 
 const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '');
 const MOD = isMac ? '⌘' : 'Ctrl';
@@ -24,6 +28,7 @@ const MOD = isMac ? '⌘' : 'Ctrl';
 const NAV = [
   { id: 'dashboard', label: 'Dashboard', icon: 'dashboard', href: '#/dashboard' },
   { id: 'history', label: 'History', icon: 'history', href: '#/history' },
+  { id: 'attachments', label: 'Attachments', icon: 'file', href: '#/attachments' },
   { id: 'audit', label: 'Audit log', icon: 'shield', href: '#/audit' },
   { id: 'settings', label: 'Settings', icon: 'settings', href: '#/settings' },
 ];
@@ -33,6 +38,7 @@ const SCREEN_TITLE = {
   new: 'New incident',
   issue: 'Incident',
   history: 'History',
+  attachments: 'Attachments',
   audit: 'Audit log',
   settings: 'Settings',
 };
@@ -164,9 +170,14 @@ function Screen({ route }) {
     case 'new':
       return html`<${NewIssue} />`;
     case 'issue':
+      if (b && c === 'review' && route.parts[3]) {
+        return html`<${PiiReview} key=${route.parts[3]} issueId=${b} logFileId=${route.parts[3]} />`;
+      }
       return b ? html`<${IssueScreen} key=${b} id=${b} tab=${c} />` : html`<${NotFound} />`;
     case 'history':
       return html`<${History} route=${route} />`;
+    case 'attachments':
+      return html`<${Attachments} route=${route} />`;
     case 'audit':
       return html`<${Audit} />`;
     case 'settings':
@@ -261,11 +272,25 @@ function staticActions() {
     { id: 'go-dashboard', label: 'Go to Dashboard', icon: 'dashboard', group: 'Navigate', run: () => navigate('/dashboard') },
     { id: 'new', label: 'New incident', icon: 'plus', group: 'Actions', hint: 'N', run: () => navigate('/new') },
     { id: 'go-history', label: 'Go to History', icon: 'history', group: 'Navigate', run: () => navigate('/history') },
+    { id: 'go-attachments', label: 'Go to Attachments (logs and images)', icon: 'file', group: 'Navigate', run: () => navigate('/attachments') },
     { id: 'search', label: 'Search incidents', icon: 'search', group: 'Actions', hint: `${MOD} F`, run: focusHistorySearch },
     { id: 'go-audit', label: 'Go to Audit log', icon: 'shield', group: 'Navigate', run: () => navigate('/audit') },
     { id: 'go-settings', label: 'Go to Settings', icon: 'settings', group: 'Navigate', run: () => navigate('/settings') },
+    { id: 'ai-settings', label: 'AI providers and Ollama (Settings)', icon: 'settings', group: 'Navigate', run: openAiSettings },
+    ...currentIssueActions(),
     { id: 'theme', label: 'Toggle theme (light / dark)', icon: 'moon', group: 'Actions', run: toggleTheme },
     { id: 'help', label: 'Keyboard shortcuts', icon: 'keyboard', group: 'Actions', hint: '?', run: openHelp },
+  ];
+}
+
+/** Actions for the incident on screen, if any. */
+function currentIssueActions() {
+  const m = /^#\/issue\/([^/?]+)/.exec(window.location.hash);
+  if (!m) return [];
+  const id = decodeURIComponent(m[1]);
+  return [
+    { id: 'ai-chat', label: 'AI triage chat for this incident', icon: 'activity', group: 'Actions', run: () => navigate(issueHref(id, 'chat')) },
+    ...documentPaletteActions(id),
   ];
 }
 
@@ -385,6 +410,8 @@ const SHORTCUTS = [
   [['Esc'], 'Close a dialog or the palette'],
   [[MOD, 'Enter'], 'Submit the form you are typing in (5 Whys, timeline, status note)'],
   [['←', '→'], 'Switch tabs and segmented choices'],
+  [['J', 'K'], 'PII review: next / previous finding'],
+  [['A', 'R'], 'PII review: redact / keep the current finding'],
 ];
 
 function HelpDialog() {

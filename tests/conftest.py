@@ -49,7 +49,7 @@ def call(app):
     """Run a command through the real dispatcher: call("create_issue", title=...)."""
     from tftsr.commands import dispatch
 
-    def run(name: str, **args):
+    def run(name: str, /, **args):
         return dispatch(app, name, args)
 
     return run

@@ -26,6 +26,9 @@ class App:
     version: str = __version__
     # Set by the desktop shell: opens a native save dialog, returns a path or None.
     save_dialog: Callable[[str], str | None] | None = None
+    # Set by the desktop shell: opens a native file-open dialog for the given file types
+    # (pywebview's "Label (*.ext;*.ext)" strings), returns the chosen paths or None.
+    open_dialog: Callable[[list[str], bool], list[str] | None] | None = None
     # Set by the server: registers bytes for one download, returns its URL.
     offer_download: Callable[[str, str, bytes], str] | None = None
     extras: dict[str, Any] = field(default_factory=dict)

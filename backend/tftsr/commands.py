@@ -23,6 +23,9 @@ DOMAIN_MODULES = (
     "tftsr.issues.commands",
     "tftsr.audit.commands",
     "tftsr.settings.commands",
+    "tftsr.evidence.commands",
+    "tftsr.docs.commands",
+    "tftsr.ai.commands",
 )
 
 
@@ -37,8 +40,9 @@ class Command:
 REGISTRY: dict[str, Command] = {}
 
 
-def command(name: str | None = None, **params: Param):
-    """Register ``func(app, **validated_args)`` as a command."""
+def command(name: str | None = None, /, **params: Param):
+    """Register ``func(app, **validated_args)`` as a command (a parameter may be called
+    ``name``: the command's own name is positional-only)."""
 
     def decorate(func):
         cmd_name = name or func.__name__

@@ -301,6 +301,15 @@ def run(app, *, debug: bool = False, instance=None) -> int:
         return result if isinstance(result, str) else result[0]
 
     app.save_dialog = save_dialog
+
+    def open_dialog(file_types: list[str], multiple: bool) -> list[str] | None:
+        result = window.create_file_dialog(FileDialog.OPEN, allow_multiple=multiple,
+                                           file_types=tuple(file_types))
+        if not result:
+            return None
+        return [result] if isinstance(result, str) else list(result)
+
+    app.open_dialog = open_dialog
     pump = EventPump(window)
     unsubscribe = app.events.subscribe(pump.push)
 
@@ -356,6 +365,7 @@ def run(app, *, debug: bool = False, instance=None) -> int:
         pump.close()
         server.shutdown()
         app.save_dialog = None
+        app.open_dialog = None
     log.info("the desktop window was closed")
     return 0
 

@@ -99,7 +99,7 @@ def create_flask_app(app, token: str) -> Flask:
         return bool(query) and request.path == "/" and hmac.compare_digest(query, token)
 
     def deny(status: int, code: str, message: str):
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/upload/")):
             return Response(json.dumps({"error": {"code": code, "message": message}}),
                             status=status, mimetype="application/json")
         return Response(message + "\n", status=status, mimetype="text/plain")
@@ -194,6 +194,10 @@ def create_flask_app(app, token: str) -> Flask:
         response = Response(data, mimetype=mime)
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+    from tftsr.evidence.routes import register_routes as register_evidence_routes
+
+    register_evidence_routes(flask_app, app)
 
     @flask_app.errorhandler(413)
     def too_large(_exc):

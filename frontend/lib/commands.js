@@ -52,6 +52,11 @@ export function hasToken() {
   return Boolean(token);
 }
 
+/** Headers that authorise a request to this backend (used by lib/upload.js). */
+export function authHeaders() {
+  return token ? { Authorization: 'Bearer ' + token } : {};
+}
+
 function firstLine(text) {
   const s = String(text == null ? '' : text).trim();
   const line = s.split('\n')[0];

@@ -4,6 +4,7 @@ import { on } from '../lib/events.js';
 import { Icon, EVENT_ICON } from '../lib/icons.js';
 import { Skeleton, ErrorState, Segmented, useWidth } from '../lib/ui.js';
 import { navigate, issueHref } from '../lib/state.js';
+import { ActionItemsCard } from './action-items.js';
 import {
   SEVERITIES, SEVERITY_LABEL, STATUSES, STATUS_LABEL, formatDuration, formatDay,
   relativeTime, formatDateTime, humanize, plural,
@@ -100,6 +101,8 @@ export function Dashboard() {
         </span>
       </section>
     </div>
+
+    <${ActionItemsCard} />
 
     <section class="card" aria-labelledby="chart-h" data-testid="dashboard-chart">
       <div class="card-head">

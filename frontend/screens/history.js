@@ -132,7 +132,10 @@ export function History({ route }) {
         <h1>History</h1>
         <p class="subtle">Every incident on this machine. Search looks through titles, descriptions and tags.</p>
       </div>
-      <div class="page-actions"><a class="btn btn-primary" href="#/new"><${Icon} name="plus" /> New incident</a></div>
+      <div class="page-actions">
+        <a class="btn" href="#/attachments" data-testid="history-attachments"><${Icon} name="file" /> Attachments</a>
+        <a class="btn btn-primary" href="#/new"><${Icon} name="plus" /> New incident</a>
+      </div>
     </div>
 
     <div class="filters card">

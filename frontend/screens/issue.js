@@ -12,11 +12,17 @@ import {
   summarizeDetails, plural,
 } from '../lib/format.js';
 import { SEVERITY_OPTIONS, DomainGlyph } from './new-issue.js';
+import { EvidenceTab } from './evidence.js';
+import { ChatTab } from './chat.js';
+import { DocumentsTab } from './documents.js';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
   { id: 'whys', label: '5 Whys' },
   { id: 'timeline', label: 'Timeline' },
+  { id: 'evidence', label: 'Evidence' },
+  { id: 'chat', label: 'AI triage' },
+  { id: 'documents', label: 'Documents' },
 ];
 
 const MANUAL_TYPES = [
@@ -186,18 +192,35 @@ export function IssueScreen({ id, tab }) {
           ${t.label}
           ${t.id === 'whys' ? html`<span class="count">${steps.length}/5</span>` : null}
           ${t.id === 'timeline' ? html`<span class="count">${events.length}</span>` : null}
+          ${t.id === 'evidence' ? html`<${EvidenceCount} detail=${detail} />` : null}
+          ${t.id === 'documents' ? html`<span class="count" data-testid="documents-count">${(detail.documents || []).length}</span>` : null}
         </button>`,
       )}
     </div>
 
     <div role="tabpanel" id=${'panel-' + activeTab} aria-labelledby=${'tab-' + activeTab} class="tab-panel">
-      ${activeTab === 'overview'
+      ${activeTab === 'documents'
+        ? html`<${DocumentsTab} key=${issue.id} issue=${issue} detail=${detail} reload=${load} />`
+        : activeTab === 'chat'
+        ? html`<${ChatTab} key=${issue.id} issue=${issue} detail=${detail} reload=${load} />`
+        : activeTab === 'evidence'
+        ? html`<${EvidenceTab} key=${issue.id} issue=${issue} detail=${detail} reload=${load} />`
+        : activeTab === 'overview'
         ? html`<${Overview} key=${issue.id} issue=${issue} info=${info} steps=${steps} root=${root} events=${events} onSaved=${load} />`
         : activeTab === 'whys'
           ? html`<${FiveWhys} key=${issue.id} issue=${issue} steps=${steps} reload=${load} />`
           : html`<${Timeline} key=${issue.id} issue=${issue} events=${events} reload=${load} />`}
     </div>
   </div>`;
+}
+
+/** Evidence tab count; amber while some log still waits for its PII review. */
+function EvidenceCount({ detail }) {
+  const logs = detail.log_files || [];
+  const n = logs.length + (detail.image_attachments || []).length;
+  const unreviewed = logs.filter((f) => !f.redacted).length;
+  return html`<span class=${'count' + (unreviewed ? ' warn' : '')} data-testid="evidence-count"
+    title=${unreviewed ? `${unreviewed} log file${unreviewed === 1 ? '' : 's'} not reviewed` : undefined}>${n}</span>`;
 }
 
 // ---------------------------------------------------------------- status dialog

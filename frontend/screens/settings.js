@@ -3,6 +3,8 @@ import { Icon } from '../lib/icons.js';
 import { Segmented, Switch, Spinner, toast, useUid } from '../lib/ui.js';
 import { useApp, saveSetting, loadSettings, uiStore } from '../lib/state.js';
 import { humanize } from '../lib/format.js';
+import { AiProvidersSection } from './ai-providers.js';
+import { OllamaPanel } from './ollama.js';
 
 const CHOICE_LABELS = {
   theme: { light: 'Light', dark: 'Dark', system: 'System' },
@@ -72,6 +74,9 @@ export function Settings() {
             </div>
           </section>`,
         )}
+
+    <${AiProvidersSection} />
+    <${OllamaPanel} />
 
     <section class="card settings-card" aria-labelledby="data-h" data-testid="your-data">
       <h2 class="card-title" id="data-h">Your data</h2>

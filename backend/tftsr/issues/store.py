@@ -177,26 +177,27 @@ def list_issues(conn, *, status=None, severity=None, category=None, tag=None, da
 
 
 def detail(conn, issue_id: str) -> dict:
+    from tftsr.docs import actions as doc_actions
+    from tftsr.docs import store as doc_store
+    from tftsr.evidence import images, logs
     from tftsr.issues import whys
 
     issue = get(conn, issue_id)
-    log_files = conn.execute(
-        "SELECT id, issue_id, file_name, file_path, file_size, mime_type, content_hash,"
-        " uploaded_at, redacted FROM log_files WHERE issue_id = ? ORDER BY uploaded_at",
-        (issue_id,),
-    ).fetchall()
     conversations = conn.execute(
         "SELECT id, issue_id, provider, model, created_at, title FROM ai_conversations"
         " WHERE issue_id = ? ORDER BY created_at", (issue_id,),
     ).fetchall()
     return {
         "issue": issue,
-        "log_files": [dict(r, redacted=bool(r["redacted"])) for r in log_files],
+        "log_files": logs.list_for_issue(conn, issue_id),
+        "image_attachments": images.list_for_issue(conn, issue_id),
         "resolution_steps": whys.list_steps(conn, issue_id),
         "conversations": conversations,
         "timeline_events": timeline.list_events(conn, issue_id),
         "allowed_transitions": list(TRANSITIONS[issue["status"]]),
         "category_label": DOMAIN_LABELS.get(issue["category"] or "", issue["category"]),
+        "action_items": doc_actions.list_for_issue(conn, issue_id),
+        "documents": doc_store.list_for_issue(conn, issue_id),
     }
 
 

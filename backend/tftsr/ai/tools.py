@@ -1,0 +1,209 @@
+"""Tools the assistant may call, and the loop that runs them.
+
+A :class:`Tool` is a name, a description, a JSON Schema for its arguments and a
+handler ``handler(ctx, arguments) -> dict``. :class:`ToolRegistry` holds them; MCP tools
+and shell diagnostics plug in by registering more. :func:`run_tool_loop` sends the
+request, runs every tool call the model makes, feeds the results back and repeats —
+at most ``max_iterations`` rounds — persisting each call and its result in
+``ai_tool_calls`` and announcing both to the UI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tftsr.ai.base import (
+    Cancellation,
+    ChatRequest,
+    ChatResult,
+    Message,
+    ProviderBase,
+    SendHooks,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+from tftsr.db.ids import now_text, uuid7
+
+log = logging.getLogger(__name__)
+
+MAX_ITERATIONS = 6
+MAX_RESULT_CHARS = 20_000
+
+
+@dataclass
+class ToolContext:
+    """What a tool handler may use: the app, and where the call comes from."""
+
+    app: Any
+    issue_id: str
+    conversation_id: str
+    message_id: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    handler: Callable[[ToolContext, dict], dict]
+
+    def spec(self) -> ToolSpec:
+        return ToolSpec(self.name, self.description, self.parameters)
+
+    def public(self) -> dict:
+        return {"name": self.name, "description": self.description, "parameters": self.parameters}
+
+
+class ToolError(Exception):
+    """Raised by a handler to report a failure back to the model in words."""
+
+
+class ToolRegistry:
+    def __init__(self) -> None:
+        self._tools: dict[str, Tool] = {}
+
+    def register(self, tool: Tool) -> Tool:
+        if tool.name in self._tools:
+            raise ValueError(f"tool {tool.name} registered twice")
+        self._tools[tool.name] = tool
+        return tool
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def specs(self) -> list[ToolSpec]:
+        return [t.spec() for t in self._tools.values()]
+
+    def public(self) -> list[dict]:
+        return [t.public() for t in self._tools.values()]
+
+
+# -- persistence ----------------------------------------------------------------------------
+def _call_to_dict(row: dict) -> dict:
+    out = dict(row)
+    for key in ("arguments", "result"):
+        if isinstance(out.get(key), str):
+            try:
+                out[key] = json.loads(out[key])
+            except ValueError:
+                out[key] = {"raw": out[key]}
+    return out
+
+
+CALL_COLUMNS = ("id, message_id, seq, call_id, tool_name, arguments, result, status, error,"
+                " created_at, completed_at")
+
+
+def list_calls(conn, message_ids: list[str]) -> dict[str, list[dict]]:
+    """Tool calls grouped by the assistant message that made them."""
+    if not message_ids:
+        return {}
+    marks = ", ".join("?" * len(message_ids))
+    rows = conn.execute(f"SELECT {CALL_COLUMNS} FROM ai_tool_calls WHERE message_id IN ({marks})"
+                        " ORDER BY seq", message_ids).fetchall()
+    out: dict[str, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row["message_id"], []).append(_call_to_dict(row))
+    return out
+
+
+def _store_call(app, message_id: str, seq: int, call: ToolCall) -> dict:
+    row = {"id": uuid7(), "message_id": message_id, "seq": seq, "call_id": call.id,
+           "tool_name": call.name[:200], "arguments": json.dumps(call.arguments, ensure_ascii=False),
+           "result": None, "status": "pending", "error": None, "created_at": now_text(),
+           "completed_at": None}
+    with app.db.transaction() as conn:
+        conn.execute(f"INSERT INTO ai_tool_calls ({CALL_COLUMNS}) VALUES (:id, :message_id, :seq,"
+                     " :call_id, :tool_name, :arguments, :result, :status, :error, :created_at,"
+                     " :completed_at)", row)
+    return _call_to_dict(row)
+
+
+def _complete_call(app, call_row: dict, result: dict | None, error: str | None) -> dict:
+    status = "error" if error else "ok"
+    done = now_text()
+    result_text = json.dumps(result, ensure_ascii=False) if result is not None else None
+    with app.db.transaction() as conn:
+        conn.execute("UPDATE ai_tool_calls SET result = ?, status = ?, error = ?, completed_at = ?"
+                     " WHERE id = ?", (result_text, status, error, done, call_row["id"]))
+    return {**call_row, "result": result, "status": status, "error": error, "completed_at": done}
+
+
+def execute(registry: ToolRegistry, ctx: ToolContext, call: ToolCall) -> tuple[dict | None, str | None]:
+    tool = registry.get(call.name)
+    if tool is None:
+        return None, f"There is no tool named {call.name!r}."
+    try:
+        result = tool.handler(ctx, dict(call.arguments))
+    except ToolError as exc:
+        return None, str(exc)
+    except Exception:
+        log.exception("tool %s failed", call.name)
+        return None, "The tool failed unexpectedly."
+    return (result if isinstance(result, dict) else {"value": result}), None
+
+
+# -- the loop -------------------------------------------------------------------------------
+@dataclass
+class LoopOutcome:
+    content: str
+    usage: Usage
+    iterations: int
+    tool_calls: list[dict]
+    hit_cap: bool = False
+
+
+def run_tool_loop(client: ProviderBase, request: ChatRequest, *, registry: ToolRegistry,
+                  ctx: ToolContext, cancel: Cancellation, hooks: SendHooks,
+                  on_text: Callable[[str], None],
+                  on_tool_call: Callable[[dict], None],
+                  max_iterations: int = MAX_ITERATIONS) -> LoopOutcome:
+    """Converse until the model answers without calling a tool (or the cap is reached).
+
+    ``on_text`` gets every text delta; ``on_tool_call`` every call when made and again
+    with its result. Raises ProviderError / Cancelled from the provider.
+    """
+    messages = list(request.messages)
+    text_parts: list[str] = []
+    usage = Usage(0, 0)
+    made: list[dict] = []
+    seq = 0
+    for iteration in range(1, max_iterations + 1):
+        result: ChatResult | None = None
+        current = ChatRequest(messages, request.tools, request.temperature, request.max_tokens,
+                              request.session_id)
+        for event in client.stream_chat(current, cancel=cancel, hooks=hooks):
+            if event.kind == "text":
+                text_parts.append(event.text)
+                on_text(event.text)
+            elif event.kind == "done":
+                result = event.result
+        assert result is not None
+        usage.input_tokens = (usage.input_tokens or 0) + (result.usage.input_tokens or 0)
+        usage.output_tokens = (usage.output_tokens or 0) + (result.usage.output_tokens or 0)
+        if not result.tool_calls or not request.tools:
+            return LoopOutcome("".join(text_parts), usage, iteration, made)
+        messages.append(Message("assistant", result.content, tool_calls=list(result.tool_calls)))
+        for call in result.tool_calls:
+            cancel.check()
+            seq += 1
+            row = _store_call(ctx.app, ctx.message_id, seq, call)
+            on_tool_call(row)
+            output, error = execute(registry, ctx, call)
+            row = _complete_call(ctx.app, row, output, error)
+            made.append(row)
+            on_tool_call(row)
+            payload = json.dumps(output if error is None else {"error": error}, ensure_ascii=False)
+            messages.append(Message("tool", payload[:MAX_RESULT_CHARS], tool_call_id=call.id,
+                                    name=call.name))
+        if text_parts and not text_parts[-1].endswith("\n"):
+            text_parts.append("\n\n")
+            on_text("\n\n")
+    log.warning("tool loop stopped after %d rounds", max_iterations)
+    return LoopOutcome("".join(text_parts), usage, max_iterations, made, hit_cap=True)

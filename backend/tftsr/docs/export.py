@@ -1,0 +1,174 @@
+"""A document as a file: Markdown, standalone HTML or PDF.
+
+* ``md``   — the stored Markdown as UTF-8, unchanged.
+* ``html`` — one self-contained page: sanitised body, embedded print-friendly CSS, the
+  timeline chart as inline SVG, a Content-Security-Policy that forbids scripts and
+  remote loads, and no external reference of any kind.
+* ``pdf``  — see :mod:`tftsr.docs.pdf`.
+
+The chart is drawn from the incident's current timeline; the document's text is exported
+exactly as stored (with the author's edits).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from html import escape
+
+from tftsr.docs import generate, timeline_chart
+from tftsr.docs.pdf import TitlePage, markdown_to_pdf
+from tftsr.docs.render import render_with_inserts
+
+FORMATS = {
+    "md": ("text/markdown; charset=utf-8", "md"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
+}
+_TIMELINE_HEADING = re.compile(r"^(\d+\.\s*)?timeline$", re.IGNORECASE)
+
+
+@dataclass
+class ExportInput:
+    document: dict          # the stored document (title, doc_type, content_md, ...)
+    issue: dict             # the incident
+    events: list[dict]      # the incident's timeline, chronological
+
+    @property
+    def kind(self) -> str:
+        return generate.DOC_TITLES[self.document["doc_type"]]
+
+    def chart(self) -> timeline_chart.Chart | None:
+        story = [e for e in self.events if e["event_type"] not in generate.DOCUMENT_EVENT_TYPES]
+        return timeline_chart.layout(self.issue, story)
+
+    def facts(self) -> list[tuple[str, str]]:
+        i = self.issue
+        return [
+            ("Incident", i["title"]),
+            ("Severity", generate.label(i["severity"])),
+            ("Status", generate.label(i["status"])),
+            ("Opened", f"{i['created_at']} UTC"),
+            ("Resolved", f"{i['resolved_at']} UTC" if i.get("resolved_at") else "Not resolved"),
+            ("Assigned to", i.get("assigned_to") or "Unassigned"),
+            ("Incident id", i["id"]),
+        ]
+
+
+def filename(inp: ExportInput, fmt: str) -> str:
+    """``RCA - <incident title>.pdf``, reduced to characters every file system accepts
+    (the delivery layer sanitises again; this keeps the name readable)."""
+    kind = "RCA" if inp.document["doc_type"] == "rca" else "Post-mortem"
+    ascii_title = (unicodedata.normalize("NFKD", inp.issue["title"])
+                   .encode("ascii", "ignore").decode("ascii"))
+    title = " ".join(re.sub(r"[^A-Za-z0-9_ -]+", " ", ascii_title).split())[:80].strip(" -")
+    return f"{kind} - {title or 'incident'}.{FORMATS[fmt][1]}"
+
+
+CSS = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #eef1f5; color: #111827;
+  font: 15px/1.6 "DejaVu Sans", "Segoe UI", "Helvetica Neue", Arial,
+        "Noto Sans CJK JP", "Droid Sans Fallback", sans-serif; }
+main { max-width: 960px; margin: 32px auto; background: #fff; padding: 48px 56px;
+  border-radius: 6px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+header.doc { border-top: 6px solid #2563eb; margin: -48px -56px 32px; padding: 36px 56px 8px; }
+header.doc .kind { color: #2563eb; font-weight: 700; letter-spacing: .08em;
+  text-transform: uppercase; font-size: 13px; }
+header.doc h1.doc-title { font-size: 30px; line-height: 1.25; margin: 6px 0 16px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 20px;
+  margin: 0 0 8px; font-size: 14px; }
+dl.facts dt { color: #64748b; font-weight: 700; } dl.facts dd { margin: 0; }
+h1 { font-size: 26px; } h2 { font-size: 21px; color: #1d4ed8; margin-top: 36px;
+  padding-bottom: 4px; border-bottom: 2px solid #2563eb; break-after: avoid; }
+h3 { font-size: 17px; margin-top: 24px; break-after: avoid; }
+p, li { overflow-wrap: anywhere; }
+a { color: #1d4ed8; }
+code { font-family: "DejaVu Sans Mono", Consolas, Menlo, monospace; font-size: .88em;
+  background: #f3f4f6; padding: 1px 4px; border-radius: 3px; color: #be185d; }
+pre { background: #f3f4f6; padding: 12px 14px; border-radius: 4px; overflow-x: auto;
+  white-space: pre-wrap; }
+pre code { background: none; padding: 0; color: #111827; }
+blockquote { margin: 12px 0; padding: 8px 14px; border-left: 4px solid #d97706;
+  background: #fffbeb; color: #374151; }
+blockquote p { margin: 4px 0; }
+table { border-collapse: collapse; width: 100%; margin: 12px 0 18px; font-size: 13px; }
+th { background: #2563eb; color: #fff; text-align: left; }
+th, td { padding: 5px 8px; border-bottom: 1px solid #e5e7eb; vertical-align: top;
+  overflow-wrap: anywhere; }
+tbody tr:nth-child(even) { background: #f8fafc; }
+figure.timeline-chart { margin: 12px 0 20px; padding: 10px; border: 1px solid #e5e7eb;
+  border-radius: 4px; }
+figure.timeline-chart figcaption { font-size: 12px; color: #64748b; margin-top: 6px; }
+footer.doc { color: #64748b; font-size: 12px; margin-top: 40px; border-top: 1px solid #e5e7eb;
+  padding-top: 10px; }
+@media print {
+  body { background: #fff; font-size: 11pt; }
+  main { margin: 0; padding: 0; box-shadow: none; max-width: none; }
+  header.doc { margin: 0 0 24px; padding: 12px 0 0; }
+  h2 { break-after: avoid; } tr, figure, blockquote, pre { break-inside: avoid; }
+  thead { display: table-header-group; }
+  a { color: inherit; }
+}
+@page { size: A4; margin: 18mm 16mm; }
+"""
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
+def without_leading_title(markdown: str) -> str:
+    """The Markdown minus its first line when that is a level-1 heading (the title page
+    or header already shows the document title)."""
+    stripped = markdown.lstrip("\n")
+    first, _, rest = stripped.partition("\n")
+    return rest if re.match(r"^#\s", first) else markdown
+
+
+def to_html(inp: ExportInput) -> str:
+    chart = inp.chart()
+
+    def insert(heading: str) -> str | None:
+        if chart is None or not _TIMELINE_HEADING.match(heading.strip()):
+            return None
+        return (f'<figure class="timeline-chart">{timeline_chart.to_svg(chart)}'
+                f"<figcaption>{escape(chart.description)}</figcaption></figure>")
+
+    body = render_with_inserts(without_leading_title(inp.document["content_md"]), insert)
+    facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in inp.facts())
+    title = escape(inp.document["title"])
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="referrer" content="no-referrer">\n'
+        f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f'<header class="doc"><div class="kind">{escape(inp.kind)}</div>'
+        f'<h1 class="doc-title">{title}</h1><dl class="facts">{facts}</dl></header>\n'
+        f"{body}\n"
+        f'<footer class="doc">Exported from TFTSR. Sensitive values in attached logs were '
+        f"redacted before analysis; only counts by type appear here.</footer>\n"
+        "</main>\n</body>\n</html>\n"
+    )
+
+
+def to_pdf(inp: ExportInput) -> bytes:
+    page = TitlePage(
+        kind=inp.kind, facts=inp.facts(),
+        footnote=("Exported from TFTSR. Sensitive values in attached logs were redacted "
+                  "before analysis; only counts by type appear in this document."),
+    )
+    return markdown_to_pdf(without_leading_title(inp.document["content_md"]), doc_title=inp.document["title"],
+                           title_page=page, chart=inp.chart())
+
+
+def export_bytes(inp: ExportInput, fmt: str) -> tuple[bytes, str, str]:
+    """(data, mime type, suggested file name) for one format."""
+    mime = FORMATS[fmt][0]
+    if fmt == "md":
+        data = inp.document["content_md"].encode("utf-8")
+    elif fmt == "html":
+        data = to_html(inp).encode("utf-8")
+    else:
+        data = to_pdf(inp)
+    return data, mime, filename(inp, fmt)

@@ -1,0 +1,171 @@
+"""Export: Markdown, standalone HTML and PDF, read back the way a reader would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.unit.test_docs_generate import RAW_EMAIL, TITLE, populated_incident
+from tests.unit.test_docs_render import assert_harmless, elements
+
+HOSTILE_EDIT = """
+## Reviewer notes <script>alert(1)</script>
+
+<img src=x onerror="alert(2)"> <svg onload="alert(3)"></svg> <iframe src="https://evil.example"></iframe>
+
+[click](javascript:alert(4)) [data](data:text/html,<script>alert(5)</script>) ![t](https://evil.example/t.png)
+"""
+UNICODE_LINE = "Arrows → and umlauts ü, accents é, and 日本 in one line."
+
+
+def _export(call, document_id, fmt) -> tuple[dict, bytes]:
+    result = call("export_document", document_id=document_id, format=fmt)
+    path = Path(result["path"])
+    assert path.name == result["filename"]
+    return result, path.read_bytes()
+
+
+@pytest.fixture
+def rca(app, call, make_issue):
+    ids = populated_incident(app, call, make_issue)
+    doc = call("generate_rca", issue_id=ids["issue_id"])
+    content = doc["content_md"].replace("## 2. Description\n",
+                                        f"## 2. Description\n\n{UNICODE_LINE}\n", 1)
+    content += "\n```\nkubectl rollout undo deploy/orders  # → back to v41\n```\n" + HOSTILE_EDIT
+    return call("update_document", document_id=doc["id"], content_md=content)
+
+
+def test_markdown_export_is_the_stored_text(call, rca):
+    result, data = _export(call, rca["id"], "md")
+    assert data.decode("utf-8") == rca["content_md"]
+    assert result["filename"] == "RCA - Checkout API 502 fur Kunden.md"
+    events = call("get_timeline_events", issue_id=rca["issue_id"])
+    exported = [e for e in events if e["event_type"] == "document_exported"]
+    assert exported[-1]["metadata"]["format"] == "md"
+    assert exported[-1]["metadata"]["file_path"] == result["path"]
+    assert exported[-1]["metadata"]["doc_id"] == rca["id"]
+
+
+def test_html_export_is_standalone_and_sanitised(call, rca, artifacts_dir):
+    result, data = _export(call, rca["id"], "html")
+    html = data.decode("utf-8")
+    (artifacts_dir / "docs-export.html").write_text(html, encoding="utf-8")
+    assert result["filename"].endswith(".html")
+    tags = elements(html)
+    names = [t for t, _ in tags]
+    # Exactly one SVG (the timeline chart) and one <style> (ours, in <head>); nothing else
+    # from the hostile Markdown becomes markup.
+    assert names.count("svg") == 1 and names.count("style") == 1
+    assert "script" not in names and "iframe" not in names and "img" not in names
+    chart_tags = {"svg", "title", "rect", "line", "circle", "text", "figure", "figcaption"}
+    document_body = tags[names.index("h2"):]  # after TFTSR's own header
+    assert_harmless([t for t in document_body if t[0] not in chart_tags | {"footer"}])
+    assert all(not k.startswith("on") for _, attrs in tags for k in attrs)
+    attr_values = [v.lower() for t, attrs in tags for k, v in attrs.items()
+                   if v and not (t == "meta" and k == "content")]
+    assert not any("javascript:" in v or "data:" in v for v in attr_values)
+    assert not any(k in ("src", "srcset", "poster", "background") for _, a in tags for k in a)
+    assert "link" not in names and "url(" not in html.split("</style>")[0]
+    assert "default-src 'none'" in html
+    # Content in order, including the timeline chart right under the Timeline heading.
+    order = [TITLE, "1. Summary", UNICODE_LINE, "3. Timeline", "<svg", "Error rate began climbing",
+             "4. Response metrics", "1 h 30 min", "7. Log files analysed", "gateway.log",
+             "9. Lessons learned", "kubectl rollout undo", "Reviewer notes"]
+    at = 0
+    for needle in order:
+        at = html.find(needle, at)
+        assert at >= 0, f"{needle!r} missing or out of order"
+    assert RAW_EMAIL not in html
+
+
+def _pdf_text(path: Path) -> str:
+    if not shutil.which("pdftotext"):
+        pytest.skip("PDF TEXT CHECK SKIPPED: pdftotext (poppler-utils) is not installed")
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True,
+                         capture_output=True, text=True).stdout
+    return " ".join(out.split())
+
+
+def test_pdf_export_holds_the_content_in_order(call, rca, artifacts_dir):
+    result, data = _export(call, rca["id"], "pdf")
+    assert data.startswith(b"%PDF-") and result["filename"].endswith(".pdf")
+    path = artifacts_dir / "docs-export.pdf"
+    path.write_bytes(data)
+    text = _pdf_text(path)
+    order = ["ROOT CAUSE ANALYSIS", "Incident Checkout API → 502 für Kunden 日本",
+             "1. Summary", UNICODE_LINE, "3. Timeline", "Opened",
+             "Error rate began climbing", "Raised connection pool from 50 to 200",
+             "4. Response metrics", "20 min", "1 h 30 min", "2 h 30 min", "5. 5-Whys analysis",
+             "Why was the pool exhausted?", "6. Root cause", "7. Log files analysed",
+             "gateway.log", "orders-db.log", "8. Corrective actions",
+             "Load-test pool settings in CI", "9. Lessons learned", "For the author",
+             "kubectl rollout undo deploy/orders # → back to v41", "Reviewer notes",
+             "<script>alert(1)</script>"]
+    positions = []
+    for needle in order:
+        at = text.find(needle, positions[-1] if positions else 0)
+        assert at >= 0, f"{needle!r} missing or out of order"
+        positions.append(at)
+    assert "Page 2 of" in text
+    assert RAW_EMAIL not in text
+
+    if shutil.which("pdftoppm"):
+        pages_dir = artifacts_dir / "docs-pdf-pages"
+        pages_dir.mkdir(exist_ok=True)
+        for old in pages_dir.glob("*.png"):
+            old.unlink()
+        subprocess.run(["pdftoppm", "-r", "80", "-png", str(path), str(pages_dir / "page")],
+                       check=True)
+        pngs = sorted(pages_dir.glob("page-*.png"))
+        assert len(pngs) >= 3 and all(p.stat().st_size > 5000 for p in pngs)
+
+
+def test_pdf_of_a_bare_incident_has_no_chart_errors(call, make_issue, tmp_path):
+    issue = make_issue(title="Plain ASCII incident", description="")
+    doc = call("generate_postmortem", issue_id=issue["id"])
+    _, data = _export(call, doc["id"], "pdf")
+    path = tmp_path / "bare.pdf"
+    path.write_bytes(data)
+    text = _pdf_text(path)
+    assert "POST-MORTEM" in text and "No action items were recorded." in text
+    assert b"DroidSansFallback" not in data  # the CJK font is only embedded when needed
+
+
+def test_export_of_a_missing_document_is_not_found(call):
+    from tftsr.errors import NotFound
+
+    with pytest.raises(NotFound):
+        call("export_document", document_id="01890000-0000-7000-8000-000000000000",
+             format="pdf")
+
+
+@pytest.mark.browser
+def test_html_export_renders_in_chromium_without_requests(call, rca, artifacts_dir):
+    chromium = os.environ.get("TFTSR_CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(chromium):
+        pytest.skip(f"BROWSER CHECK SKIPPED: Chromium is not installed at {chromium}")
+    from playwright.sync_api import sync_playwright
+
+    result, _ = _export(call, rca["id"], "html")
+    url = Path(result["path"]).resolve().as_uri()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        requests, dialogs, errors = [], [], []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_load_state("load")
+        assert page.locator("figure.timeline-chart svg").count() == 1
+        assert page.locator("h2").first.inner_text() == "1. Summary"
+        page.screenshot(path=str(artifacts_dir / "docs-export-html.png"), full_page=True)
+        page.emulate_media(media="print")
+        page.screenshot(path=str(artifacts_dir / "docs-export-html-print.png"), full_page=True)
+        browser.close()
+    assert requests == [url] and dialogs == [] and errors == []
