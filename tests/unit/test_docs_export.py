@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -144,18 +143,12 @@ def test_export_of_a_missing_document_is_not_found(call):
 
 
 @pytest.mark.browser
-def test_html_export_renders_in_chromium_without_requests(call, rca, artifacts_dir):
-    chromium = os.environ.get("TFTSR_CHROMIUM", "/usr/bin/chromium")
-    if not os.path.exists(chromium):
-        pytest.skip(f"BROWSER CHECK SKIPPED: Chromium is not installed at {chromium}")
-    from playwright.sync_api import sync_playwright
-
+def test_html_export_renders_in_chromium_without_requests(call, rca, artifacts_dir, browser):
     result, _ = _export(call, rca["id"], "html")
     url = Path(result["path"]).resolve().as_uri()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = context.new_page()
         requests, dialogs, errors = [], [], []
         page.on("request", lambda r: requests.append(r.url))
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -167,5 +160,6 @@ def test_html_export_renders_in_chromium_without_requests(call, rca, artifacts_d
         page.screenshot(path=str(artifacts_dir / "docs-export-html.png"), full_page=True)
         page.emulate_media(media="print")
         page.screenshot(path=str(artifacts_dir / "docs-export-html-print.png"), full_page=True)
-        browser.close()
+    finally:
+        context.close()
     assert requests == [url] and dialogs == [] and errors == []
