@@ -9,8 +9,9 @@ from __future__ import annotations
 import importlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from tftsr.db.connection import DatabaseError, describe_sqlite_error
 from tftsr.errors import InvalidArgument, NotFound, TftsrError

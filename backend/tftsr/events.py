@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class EventBus:
             except Exception:  # noqa: BLE001 - one broken listener must not stop others
                 log.exception("event listener failed for %s", name)
 
-    def stream(self, max_queue: int = 1000) -> "EventStream":
+    def stream(self, max_queue: int = 1000) -> EventStream:
         return EventStream(self, max_queue)
 
 

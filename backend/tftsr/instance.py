@@ -12,8 +12,8 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _unlock(fh) -> None:
 def acquire(data_dir: Path) -> InstanceLock | None:
     """The lock for this data folder, or None when another TFTSR holds it."""
     path = data_dir / LOCK_NAME
-    fh = open(path, "a+", encoding="utf-8")
+    fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while the lock lives
     if not _try_lock(fh):
         fh.close()
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import queue
 import secrets
 import threading
 import time
@@ -175,7 +176,7 @@ def create_flask_app(app, token: str) -> Flask:
                 while True:
                     try:
                         name, payload = stream.get(timeout=15)
-                    except Exception:  # queue.Empty: keep the connection alive
+                    except queue.Empty:  # keep the connection alive
                         yield ": keep-alive\n\n"
                         continue
                     yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
@@ -242,7 +243,7 @@ class LocalServer:
         query = "&".join(f"{k}={v}" for k, v in {"token": self.token, **params}.items())
         return f"{self.base_url}/?{query}"
 
-    def start(self) -> "LocalServer":
+    def start(self) -> LocalServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="tftsr-http",
                                         daemon=True)
         self._thread.start()

@@ -210,7 +210,7 @@ def clean_arguments(params: dict[str, Param], args: Any) -> dict[str, Any]:
         raise InvalidArgument(f"Unknown argument: {', '.join(str(u)[:40] for u in unknown)}.")
     cleaned = {}
     for name, param in params.items():
-        value = args.get(name, None)
+        value = args.get(name)
         if name not in args:
             if param.required:
                 raise InvalidArgument(f"{name} is required.")

@@ -8,8 +8,8 @@ import json
 
 from tftsr.audit.chain import record, verify
 from tftsr.commands import command
-from tftsr.delivery import deliver_file
 from tftsr.db.ids import now_text
+from tftsr.delivery import deliver_file
 from tftsr.validation import Enum, Int, Str
 
 _FILTERS = dict(

@@ -6,7 +6,7 @@ import os
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _lock = threading.Lock()
 _last_ms = 0
@@ -40,7 +40,7 @@ def uuid7() -> str:
 
 def now_text() -> str:
     """Current UTC time as 'YYYY-MM-DD HH:MM:SS' (the seed's TEXT timestamps)."""
-    return datetime.now(timezone.utc).strftime(TIMESTAMP_FORMAT)
+    return datetime.now(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 def now_ms() -> int:
@@ -49,4 +49,4 @@ def now_ms() -> int:
 
 
 def parse_text(value: str) -> datetime:
-    return datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=UTC)

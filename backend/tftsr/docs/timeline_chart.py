@@ -189,11 +189,11 @@ def layout(issue: dict, events: list[dict]) -> Chart | None:
         tick += step
     shapes.append(Line(x0, axis_y, x1, axis_y, "#6b7280", 1.0))
 
-    for name, t, text, x, row in placed:
+    for name, t, _text, _x, row in placed:
         label_y = 8 + 13 * row + 9
         shapes.append(Line(x_of(t), label_y + 3, x_of(t), axis_y, MILESTONE_COLOURS[name], 1.2,
                            dashed=True))
-    for name, t, text, x, row in placed:  # labels on top of every marker line
+    for name, _t, text, x, row in placed:  # labels on top of every marker line
         label_y = 8 + 13 * row + 9
         shapes.append(Rect(x - 2, label_y - 9, text_width(text, 8.5) + 4, 12, "#ffffff"))
         shapes.append(Text(x, label_y, text, 8.5, MILESTONE_COLOURS[name], "start", True))

@@ -7,8 +7,7 @@ from tftsr.issues import dashboard as dashboard_mod
 from tftsr.issues import search as search_mod
 from tftsr.issues import store, timeline, whys
 from tftsr.issues.domains import DOMAIN_IDS, SEVERITIES, STATUSES
-from tftsr.validation import (Bool, Date, Enum, EnumList, Id, IdList, Int, Str, StrList,
-                              Timestamp)
+from tftsr.validation import Bool, Date, Enum, EnumList, Id, IdList, Int, Str, StrList, Timestamp
 
 TITLE = Str(min_len=1, max_len=300)
 DESCRIPTION = Str(max_len=100_000, required=False, strip=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tftsr.issues.domains import SEVERITIES, STATUSES
 from tftsr.issues.timeline import to_dict as event_to_dict
@@ -17,7 +17,7 @@ def dashboard(conn, days: int = 30) -> dict:
     for r in conn.execute("SELECT status, count(*) AS n FROM issues GROUP BY status"):
         status_counts[r["status"]] = r["n"]
 
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     start = today - timedelta(days=days - 1)
     per_day = {r["d"]: r["n"] for r in conn.execute(
         "SELECT substr(created_at, 1, 10) AS d, count(*) AS n FROM issues"

@@ -37,9 +37,8 @@ class Setting:
                 raise InvalidArgument(f"{self.label} must be a whole number.")
             if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
                 raise InvalidArgument(f"{self.label} must be between {self.min} and {self.max}.")
-        elif self.type == "str":
-            if not isinstance(value, str) or len(value) > self.max_len:
-                raise InvalidArgument(f"{self.label} must be text of at most {self.max_len} characters.")
+        elif self.type == "str" and (not isinstance(value, str) or len(value) > self.max_len):
+            raise InvalidArgument(f"{self.label} must be text of at most {self.max_len} characters.")
         return value
 
     def describe(self) -> dict:
