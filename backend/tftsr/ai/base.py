@@ -359,6 +359,16 @@ class ProviderBase:
         value = self.config.settings.get(key)
         return default if value in (None, "") else value
 
+    def temperature(self, request: ChatRequest) -> float | None:
+        """The request's temperature, else the provider's setting, else None (API default)."""
+        value = request.temperature if request.temperature is not None else self.setting("temperature")
+        return None if value is None else float(value)
+
+    def max_tokens(self, request: ChatRequest, default: int | None = None) -> int | None:
+        """The request's reply-length cap, else the provider's setting, else `default`."""
+        value = request.max_tokens or self.setting("max_tokens", default)
+        return int(value) if value else None
+
     # -- sending -----------------------------------------------------------------------
     def _client(self, read_timeout: float) -> httpx.Client:
         timeout = httpx.Timeout(read_timeout, connect=self.timeouts.connect)

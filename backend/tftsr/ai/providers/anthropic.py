@@ -82,7 +82,7 @@ class AnthropicProvider(ProviderBase):
     def prepare_chat(self, request: ChatRequest) -> PreparedRequest:
         body: dict[str, Any] = {
             "model": self.config.model,
-            "max_tokens": int(request.max_tokens or self.setting("max_tokens", DEFAULT_MAX_TOKENS)),
+            "max_tokens": self.max_tokens(request, DEFAULT_MAX_TOKENS),
             "messages": anthropic_messages(request),
             "stream": True,
         }
@@ -91,9 +91,8 @@ class AnthropicProvider(ProviderBase):
         if request.tools:
             body["tools"] = [{"name": t.name, "description": t.description,
                               "input_schema": t.parameters} for t in request.tools]
-        temperature = request.temperature if request.temperature is not None else self.setting("temperature")
-        if temperature is not None:
-            body["temperature"] = float(temperature)
+        if (temperature := self.temperature(request)) is not None:
+            body["temperature"] = temperature
         return PreparedRequest("POST", self.url("/v1/messages"), self.headers(), self.json_body(body))
 
     def read_stream(self, response: httpx.Response, cancel: Cancellation) -> Iterator[StreamEvent]:

@@ -93,12 +93,10 @@ class GeminiProvider(ProviderBase):
                 {"name": t.name, "description": t.description, "parameters": t.parameters}
                 for t in request.tools]}]
         config: dict[str, Any] = {}
-        temperature = request.temperature if request.temperature is not None else self.setting("temperature")
-        if temperature is not None:
-            config["temperature"] = float(temperature)
-        max_tokens = request.max_tokens or self.setting("max_tokens")
-        if max_tokens:
-            config["maxOutputTokens"] = int(max_tokens)
+        if (temperature := self.temperature(request)) is not None:
+            config["temperature"] = temperature
+        if max_tokens := self.max_tokens(request):
+            config["maxOutputTokens"] = max_tokens
         if config:
             body["generationConfig"] = config
         url = self.url(f"/v1beta/{self.model_path}:streamGenerateContent?alt=sse")

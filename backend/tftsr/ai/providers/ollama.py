@@ -83,12 +83,10 @@ class OllamaProvider(ProviderBase):
                 "name": t.name, "description": t.description, "parameters": t.parameters}}
                 for t in request.tools]
         options: dict[str, Any] = {}
-        temperature = request.temperature if request.temperature is not None else self.setting("temperature")
-        if temperature is not None:
-            options["temperature"] = float(temperature)
-        max_tokens = request.max_tokens or self.setting("max_tokens")
-        if max_tokens:
-            options["num_predict"] = int(max_tokens)
+        if (temperature := self.temperature(request)) is not None:
+            options["temperature"] = temperature
+        if max_tokens := self.max_tokens(request):
+            options["num_predict"] = max_tokens
         if options:
             body["options"] = options
         return PreparedRequest("POST", self.url("/api/chat"), self.headers(), self.json_body(body))

@@ -154,12 +154,10 @@ class OpenAICompatProvider(ProviderBase):
             body["stream_options"] = {"include_usage": True}
         if request.tools:
             body["tools"] = openai_tools(request)
-        temperature = request.temperature if request.temperature is not None else self.setting("temperature")
-        if temperature is not None:
-            body["temperature"] = float(temperature)
-        max_tokens = request.max_tokens or self.setting("max_tokens")
-        if max_tokens:
-            body["max_tokens"] = int(max_tokens)
+        if (temperature := self.temperature(request)) is not None:
+            body["temperature"] = temperature
+        if max_tokens := self.max_tokens(request):
+            body["max_tokens"] = max_tokens
         return body
 
     def prepare_chat(self, request: ChatRequest) -> PreparedRequest:
