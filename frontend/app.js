@@ -21,9 +21,7 @@ import { PiiReview } from './screens/pii-review.js';
 import { Attachments } from './screens/attachments.js';
 import { openAiSettings } from './screens/chat.js';
 import { documentPaletteActions } from './screens/documents.js';
-
-const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '');
-const MOD = isMac ? '⌘' : 'Ctrl';
+import { Help, MOD, ShortcutTable } from './screens/help.js';
 
 const NAV = [
   { id: 'dashboard', label: 'Dashboard', icon: 'dashboard', href: '#/dashboard' },
@@ -41,6 +39,7 @@ const SCREEN_TITLE = {
   attachments: 'Attachments',
   audit: 'Audit log',
   settings: 'Settings',
+  help: 'Help',
 };
 
 const openPalette = () => uiStore.set((s) => ({ ...s, palette: true }));
@@ -93,6 +92,14 @@ function App() {
     const onKey = (e) => {
       const mod = e.ctrlKey || e.metaKey;
       const k = e.key.toLowerCase();
+      if (e.key === 'F1' && !mod && !e.altKey) {
+        const ui = uiStore.get();
+        if (document.querySelector('.modal-backdrop') && !ui.palette && !ui.help) return;
+        e.preventDefault();
+        uiStore.set((s) => ({ ...s, palette: false, help: false }));
+        navigate('/help');
+        return;
+      }
       if (mod && !e.altKey && k === 'k') {
         e.preventDefault();
         if (uiStore.get().palette) closePalette();
@@ -182,6 +189,8 @@ function Screen({ route }) {
       return html`<${Audit} />`;
     case 'settings':
       return html`<${Settings} />`;
+    case 'help':
+      return html`<${Help} section=${b} />`;
     default:
       return html`<${NotFound} />`;
   }
@@ -222,6 +231,10 @@ function Sidebar({ route, info }) {
       )}
     </ul>
     <div class="sidebar-foot">
+      <a class=${'nav-item small' + (current === 'help' ? ' on' : '')} href="#/help" data-testid="nav-help"
+        aria-current=${current === 'help' ? 'page' : undefined}>
+        <${Icon} name="info" /><span>Help</span><kbd>F1</kbd>
+      </a>
       <button class="nav-item small" onClick=${openHelp} data-testid="nav-shortcuts">
         <${Icon} name="keyboard" /><span>Shortcuts</span><kbd>?</kbd>
       </button>
@@ -277,6 +290,7 @@ function staticActions() {
     { id: 'go-audit', label: 'Go to Audit log', icon: 'shield', group: 'Navigate', run: () => navigate('/audit') },
     { id: 'go-settings', label: 'Go to Settings', icon: 'settings', group: 'Navigate', run: () => navigate('/settings') },
     { id: 'ai-settings', label: 'AI providers and Ollama (Settings)', icon: 'settings', group: 'Navigate', run: openAiSettings },
+    { id: 'go-help', label: 'Help', icon: 'info', group: 'Navigate', hint: 'F1', run: () => navigate('/help') },
     ...currentIssueActions(),
     { id: 'theme', label: 'Toggle theme (light / dark)', icon: 'moon', group: 'Actions', run: toggleTheme },
     { id: 'help', label: 'Keyboard shortcuts', icon: 'keyboard', group: 'Actions', hint: '?', run: openHelp },
@@ -401,31 +415,10 @@ function Palette() {
 }
 
 // ---------------------------------------------------------------- help
-const SHORTCUTS = [
-  [[MOD, 'K'], 'Open the command palette'],
-  [[MOD, 'F'], 'Search incidents (History)'],
-  [['/'], 'Focus the search box in the top bar'],
-  [['N'], 'New incident'],
-  [['?'], 'Show this help'],
-  [['Esc'], 'Close a dialog or the palette'],
-  [[MOD, 'Enter'], 'Submit the form you are typing in (5 Whys, timeline, status note)'],
-  [['←', '→'], 'Switch tabs and segmented choices'],
-  [['J', 'K'], 'PII review: next / previous finding'],
-  [['A', 'R'], 'PII review: redact / keep the current finding'],
-];
-
 function HelpDialog() {
   return html`<${Modal} title="Keyboard shortcuts" size="sm" onClose=${closeHelp} testid="shortcut-help">
-    <table class="shortcuts">
-      <tbody>
-        ${SHORTCUTS.map(
-          ([keys, what]) => html`<tr key=${what}>
-            <td class="nowrap">${keys.map((k, i) => [i ? ' ' : null, html`<kbd key=${k}>${k}</kbd>`])}</td>
-            <td>${what}</td>
-          </tr>`,
-        )}
-      </tbody>
-    </table>
+    <${ShortcutTable} />
+    <p class="subtle small shortcut-more"><a href="#/help" onClick=${closeHelp}>All help</a> · <kbd>F1</kbd></p>
   <//>`;
 }
 

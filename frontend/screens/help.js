@@ -1,0 +1,557 @@
+// Help (#/help, #/help/<section>): how to work an incident, set up an AI provider, what
+// stays private, where this installation keeps its data and how to back it up or move it,
+// the keyboard shortcuts and the command line.
+//
+// Facts about this installation come from the running app, never from constants here:
+// get_app_info (version, mode, paths, how the database key is held) and
+// list_ai_providers (what is configured, and the provider kinds with what each needs).
+// The keyboard shortcut list lives here and is shared with the "?" dialog in app.js.
+
+import { h, html, useState, useEffect, useRef } from '../vendor/htm-preact/standalone.module.js';
+import { errorMessage } from '../lib/commands.js';
+import { on } from '../lib/events.js';
+import { Icon } from '../lib/icons.js';
+import { Spinner, toast } from '../lib/ui.js';
+import { useApp, loadInfo, replaceHash } from '../lib/state.js';
+import { ai, AiIcon, openAiSettings } from './chat.js';
+import { PII_TYPES, TYPE_REPLACEMENT, typeLabel, typeClass } from './evidence.js';
+
+// ---------------------------------------------------------------- keyboard
+const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || '');
+/** The modifier key as this platform writes it. */
+export const MOD = isMac ? '⌘' : 'Ctrl';
+
+/** Every keyboard shortcut: [keys, what it does]. Shown by the "?" dialog and on Help. */
+export const SHORTCUTS = [
+  [['F1'], 'Open Help'],
+  [[MOD, 'K'], 'Open the command palette'],
+  [[MOD, 'F'], 'Search incidents (History)'],
+  [['/'], 'Focus the search box in the top bar'],
+  [['N'], 'New incident'],
+  [['?'], 'Show the keyboard shortcuts'],
+  [['Esc'], 'Close a dialog or the palette'],
+  [[MOD, 'Enter'], 'Submit the form you are typing in (5 Whys, timeline, status note)'],
+  [['←', '→'], 'Switch tabs and segmented choices'],
+  [['J', 'K'], 'PII review: next / previous finding'],
+  [['A', 'R'], 'PII review: redact / keep the current finding'],
+];
+
+export function ShortcutTable({ testid }) {
+  return html`<table class="shortcuts" data-testid=${testid}>
+    <tbody>
+      ${SHORTCUTS.map(
+        ([keys, what]) => html`<tr key=${what}>
+          <td class="nowrap">${keys.map((k, i) => [i ? ' ' : null, html`<kbd key=${k}>${k}</kbd>`])}</td>
+          <td>${what}</td>
+        </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+// ---------------------------------------------------------------- helpers
+const SECTIONS = [
+  { id: 'start', label: 'Getting started' },
+  { id: 'ai', label: 'AI provider' },
+  { id: 'privacy', label: 'Privacy and security' },
+  { id: 'data', label: 'Your data' },
+  { id: 'keys', label: 'Keyboard shortcuts' },
+  { id: 'cli', label: 'Command line' },
+];
+
+const KEY_SOURCE_LABEL = {
+  env: 'The TFTSR_DB_KEY environment variable',
+  keyring: 'Your operating system keyring',
+  file: 'The key file db.key in the data folder',
+};
+const KEY_SOURCE_SHORT = { env: 'TFTSR_DB_KEY variable', keyring: 'OS keyring', file: 'db.key in the data folder' };
+
+/** Extra glyphs drawn like lib/icons.js. */
+const GLYPHS = {
+  terminal: () => [h('rect', { x: 3, y: 4.5, width: 18, height: 15, rx: 2 }), h('path', { d: 'M7 9.5l3 2.5-3 2.5M12.5 15H17' })],
+  lifebuoy: () => [h('circle', { cx: 12, cy: 12, r: 8.5 }), h('circle', { cx: 12, cy: 12, r: 3.5 }),
+    h('path', { d: 'M6 6l3.5 3.5M14.5 14.5L18 18M18 6l-3.5 3.5M9.5 14.5L6 18' })],
+};
+
+function Glyph({ name, size = 16 }) {
+  return h('svg', {
+    class: 'icon', width: size, height: size, viewBox: '0 0 24 24', fill: 'none', stroke: 'currentColor',
+    'stroke-width': 1.8, 'stroke-linecap': 'round', 'stroke-linejoin': 'round', 'aria-hidden': 'true', focusable: 'false',
+  }, GLYPHS[name]());
+}
+
+/** A path as one shell argument: bare when safe, else quoted for the platform it is from. */
+export function shellArg(path) {
+  if (/^[\w@%+=:,./\\-]+$/.test(path)) return path;
+  if (/^[A-Za-z]:\\/.test(path)) return `"${path}"`;
+  return `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The OS keyring entry (user name, under the service "TFTSR") that holds this data
+ * folder's key: "db-key-" + the first 16 hex digits of SHA-256(data folder path), as
+ * tftsr.config names it. Null where the page cannot hash (no WebCrypto).
+ */
+export async function keyringEntryName(dataDir) {
+  if (!(window.crypto && window.crypto.subtle)) return null;
+  const digest = await window.crypto.subtle.digest('SHA-256', new TextEncoder().encode(dataDir));
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return 'db-key-' + hex.slice(0, 16);
+}
+
+async function copyText(value) {
+  try {
+    await navigator.clipboard.writeText(value);
+    toast.success('Copied');
+  } catch (_) {
+    toast.error('Copying is not available here.');
+  }
+}
+
+function CopyButton({ value, label = 'Copy' }) {
+  return html`<button class="icon-btn help-copy" aria-label=${label} title="Copy" onClick=${() => copyText(value)}>
+    <${Icon} name="copy" size=${14} />
+  </button>`;
+}
+
+/** A command or path to type, with a copy button. */
+function Cmd({ children, testid }) {
+  return html`<span class="help-cmd">
+    <code class="mono" data-testid=${testid}>${children}</code><${CopyButton} value=${children} />
+  </span>`;
+}
+
+function Section({ id, icon, title, lead, children, actions }) {
+  return html`<section class="card help-section" id=${'help-' + id} aria-labelledby=${'help-h-' + id}
+      data-section=${id} data-testid=${'help-section-' + id}>
+    <header class="help-section-head">
+      <span class="help-section-icon" aria-hidden="true">${icon}</span>
+      <div class="help-section-title">
+        <h2 id=${'help-h-' + id}>${title}</h2>
+        ${lead ? html`<p class="subtle">${lead}</p>` : null}
+      </div>
+      ${actions ? html`<div class="help-section-actions">${actions}</div>` : null}
+    </header>
+    ${children}
+  </section>`;
+}
+
+/** Configured AI providers and the kinds that can be added, kept current. */
+function useProviders() {
+  const [state, setState] = useState({ data: null, error: null });
+  useEffect(() => {
+    let live = true;
+    const load = () => ai.listProviders()
+      .then((data) => live && setState({ data, error: null }))
+      .catch((error) => live && setState({ data: null, error }));
+    load();
+    const off = on('ai_providers_changed', load);
+    return () => {
+      live = false;
+      if (typeof off === 'function') off();
+    };
+  }, []);
+  return state;
+}
+
+function useKeyringEntry(info) {
+  const [entry, setEntry] = useState(null);
+  useEffect(() => {
+    if (!info || info.key_source !== 'keyring') return;
+    keyringEntryName(info.data_dir).then(setEntry).catch(() => setEntry(null));
+  }, [info && info.data_dir, info && info.key_source]);
+  return entry;
+}
+
+/**
+ * The section being read, for the table of contents: the last one whose top has passed
+ * the top of the scroller, or the last one once the scroller is at its end. After a click
+ * in the contents the chosen section stays selected until that scroll has settled.
+ */
+function useVisibleSection() {
+  const [visible, setVisible] = useState(SECTIONS[0].id);
+  const pinned = useRef({ id: null, timer: 0 });
+  useEffect(() => {
+    const scroller = document.getElementById('main');
+    if (!scroller) return undefined;
+    const update = () => {
+      const pin = pinned.current;
+      if (pin.id) {
+        clearTimeout(pin.timer);
+        pin.timer = setTimeout(() => (pin.id = null), 200);
+        return;
+      }
+      const top = scroller.getBoundingClientRect().top + 96;
+      const atEnd = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 4;
+      let current = SECTIONS[0].id;
+      for (const s of SECTIONS) {
+        const el = document.getElementById('help-' + s.id);
+        if (el && (atEnd || el.getBoundingClientRect().top <= top)) current = s.id;
+      }
+      setVisible(current);
+    };
+    scroller.addEventListener('scroll', update, { passive: true });
+    return () => {
+      scroller.removeEventListener('scroll', update);
+      clearTimeout(pinned.current.timer);
+    };
+  }, []);
+  const choose = (id) => {
+    const pin = pinned.current;
+    pin.id = id;
+    clearTimeout(pin.timer);
+    pin.timer = setTimeout(() => (pin.id = null), 800);
+    setVisible(id);
+  };
+  return [visible, choose];
+}
+
+function scrollToSection(id, smooth) {
+  const el = document.getElementById('help-' + id);
+  if (el) el.scrollIntoView({ block: 'start', behavior: smooth ? 'smooth' : 'auto' });
+}
+
+// ---------------------------------------------------------------- screen
+export function Help({ section }) {
+  const { info } = useApp();
+  const providers = useProviders();
+  const keyEntry = useKeyringEntry(info);
+  const [visible, choose] = useVisibleSection();
+
+  useEffect(() => {
+    if (!info) loadInfo().catch(() => {});
+  }, []);
+  useEffect(() => {
+    if (!section || !SECTIONS.some((s) => s.id === section)) return;
+    choose(section);
+    scrollToSection(section, false);
+  }, [section]);
+
+  const go = (id) => {
+    choose(id);
+    replaceHash('/help/' + id);
+    scrollToSection(id, true);
+  };
+
+  return html`<div class="page help" data-testid="help">
+    <div class="page-head">
+      <div>
+        <h1>Help</h1>
+        <p class="subtle">How to work an incident in TFTSR, and the facts about this installation.</p>
+      </div>
+      <div class="page-actions">
+        <a class="btn btn-primary" href="#/new" data-testid="help-new-incident"><${Icon} name="plus" /> New incident</a>
+      </div>
+    </div>
+
+    <${Facts} info=${info} providers=${providers} />
+
+    <div class="help-layout">
+      <nav class="help-toc" aria-label="Help sections" data-testid="help-toc">
+        <ul>
+          ${SECTIONS.map((s) => html`<li key=${s.id}>
+            <button class=${'help-toc-item' + (visible === s.id ? ' on' : '')} aria-current=${visible === s.id ? 'true' : undefined}
+              onClick=${() => go(s.id)} data-testid=${'help-toc-' + s.id}>${s.label}</button>
+          </li>`)}
+        </ul>
+      </nav>
+      <div class="help-body">
+        <${GettingStarted} />
+        <${AiHelp} providers=${providers} />
+        <${PrivacyHelp} />
+        <${DataHelp} info=${info} keyEntry=${keyEntry} />
+        <${Section} id="keys" icon=${html`<${Icon} name="keyboard" size=${18} />`} title="Keyboard shortcuts"
+          lead=${`Single keys work whenever you are not typing in a field; ${MOD} combinations and F1 work everywhere.`}>
+          <${ShortcutTable} testid="help-shortcuts" />
+        <//>
+        <${CliHelp} info=${info} />
+      </div>
+    </div>
+  </div>`;
+}
+
+// ---------------------------------------------------------------- at a glance
+function Facts({ info, providers }) {
+  const items = providers.data ? providers.data.items || [] : [];
+  const active = items.find((p) => p.is_active);
+  const kinds = providers.data ? providers.data.kinds || [] : [];
+  const kindLabel = (k) => ((kinds.find((x) => x.kind === k) || {}).label || k);
+  let aiState = 'loading';
+  if (providers.error) aiState = 'error';
+  else if (providers.data) aiState = active ? 'active' : items.length ? 'inactive' : 'none';
+
+  return html`<div class="help-facts">
+    <div class="help-fact" data-testid="help-version">
+      <span class="help-fact-icon"><${Icon} name="info" /></span>
+      <div>
+        <div class="help-fact-label">This installation</div>
+        <div class="help-fact-value">${info ? `TFTSR ${info.version}` : '…'}</div>
+        <div class="subtle small">${info ? (info.mode === 'desktop' ? 'Desktop app' : 'Browser mode (tftsr serve)') : ''}</div>
+      </div>
+    </div>
+    <div class=${'help-fact help-fact-ai is-' + aiState} data-testid="help-ai-status" data-state=${aiState}>
+      <span class="help-fact-icon"><${AiIcon} name="sparkle" /></span>
+      <div>
+        <div class="help-fact-label">AI provider</div>
+        ${aiState === 'loading' ? html`<div class="help-fact-value">…</div>` : null}
+        ${aiState === 'error' ? html`<div class="help-fact-value">Unknown</div><div class="subtle small">${errorMessage(providers.error)}</div>` : null}
+        ${aiState === 'none' ? html`<div class="help-fact-value">Not set up</div><div class="subtle small">Optional — everything else works without it.</div>` : null}
+        ${aiState === 'inactive' ? html`<div class="help-fact-value">None active</div><div class="subtle small">${items.length} configured; make one active in Settings.</div>` : null}
+        ${aiState === 'active'
+          ? html`<div class="help-fact-value" data-testid="help-ai-active">${active.name}</div>
+              <div class="subtle small">${kindLabel(active.kind)} · <span class="mono">${active.model}</span></div>`
+          : null}
+      </div>
+    </div>
+    <div class="help-fact" data-testid="help-key-fact">
+      <span class="help-fact-icon"><${Icon} name="key" /></span>
+      <div>
+        <div class="help-fact-label">Database key held in</div>
+        <div class="help-fact-value">${info ? KEY_SOURCE_SHORT[info.key_source] || info.key_source : '…'}</div>
+        <div class="subtle small">Encrypted with SQLCipher (AES-256)</div>
+      </div>
+    </div>
+  </div>`;
+}
+
+// ---------------------------------------------------------------- getting started
+const STEPS = [
+  { icon: 'plus', title: 'Open an incident', where: 'New incident · N',
+    text: 'Pick the domain, give it a title and a severity, and describe what you see. It starts as Open.' },
+  { icon: 'upload', title: 'Add evidence', where: 'Evidence tab',
+    text: 'Drop log files, add or paste screenshots. Logs are scanned for PII on this machine; review each finding and finalise before a log can go anywhere.' },
+  { icon: 'target', title: 'Work the 5 Whys', where: '5 Whys tab · AI triage tab',
+    text: 'Ask why, answer with evidence, up to five steps, and mark the root cause. Or let the AI propose whys — nothing is added until you confirm it.' },
+  { icon: 'clock', title: 'Keep the timeline', where: 'Timeline tab',
+    text: 'Status changes, each why and the root cause are recorded for you. Add mitigations, escalations and notifications with the time they happened.' },
+  { icon: 'check', title: 'Resolve', where: 'Incident header',
+    text: 'Open → Investigating → Resolved → Closed, with an optional note. Move it back to Investigating if it returns.' },
+  { icon: 'file', title: 'Write it up', where: 'Documents tab',
+    text: 'Generate the RCA and the post-mortem from the incident’s own data (no AI needed), fill in the marked sections, track action items, export Markdown, HTML or PDF.' },
+];
+
+function GettingStarted() {
+  return html`<${Section} id="start" icon=${html`<${Glyph} name="lifebuoy" size=${18} />`} title="Getting started"
+    lead="From the first alert to the write-up. Every change is saved as you go and written to the audit log.">
+    <ol class="help-steps">
+      ${STEPS.map((s, i) => html`<li class="help-step" key=${s.title}>
+        <span class="help-step-num" aria-hidden="true">${i + 1}</span>
+        <div>
+          <h3><${Icon} name=${s.icon} size=${15} /> ${s.title}</h3>
+          <p>${s.text}</p>
+          <span class="help-where">${s.where}</span>
+        </div>
+      </li>`)}
+    </ol>
+  <//>`;
+}
+
+// ---------------------------------------------------------------- AI
+function AiHelp({ providers }) {
+  const kinds = providers.data ? providers.data.kinds || [] : [];
+  const open = html`<button class="btn" onClick=${openAiSettings} data-testid="help-open-ai-settings">
+    <${Icon} name="settings" /> Open Settings → AI providers
+  </button>`;
+  return html`<${Section} id="ai" icon=${html`<${AiIcon} name="sparkle" size=${18} />`} title="Configure an AI provider"
+    lead="Optional. Without one, everything except the AI triage chat and AI summaries works the same." actions=${open}>
+    <ol class="help-list">
+      <li>Open <strong>Settings → AI providers</strong> and choose <strong>Add provider</strong>.</li>
+      <li>Pick the kind, then fill in the <strong>base URL</strong> (left empty, the kind’s default below), the <strong>model</strong>
+        (once it is added, <strong>Models</strong> lists what the provider offers) and, where needed, the <strong>API key</strong>. The key is stored encrypted in the
+        database and never shown again — only a masked hint.</li>
+      <li>Press <strong>Test connection</strong>: it sends one tiny test prompt and says whether the provider answered, and how fast.</li>
+      <li>The <strong>active</strong> provider — the first one you add, or the one you <strong>Make active</strong> — is the one the
+        incident’s <strong>AI triage</strong> tab uses to chat about the incident and propose whys.</li>
+    </ol>
+
+    <h3 class="help-sub">Supported kinds</h3>
+    ${providers.error
+      ? html`<p class="form-error" role="alert">${errorMessage(providers.error)}</p>`
+      : !providers.data
+        ? html`<${Spinner} label="Loading provider kinds…" />`
+        : html`<div class="help-table-wrap"><table class="help-table" data-testid="help-provider-kinds">
+            <thead><tr><th>Kind</th><th>Default base URL</th><th>API key</th><th>Also needs</th></tr></thead>
+            <tbody>
+              ${kinds.map((k) => {
+                const extra = (k.settings || []).filter((s) => s.required).map((s) => s.label);
+                return html`<tr key=${k.kind} data-testid=${'help-kind-' + k.kind}>
+                  <td><strong>${k.label}</strong></td>
+                  <td><code class="mono">${k.default_base_url}</code></td>
+                  <td>${k.needs_api_key ? html`<span class="help-need">Required</span>` : html`<span class="subtle">Optional</span>`}</td>
+                  <td>${extra.length ? extra.join(', ') : html`<span class="subtle">—</span>`}</td>
+                </tr>`;
+              })}
+            </tbody>
+          </table></div>
+          <p class="subtle small help-note">
+            OpenAI itself needs a key; LM Studio, vLLM and LiteLLM usually do not — point the base URL at their OpenAI-compatible
+            address. For models on this machine, <strong>Settings → Ollama</strong> checks the server, recommends models for
+            your hardware and downloads them.
+          </p>`}
+
+    <div class="help-callout" data-testid="help-ai-sent">
+      <h3><${Icon} name="shield" size=${15} /> What leaves this machine</h3>
+      <ul>
+        <li>Only redacted text. Your messages, the incident details and any custom system prompt are scanned here first and every
+          finding is replaced by a placeholder such as <code>[Email]</code>; the chat shows what was removed.</li>
+        <li>Log files only once their PII review is finalised, and only the redacted text. Screenshots are never sent.</li>
+        <li>Before every request an <code>ai_send</code> entry is written to the audit log with the SHA-256 and size of the exact
+          bytes sent, the provider, the model and the host.</li>
+      </ul>
+    </div>
+  <//>`;
+}
+
+// ---------------------------------------------------------------- privacy
+function PrivacyHelp() {
+  const types = PII_TYPES.filter((t) => t in TYPE_REPLACEMENT && t !== 'Manual');
+  return html`<${Section} id="privacy" icon=${html`<${Icon} name="shield" size=${18} />`} title="Privacy and security"
+    lead="Detection, redaction and storage all happen on this machine.">
+    <div class="help-grid">
+      <div class="help-panel">
+        <h3>PII detection</h3>
+        <p>Logs are scanned locally for ${types.length} kinds of personal data and secrets. In the review you redact (<kbd>A</kbd>)
+          or keep (<kbd>R</kbd>) each finding, add your own by selecting text, then <strong>Finalise redaction</strong>.</p>
+        <div class="pii-chips help-pii" data-testid="help-pii-types">
+          ${types.map((t) => html`<span key=${t} class=${'pii-chip ' + typeClass(t)} data-pii-type=${t}>
+            <span class="pii-swatch" aria-hidden="true"></span>${typeLabel(t)} <span class="help-repl">${TYPE_REPLACEMENT[t]}</span>
+          </span>`)}
+        </div>
+      </div>
+      <div class="help-panel">
+        <h3>Encrypted database</h3>
+        <p>One SQLCipher 4 file: AES-256, key stretched with PBKDF2-HMAC-SHA512 (256,000 iterations), pages checked with HMAC-SHA512.
+          Logs and screenshots live inside it. AI API keys are encrypted again (AES-256-GCM) inside the database.</p>
+        <p class="subtle small">A wrong key or a damaged file stops TFTSR with a clear message; nothing is changed.</p>
+      </div>
+      <div class="help-panel">
+        <h3>Tamper-evident audit log</h3>
+        <p>Every change is an entry whose hash covers the entry before it, so an altered, inserted or deleted entry breaks the chain.
+          The <a href="#/audit">Audit log</a> checks the chain when it opens; from a terminal:</p>
+        <${Cmd} testid="help-verify-cmd">tftsr db verify-audit<//>
+        <p class="subtle small">Exit code 0: intact. 3: broken — it names the first bad entry.</p>
+      </div>
+      <div class="help-panel">
+        <h3>Local only</h3>
+        <p>The window talks to a server on 127.0.0.1 that needs a per-launch token on every request. The only other connections
+          TFTSR makes are to the AI providers and the Ollama server you set up.</p>
+      </div>
+    </div>
+  <//>`;
+}
+
+// ---------------------------------------------------------------- your data
+function PathRow({ icon, label, value, testid }) {
+  return html`<dt><${Icon} name=${icon} /> ${label}</dt>
+    <dd>${value
+      ? html`<span class="path"><code class="mono" data-testid=${testid}>${value}</code><${CopyButton} value=${value} label=${'Copy ' + label.toLowerCase()} /></span>`
+      : html`<span class="subtle">—</span>`}</dd>`;
+}
+
+function KeyAdvice({ info, keyEntry }) {
+  const src = info.key_source;
+  const entry = keyEntry || 'db-key-…';
+  if (src === 'file') {
+    return html`<span data-testid="help-key-advice" data-source="file">
+      It is <code>db.key</code> inside the data folder, so the copy carries its own key and anyone with the copy can read it.
+      Keep backups somewhere as safe as this machine.</span>`;
+  }
+  if (src === 'keyring') {
+    return html`<div class="help-key-advice" data-testid="help-key-advice" data-source="keyring">
+      <p>It is <strong>not</strong> in the folder but in the OS keyring (service <code>TFTSR</code>, entry
+        <code data-testid="help-keyring-entry">${entry}</code>). Without it a backup cannot be opened. Save it once in your
+        password manager; it is printed by:</p>
+      <${Cmd}>${`keyring get TFTSR ${entry}`}<//>
+      <p class="subtle small"><code>keyring</code> is the command of Python’s keyring package, which TFTSR uses; your system’s
+        keyring tool shows the same entry. The entry belongs to this folder’s path.</p>
+    </div>`;
+  }
+  return html`<span data-testid="help-key-advice" data-source=${src}>
+    It is the value of <code>TFTSR_DB_KEY</code>, which TFTSR does not store. Keep that value with the backup.</span>`;
+}
+
+function DataHelp({ info, keyEntry }) {
+  return html`<${Section} id="data" icon=${html`<${Icon} name="database" size=${18} />`} title="Your data"
+    lead="Everything TFTSR knows is in one encrypted database in this folder.">
+    ${!info
+      ? html`<${Spinner} />`
+      : html`<dl class="kv data-kv help-kv">
+          <${PathRow} icon="folder" label="Data folder" value=${info.data_dir} testid="help-data-dir" />
+          <${PathRow} icon="database" label="Database file" value=${info.db_path} testid="help-db-path" />
+          <${PathRow} icon="file" label="Log file" value=${info.log_path} testid="help-log-path" />
+          <dt><${Icon} name="key" /> Database key</dt>
+          <dd data-testid="help-key-source" data-source=${info.key_source}>
+            <strong>${KEY_SOURCE_LABEL[info.key_source] || info.key_source}</strong>
+            ${info.key_source_detail && info.key_source !== 'env' ? html`<span class="subtle block">${info.key_source_detail}</span>` : null}
+          </dd>
+        </dl>
+        <p class="subtle small help-note">The log file records what the app did and why it failed; it never holds keys, tokens or incident
+          content — safe to attach to a bug report.</p>
+
+        <div class="help-grid">
+          <div class="help-panel">
+            <h3>Back up</h3>
+            <ol class="help-list">
+              <li>Quit TFTSR, so the database is complete on disk.</li>
+              <li>Copy the whole data folder.</li>
+              <li><strong>Keep the key.</strong> <${KeyAdvice} info=${info} keyEntry=${keyEntry} /></li>
+            </ol>
+          </div>
+          <div class="help-panel">
+            <h3>Move to another folder or machine</h3>
+            <ol class="help-list">
+              <li>Quit TFTSR and copy the data folder to its new place.</li>
+              <li>Bring the key. ${info.key_source === 'file'
+                ? html`<code>db.key</code> travels with the folder.`
+                : html`Put it in <code>db.key</code> (one line) in the new folder, or set <code>TFTSR_DB_KEY</code>.`}</li>
+              <li>Start TFTSR on it: <${Cmd}>tftsr --data-dir NEW_FOLDER<//> or set <code>TFTSR_DATA_DIR</code>.</li>
+              <li>Check it opens and its audit chain is intact: <${Cmd}>tftsr db verify-audit --data-dir NEW_FOLDER<//></li>
+            </ol>
+          </div>
+        </div>`}
+  <//>`;
+}
+
+// ---------------------------------------------------------------- command line
+const COMMANDS = [
+  ['tftsr', 'Open the desktop window (without a display: serve the app and print its link)'],
+  ['tftsr serve [--port N] [--no-browser]', 'Serve the app on 127.0.0.1 and print its link with the access token'],
+  ['tftsr db migrate', 'Create or upgrade the database'],
+  ['tftsr db verify-audit', 'Check the audit log’s hash chain'],
+  ['tftsr --version', 'Print the version'],
+];
+const OPTIONS = [
+  ['--data-dir DIR', 'Use this data folder (every subcommand accepts it)'],
+  ['--debug', 'Write debug detail to the log file'],
+  ['TFTSR_DATA_DIR', 'Environment variable: the data folder when --data-dir is not given'],
+  ['TFTSR_DB_KEY', 'Environment variable: the database key; when set, the keyring and db.key are not used'],
+];
+const EXIT_CODES = [
+  ['0', 'Success'],
+  ['2', 'The database could not be opened (wrong key, damaged file, read-only or full disk); nothing was changed'],
+  ['3', 'The audit chain is broken'],
+  ['4', 'TFTSR is already open for that data folder'],
+];
+
+function CommandTable({ rows, testid }) {
+  return html`<table class="help-table help-cli" data-testid=${testid}>
+    <tbody>
+      ${rows.map(([cmd, what]) => html`<tr key=${cmd}><td class="nowrap"><code class="mono">${cmd}</code></td><td>${what}</td></tr>`)}
+    </tbody>
+  </table>`;
+}
+
+function CliHelp({ info }) {
+  return html`<${Section} id="cli" icon=${html`<${Glyph} name="terminal" size=${18} />`} title="Command line"
+    lead="The same program, from a terminal. python -m tftsr works too.">
+    <${CommandTable} rows=${COMMANDS} testid="help-cli" />
+    <h3 class="help-sub">Options and environment</h3>
+    <${CommandTable} rows=${OPTIONS} testid="help-cli-options" />
+    ${info
+      ? html`<p class="help-example">For this data folder:
+          <${Cmd} testid="help-cli-example">${`tftsr db verify-audit --data-dir ${shellArg(info.data_dir)}`}<//></p>`
+      : null}
+    <h3 class="help-sub">Exit codes</h3>
+    <${CommandTable} rows=${EXIT_CODES} testid="help-exit-codes" />
+  <//>`;
+}
