@@ -455,11 +455,20 @@ def _run_probe(window, path: str, server) -> None:
     records what the page reports about its CSP, permissions and first paint, then tries
     to leave the app (a link to a new window, a plain navigation, a file: link) and checks
     the page is still the app. Writes the findings as JSON to ``path``.
+
+    When ``TFTSR_DESKTOP_PROBE_SCRIPT`` names a JS file, that script runs instead (and no
+    navigation is tried); like the built-in one it sets ``window.__tftsrProbe`` to a JSON
+    string when done. It may wait on a native dialog, so it gets more time.
     """
     result: dict = {"ok": False}
+    custom = os.environ.get("TFTSR_DESKTOP_PROBE_SCRIPT")
     try:
-        run_script(window, PROBE_SCRIPT)
-        deadline = time.monotonic() + 40
+        if custom:
+            with open(custom, encoding="utf-8") as fh:
+                run_script(window, fh.read())
+        else:
+            run_script(window, PROBE_SCRIPT)
+        deadline = time.monotonic() + (300 if custom else 40)
         value = None
         while time.monotonic() < deadline and not value:
             time.sleep(0.1)
@@ -473,7 +482,8 @@ def _run_probe(window, path: str, server) -> None:
             ping = page.get("ping") or {}
             result["ping_ok"] = ping.get("ok")
             result["ping_result"] = ping.get("result")
-            result.update(_probe_navigation(window, server))
+            if not custom:
+                result.update(_probe_navigation(window, server))
     except Exception as exc:  # noqa: BLE001
         result["error"] = f"{type(exc).__name__}: {exc}"
     result["token"] = server.token  # lets the test check the log never shows it
