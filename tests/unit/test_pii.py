@@ -79,6 +79,8 @@ def test_redact_replaces_values_and_keeps_keys():
     ("ssn 219-09-9999 on file", ("Ssn", "219-09-9999")),
     ("card 4111 1111 1111 1111 declined", ("CreditCard", "4111 1111 1111 1111")),
     ("amex 378282246310005.", ("CreditCard", "378282246310005")),
+    ('"cc_number": "5105105105105100"', ("CreditCard", "5105105105105100")),
+    ("declined card 5555 5555 5555 4444 12/27", ("CreditCard", "5555 5555 5555 4444")),
     ("to=<k.tanaka@example.jp>", ("Email", "k.tanaka@example.jp")),
     ("hw-addr 52:54:00:ab:cd:ef up", ("MacAddress", "52:54:00:ab:cd:ef")),
     ("Physical Address: 00-1A-2B-3C-4D-5E", ("MacAddress", "00-1A-2B-3C-4D-5E")),
@@ -110,6 +112,9 @@ def test_redact_replaces_values_and_keeps_keys():
      ("ApiKey", "cqe28+ajY75FnCttn6kfaqDeMqG3omjMyXHCabM6JOF8EFd0Nhcy/1kG==")),
     ("CREATE USER 'etl'@'%' IDENTIFIED BY 'Etl#Load#2024'", ("Password", "Etl#Load#2024")),
     ("Authorization: Basic YWRtaW46UzNjcjN0UGFzcyE=", ("Password", "YWRtaW46UzNjcjN0UGFzcyE=")),
+    ("ok: [web01] => (item={'name': 'DB_PASSWORD', 'value': 'An5ible-Vault-Pw!'})",
+     ("Password", "An5ible-Vault-Pw!")),
+    ('- name: SMTP_PASSWORD\n  value: "Mail-Relay-2024"', ("Password", "Mail-Relay-2024")),
 ])
 def test_detects(text, expected):
     assert expected in found(text)
@@ -206,6 +211,11 @@ def test_netfilter_mac_field_gives_two_addresses():
     "std::vector<int>::push_back Foo::Bar::Baz core::result::unwrap_failed",
     "invalid: 4111 1111 1111 1112 and 1234 5678 9012 3456 and 000-12-3456 666-45-6789 912-34-5678",
     "order 123456789012 ticket 4412-8812 range 100-200-3000 date 2024-03-12",
+    # Luhn-valid digit runs that are ids, not cards: no card word before them
+    "req=3679002136893286 ts_ns=4012888888881881 snowflake 4111111111111111 span_id=5555555555554444",
+    # card-like groups inside longer runs of numbers
+    "row 12 4111 1111 1111 1111 and 4111 1111 1111 1111 2222 and 4242-4242-4242-4242-4242",
+    '{"name": "LOG_LEVEL", "value": "debug"} {"name": "db_host", "value": "postgres-primary"}',
     "password=*** passwd: [REDACTED] secret=<redacted> token=${TOKEN} api_key=YOUR_API_KEY_HERE",
     "PWD=/home/deploy ; pam_unix(chpasswd:chauthtok) Failed password for invalid user admin",
     "password_expiry_days: 90 token_ttl=3600 max_tokens=4096 (using password: YES)",

@@ -27,18 +27,7 @@ from __future__ import annotations
 import re
 
 from . import validators as v
-
-_ASSIGN = re.compile(
-    r"""
-    (?:pass|pwd|secret|token|key|credential|ssn|social|phone|tel|mobile|cell|fax|msisdn
-       |caller|callee|number|dnis)
-    [a-z0-9_.\-]{0,40}+                 # rest of the key name
-    ["']?[ \t]*(?:=>|:=|=|:)[ \t]*      # separator (a quoted key closes first)
-    (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'|(?P<raw>[^\s"'<>()\[\]`][^\s"'<>`]{0,1023}))
-    """,
-    re.VERBOSE,
-)
-_KEY_REV = re.compile(r"[a-z0-9_.\-]{0,64}")
+from .patterns import alternation
 
 _PASSWORD_KEY = re.compile(r"(?:password|passwd|passphrase|(?:^|[_.\-])(?:pass|pwd))\Z")
 _AWS_KEY = re.compile(r"(?:aws[_.\-]?)?secret[_.\-]?access[_.\-]?key\Z")
@@ -110,23 +99,91 @@ def _value_ok(pii_type: str, key: str, value: str) -> bool:
     return len(value) >= 8 and v.looks_random(value)
 
 
+# --- finding ``key <separator> value`` -----------------------------------------
+# Every key name that can give a type (above) ends in one of these words (a
+# trailing "_", "-" or "." aside); "value" is the value half of a
+# name/value pair (``{'name': 'DB_PASSWORD', 'value': '...'}``).
+_KEY_ENDINGS = (
+    "password", "passwd", "passphrase", "pass", "pwd", "key", "secret", "token", "credential",
+    "credentials", "ssn", "security", "number", "num", "phone", "tel", "mobile", "cell", "fax",
+    "msisdn", "callerid", "caller_id", "caller-id", "caller.id", "callee", "dnis", "value",
+)
+# The scan runs on the reversed lowercase text, starting at each separator
+# ("=" and ":" have one pattern each, so that ``re`` looks for a single
+# literal): read backwards, a key is a separator, blanks, perhaps a quote and
+# then the key name, which has to begin (that is, end) with a known word.
+# A separator not preceded by such a key, the vast majority (timestamps,
+# URLs, JSON keys), costs one failed comparison.
+# The lookahead rejects most separators with one test: what comes next
+# (reversed) must be a blank, a quote, a trailing "_-." or the last letter of
+# a known word.
+_KEY_REV = (r"(?=[ \t\"'\-_.{}])[ \t]*[\"']?(?P<key>[\-_.]{{0,4}}{}[a-z0-9_.\-]{{0,120}}+)".format(
+    "".join(sorted({w[-1] for w in _KEY_ENDINGS})), alternation(w[::-1] for w in _KEY_ENDINGS)))
+_ASSIGN_REV = (
+    re.compile(r"(?P<sep>=:?)" + _KEY_REV),   # key=, key =>, key :=  (reversed)
+    re.compile(r"(?P<sep>:)(?<!=:)" + _KEY_REV),  # key:, "key": (":=" is the pattern above)
+)
+_VALUE = re.compile(
+    r"""(?:=>|:=|=|:)[ \t]*
+    (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'|(?P<raw>[^\s"'<>()\[\]`][^\s"'<>`]{0,1023}))
+    """, re.VERBOSE)
+# The name half of a name/value pair, right before the "value" key.
+_PAIR_NAME = re.compile(
+    r"""(?:name|key)["']?[ \t]*(?:=>|=|:)[ \t]*["']?(?P<name>[a-z0-9_.\-/]{1,64})["']?[ \t]*[,;]?\s{0,16}["']?\Z""")
+
+
+def _assignment_keys(lower: str) -> list[tuple[int, int, int]]:
+    """``(separator, key_start, key_end)`` for every separator that follows a
+    key name ending in a known word, in text order."""
+    rev = lower[::-1]
+    n = len(lower)
+    found = []
+    for rx in _ASSIGN_REV:
+        for m in rx.finditer(rev):
+            found.append((n - m.end("sep"), n - m.end("key"), n - m.start("key")))
+    found.sort()
+    return found
+
+
+def _pair_name(text: str, lower: str, key_start: int) -> tuple[str, str] | None:
+    """The name that a ``value`` key belongs to (lowercase, and as written)."""
+    m = _PAIR_NAME.search(lower, max(0, key_start - 96), key_start)
+    if not m:
+        return None
+    start, end = m.span("name")
+    start = max(start, lower.rfind("/", start, end) + 1)  # a path (/prod/db/password) names its leaf
+    return lower[start:end], text[start:end]
+
+
 def find_assignments(text: str, lower: str, out: list) -> None:
-    for m in _ASSIGN.finditer(lower):
-        kw_start = m.start()
-        rev = _KEY_REV.match(lower[max(0, kw_start - 64):kw_start][::-1])
-        key_start = kw_start - rev.end()
-        key_end = m.start("dq") if m.group("dq") is not None else (
-            m.start("sq") if m.group("sq") is not None else m.start("raw"))
-        key = lower[key_start:key_end].rstrip(" \t=:>\"'")
-        pii_type = _key_type(key, text[key_start:key_start + len(key)])
+    """Values assigned to a key that names a secret or personal data (the
+    table at the top of this module), typed by the key; the value of a
+    name/value pair is typed by its name."""
+    consumed = 0
+    for sep, key_start, key_end in _assignment_keys(lower):
+        if sep < consumed:
+            continue  # inside the value of the previous finding
+        key = lower[key_start:key_end]
+        if key.strip("-_.") in ("value", "parametervalue"):
+            pair = _pair_name(text, lower, key_start)
+            if pair is None:
+                continue
+            key, written = pair
+            query = False
+        else:
+            written = text[key_start:key_end]
+            query = key_start > 0 and text[key_start - 1] in "?&"
+        pii_type = _key_type(key, written)
         if pii_type is None:
+            continue
+        m = _VALUE.match(lower, sep)
+        if m is None:
             continue
         if m.group("raw") is not None:
             start, end = m.span("raw")
             value = text[start:end]
             # a query string or form body goes on with "&name="; a "&" not
             # followed by a parameter is part of the value
-            query = key_start > 0 and text[key_start - 1] in "?&"
             cut = value.find("&") if query else _NEXT_PARAM.search(value).start()
             if cut > 0:
                 value = value[:cut]
@@ -143,29 +200,31 @@ def find_assignments(text: str, lower: str, out: list) -> None:
             value = text[start:end]
         if value and _value_ok(pii_type, key, value):
             out.append((start, end, pii_type))
+            consumed = m.end()
 
 
 # --- credentials introduced by a word rather than a key=value ---------------
+# Every pattern starts with a literal word, which is all the pre-check a scan
+# needs: ``re`` looks for the literal at C speed.
 _AUTH_HEADER = (
     ("bearer", re.compile(r"bearer[ \t]+(?P<tok>[a-z0-9\-._~+/]{8,4096}+=*)(?![a-z0-9\-._~+/=])")),
     ("basic", re.compile(r"basic[ \t]+(?P<tok>[a-z0-9+/]{8,4096}+=*)(?![a-z0-9\-._~+/=])")),
 )
 _QUOTED_SECRET = (
-    ("password", re.compile(r"password[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")")),
-    ("identified", re.compile(r"identified[ \t]+by[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")")),
+    re.compile(r"password[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")"),
+    re.compile(r"identified[ \t]+by[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")"),
 )
-# (word that must occur, pattern, type); bounded gaps keep each match linear.
+# (pattern, type); bounded gaps keep each match linear.
 _CLI_SECRET = (
-    ("login", re.compile(r"(?:docker|podman|helm|buildah|skopeo)[ \t]+(?:registry[ \t]+)?login\b"
-                         r"[^\n]{0,200}?[ \t]-p[ \t]+(?P<v>[^\s'\"]+)"), "Password"),
-    ("ldap", re.compile(r"ldap(?:search|modify|add|delete|whoami|passwd)\b[^\n]{0,200}?[ \t]-w[ \t]+"
-                        r"(?P<v>[^\s'\"]+)"), "Password"),
-    ("net use", re.compile(r"net[ \t]+use\b[^\n]{0,200}?[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)"),
-     "Password"),
-    ("mysql", re.compile(r"mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]+)"), "Password"),
-    ("stats auth", re.compile(r"stats[ \t]+auth[ \t]+[^\s:]+:(?P<v>[^\s'\"]+)"), "Password"),
-    ("unseal key", re.compile(r"unseal[ \t]+key[ \t]+\d{1,2}:[ \t]+(?P<v>[a-z0-9+/=]{20,})"),
-     "SecretAssignment"),
+    (re.compile(r"login\b(?:(?<=docker[ \t]login)|(?<=podman[ \t]login)|(?<=helm[ \t]login)|(?<=helm[ \t]registry[ \t]login)"
+                r"|(?<=buildah[ \t]login)|(?<=skopeo[ \t]login))"
+                r"[^\n]{0,200}?[ \t]-p[ \t]+(?P<v>[^\s'\"]+)"), "Password"),
+    (re.compile(r"ldap(?:search|modify|add|delete|whoami|passwd)\b[^\n]{0,200}?[ \t]-w[ \t]+"
+                r"(?P<v>[^\s'\"]+)"), "Password"),
+    (re.compile(r"net[ \t]+use\b[^\n]{0,200}?[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)"), "Password"),
+    (re.compile(r"mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]+)"), "Password"),
+    (re.compile(r"stats[ \t]+auth[ \t]+[^\s:]+:(?P<v>[^\s'\"]+)"), "Password"),
+    (re.compile(r"unseal[ \t]+key[ \t]+\d{1,2}:[ \t]+(?P<v>[a-z0-9+/=]{20,})"), "SecretAssignment"),
 )
 
 
@@ -176,8 +235,6 @@ def find_credential_phrases(text: str, lower: str, out: list) -> None:
     ``net use ... /user:x <password>``, ``mysql -p<password>``, HAProxy
     ``stats auth user:password``)."""
     for scheme, rx in _AUTH_HEADER:
-        if scheme not in lower:
-            continue
         for m in rx.finditer(lower):
             start, end = m.span("tok")
             token = text[start:end]
@@ -186,17 +243,13 @@ def find_credential_phrases(text: str, lower: str, out: list) -> None:
                     out.append((start, end, "BearerToken"))
             elif v.is_basic_credential(token):
                 out.append((start, end, "Password"))
-    for word, rx in _QUOTED_SECRET:
-        if word not in lower:
-            continue
+    for rx in _QUOTED_SECRET:
         for m in rx.finditer(lower):
             group = "sq" if m.group("sq") is not None else "dq"
             start, end = m.span(group)
             if not v.is_placeholder(text[start:end]):
                 out.append((start, end, "Password"))
-    for word, rx, pii_type in _CLI_SECRET:
-        if word not in lower:
-            continue
+    for rx, pii_type in _CLI_SECRET:
         for m in rx.finditer(lower):
             start, end = m.span("v")
             if not v.is_placeholder(text[start:end]):

@@ -8,29 +8,29 @@ from .finders import (
     find_hostnames,
     find_ipv6,
     find_macs,
-    find_numbers,
-    find_phones,
     find_private_keys,
     find_tokens,
     find_url_credentials,
 )
+from .numbers import find_numbers, find_phones
 from .spans import RANK, PiiSpan, make_span
 
-# Each finder scans the whole text once. The cheap literal checks decide
-# whether a finder can possibly match before any regex runs.
+# Each finder scans the whole text in a few passes, each pass one regular
+# expression that starts with a literal (see ``numbers`` and ``finders`` for
+# why that matters); no separate "is the trigger there at all" check is
+# needed, since looking for the literal *is* the check and costs the same.
 FINDERS = (
-    (find_private_keys, ("-----BEGIN ",)),
-    (find_tokens, ("AKIA", "ASIA", "gh", "github_pat_", "glpat-", "xox", "sk-", "sk_", "rk_",
-                   "AIza", "SG.", "hvs.", "hvb.", "hvr.", "eyJ")),
-    (find_url_credentials, ("://",)),
-    (find_assignments, None),
-    (find_credential_phrases, None),
-    (find_emails, ("@",)),
-    (find_hostnames, (".",)),
-    (find_ipv6, (":",)),
-    (find_macs, (":", "-")),
-    (find_numbers, None),
-    (find_phones, None),
+    find_private_keys,
+    find_tokens,
+    find_url_credentials,
+    find_assignments,
+    find_credential_phrases,
+    find_emails,
+    find_hostnames,
+    find_ipv6,
+    find_macs,
+    find_numbers,
+    find_phones,
 )
 
 
@@ -54,9 +54,8 @@ def find_candidates(text: str) -> list[tuple[int, int, str]]:
     if lower is None:
         lower = _ascii_fold(text)
     out: list[tuple[int, int, str]] = []
-    for finder, needles in FINDERS:
-        if needles is None or any(n in text for n in needles):
-            finder(text, lower, out)
+    for finder in FINDERS:
+        finder(text, lower, out)
     return out
 
 
@@ -71,25 +70,28 @@ def resolve_overlaps(candidates: list[tuple[int, int, str]]) -> list[tuple[int, 
     cluster: list[tuple[int, int, str]] = []
     cluster_end = -1
     for cand in sorted(set(candidates)):
-        if cand[1] <= cand[0]:
+        start, end, _ = cand
+        if end <= start:
             continue
-        if cand[0] >= cluster_end:
-            if cluster:
+        if start >= cluster_end:
+            if len(cluster) == 1:
+                kept.append(cluster[0])
+            elif cluster:
                 _resolve_cluster(cluster, kept)
             cluster = [cand]
-            cluster_end = cand[1]
+            cluster_end = end
         else:
             cluster.append(cand)
-            cluster_end = max(cluster_end, cand[1])
-    if cluster:
+            if end > cluster_end:
+                cluster_end = end
+    if len(cluster) == 1:
+        kept.append(cluster[0])
+    elif cluster:
         _resolve_cluster(cluster, kept)
     return kept
 
 
 def _resolve_cluster(cluster: list[tuple[int, int, str]], kept: list) -> None:
-    if len(cluster) == 1:
-        kept.append(cluster[0])
-        return
     chosen: list[tuple[int, int, str]] = []
     for cand in sorted(cluster, key=lambda c: (c[0] - c[1], RANK[c[2]], c[0])):
         if all(cand[1] <= c[0] or cand[0] >= c[1] for c in chosen):

@@ -29,21 +29,21 @@ CODE_FIRST_LABELS = frozenset(
     ["java", "javax", "jdk", "sun", "self", "this", "cls", "super", "os", "sys", "np", "pd"]
 )
 
-_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\Z")
+# One or more DNS labels joined by dots (the part of a host name before its TLD).
+_LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*")
 
 
 def valid_hostname(name: str) -> bool:
     """``name`` has at least two labels, every label is a DNS label and the
     last one is a known top-level domain written in one case."""
-    labels = name.split(".")
-    if len(labels) < 2 or len(name) > 253:
+    head, _, tld = name.rpartition(".")
+    if not head or len(name) > 253:
         return False
-    tld = labels[-1]
     if tld.lower() not in TLDS or not (tld.islower() or tld.isupper()):
         return False
-    if labels[0].lower() in CODE_FIRST_LABELS:
+    if head.partition(".")[0].lower() in CODE_FIRST_LABELS:
         return False
-    return all(_LABEL.match(label) for label in labels[:-1])
+    return _LABELS.fullmatch(head) is not None
 
 
 # --- numbers -----------------------------------------------------------------
@@ -83,27 +83,9 @@ def card_brand_ok(digits: str) -> bool:
     return False
 
 
-def card_grouping_ok(candidate: str) -> bool:
-    """Digits either run together or are grouped the way cards are printed
-    (4-4-4-4, 4-6-5, 4-4-4-4-3) with one kind of separator."""
-    if candidate.isdigit():
-        return True
-    sep = " " if " " in candidate else "-"
-    if ("-" in candidate and " " in candidate):
-        return False
-    groups = [len(g) for g in candidate.split(sep)]
-    return groups in ([4, 4, 4, 4], [4, 6, 5], [4, 6, 4], [4, 4, 4, 4, 3], [4, 4, 4, 2],
-                      [4, 4, 4, 1], [4, 4, 4, 3])
-
-
 def ssn_ok(area: str, group: str, serial: str) -> bool:
     return (area not in ("000", "666") and area[0] != "9"
             and group != "00" and serial != "0000")
-
-
-def ipv4_ok(candidate: str) -> bool:
-    parts = candidate.split(".")
-    return len(parts) == 4 and all(len(p) <= 3 and int(p) <= 255 for p in parts)
 
 
 def ipv6_ok(candidate: str) -> bool:

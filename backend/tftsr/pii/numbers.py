@@ -1,0 +1,187 @@
+"""Number-shaped findings: IPv4 addresses, card numbers, SSNs, phone numbers.
+
+Logs are full of digits (timestamps, ids, durations, counters), so a
+pattern that is tried at every digit costs more than everything else put
+together. The patterns here are tried only where a number *could* take one
+of these shapes: at the first separator after a short leading group of
+digits. Each pattern starts with that separator as a literal (".", "-",
+" ", "+", "(") and checks the leading group with a fixed-width lookbehind:
+
+* ``.``  10.0.3.17 (IPv4), 415.555.0132
+* ``-``  219-09-9999 (SSN), 415-555-0132, 1-800-555-0100, 4111-1111-1111-1111
+* `` ``  4111 1111 1111 1111, 020 7946 0958
+* ``+``  +1 415 555 0132, ``(`` (415) 555-0132
+
+``re`` finds a literal at C speed and rejects a separator that has no digit
+before it in one step, so the common negative case costs almost nothing.
+
+A number must start a token: its first digit may not follow a word
+character or a dotted number (``v1.10.0.0.1``, ``a1-555-0100``), and its
+last digit may not run on into another word or decimal. A card number
+written as a bare run of 13-19 digits is only taken right after a card word
+(``card=``, ``"pan":``, ``amex``...): alone, such a run is far more often a
+request id, an order number or a timestamp than a card, and 1 in 10 of
+them passes the Luhn check.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import validators as v
+
+# What may stand right before the first digit of each shape (all these are
+# zero-width and go inside the lookbehinds below).
+_NOT_IN_WORD = r"(?<![A-Za-z0-9]\.)"          # not the tail of a dotted word or number
+_IP_GUARD = r"(?<!\w)" + _NOT_IN_WORD
+_SSN_GUARD = r"(?<![\w+\-])" + _NOT_IN_WORD
+_PHONE_GUARD = r"(?<![\w+\-:/])" + _NOT_IN_WORD
+# A grouped card does not continue a longer run of numbers ("12 4111 ...").
+_CARD_GUARD = r"(?<![\w+\-])(?<![0-9] )" + _NOT_IN_WORD
+_END = r"(?![\w\-]|\.[0-9])"                   # the number ends here
+
+# Groupings printed on cards after the first group of four (4-4-4-4,
+# 4-4-4-4-3, 4-4-4-1..3, 4-6-5, 4-6-4): "{s}" is the separator.
+_CARD_REST = (r"(?:[0-9]{{4}}{s}[0-9]{{4}}{s}(?:[0-9]{{4}}(?:{s}[0-9]{{3}})?|[0-9]{{1,3}})"
+              r"|[0-9]{{6}}{s}[0-9]{{4,5}})")
+# A spaced card may be followed by its expiry ("4111 ... 1111 12/27"), not by
+# more groups of digits.
+_SPACED_CARD_END = r"(?![\w\-]|\.[0-9]|[ ][0-9](?![0-9]?/))"
+
+# An octet, 0-255 (leading zeros allowed, as ``inet_aton`` allows them).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|[01]?[0-9]{1,2})"
+_FIRST_OCTET = "|".join(rf"(?<={_IP_GUARD}{octet}\.)"
+                        for octet in (r"(?:25[0-5]|2[0-4][0-9]|[01][0-9]{2})", r"[0-9]{2}", r"[0-9]"))
+# Each branch checks what follows the separator first (most separators in a
+# log are followed by something else: "2024-03-12", "0.5s", "200 512"), and
+# only then the leading group behind it.
+_DOTTED = re.compile(
+    r"\.(?=[0-9])(?:"
+    rf"(?P<ipv4>(?={_OCTET}\.{_OCTET}\.{_OCTET}(?!\w|\.[0-9]))(?:{_FIRST_OCTET}){_OCTET}\.{_OCTET}\.{_OCTET})"
+    rf"|(?P<nanp>(?=[0-9]{{3}}\.[0-9]{{4}}{_END})(?<={_PHONE_GUARD}[0-9]{{3}}\.)[0-9]{{3}}\.[0-9]{{4}})"
+    r")")
+_DASHED = re.compile(
+    r"-(?=[0-9])(?:"
+    rf"(?P<ssn>[0-9]{{2}}-[0-9]{{4}}{_END}(?<={_SSN_GUARD}[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}))"
+    rf"|(?P<nanp>[0-9]{{3}}-[0-9]{{4}}{_END}(?<={_PHONE_GUARD}[0-9]{{3}}-[0-9]{{3}}-[0-9]{{4}}))"
+    rf"|(?P<nanp1>[0-9]{{3}}-[0-9]{{3}}-[0-9]{{4}}{_END}(?<={_PHONE_GUARD}1-[0-9]{{3}}-[0-9]{{3}}-[0-9]{{4}}))"
+    rf"|(?P<card>(?=[0-9]{{4}}-[0-9]{{4}}-|[0-9]{{6}}-)(?<={_CARD_GUARD}[0-9]{{4}}-)"
+    rf"{_CARD_REST.format(s='-')}{_END})"
+    r")")
+_SPACED = re.compile(
+    r" (?=[0-9])(?:"
+    rf"(?P<card>(?=[0-9]{{4}} [0-9]{{4}} |[0-9]{{6}} )(?<={_CARD_GUARD}[0-9]{{4}} )"
+    rf"{_CARD_REST.format(s=' ')}{_SPACED_CARD_END})"
+    rf"|(?P<natl>(?=[0-9]{{3,4}} [0-9]{{3,4}}{_END})(?:(?<={_PHONE_GUARD}0 )|(?<={_PHONE_GUARD}0[0-9] )"
+    rf"|(?<={_PHONE_GUARD}0[0-9]{{2}} )|(?<={_PHONE_GUARD}0[0-9]{{3}} ))[0-9]{{3,4}} [0-9]{{3,4}})"
+    r")")
+
+# A bare digit run after a word that says it is a card: ``card=``,
+# ``card_number='...'``, ``"pan":"..."``, ``<pan>``, ``amex 3782...``. One
+# pattern per word so that each starts with its literal; the lookbehind
+# right after the literal keeps "span" and "access" out.
+_CARD_WORDS = ("card", "pan", "cc", "amex", "visa")
+_CARD_CONTEXT = tuple(
+    re.compile(word + ("" if word == "card" else rf"(?<![a-z]{word})")
+               + r"(?:[_\-. ]?(?:number|num|no|nr))?[\"'>]?[ \t]*(?:=>|:=|=|:)?[ \t]*[\"']?"
+               r"(?P<num>[0-9]{13,19})" + _END)
+    for word in _CARD_WORDS
+)
+
+
+def _lead_start(text: str, sep: int) -> int:
+    """Start of the group of ASCII digits that ends right before ``sep``
+    (the guards above make sure the character before it is no digit)."""
+    start = sep - 1
+    while start > 0 and "0" <= text[start - 1] <= "9":
+        start -= 1
+    return start
+
+
+def find_numbers(text: str, lower: str, out: list) -> None:
+    """IPv4 addresses, grouped card numbers, SSNs and dashed, dotted or
+    spaced phone numbers, each found from its first separator."""
+    for m in _DOTTED.finditer(text):
+        start = _lead_start(text, m.start())
+        if m.lastgroup == "ipv4":
+            if not _is_version(text, lower, start, m.end()):
+                out.append((start, m.end(), "Ipv4"))
+        elif _nanp_ok(text, start):
+            out.append((start, m.end(), "PhoneNumber"))
+    for m in _DASHED.finditer(text):
+        kind = m.lastgroup
+        start = _lead_start(text, m.start())
+        if kind == "ssn":
+            # area 000/666/9xx, group 00 and serial 0000 are never issued
+            if v.ssn_ok(text[start:start + 3], text[start + 4:start + 6], text[start + 7:m.end()]):
+                out.append((start, m.end(), "Ssn"))
+        elif kind == "card":
+            _card(text, start, m.end(), out)
+        elif _nanp_ok(text, start + (2 if kind == "nanp1" else 0)):
+            out.append((start, m.end(), "PhoneNumber"))
+    for m in _SPACED.finditer(text):
+        start = _lead_start(text, m.start())
+        if m.lastgroup == "card":
+            _card(text, start, m.end(), out)
+        else:
+            digits = text[start:m.end()].replace(" ", "")
+            if len(digits) >= 9 and v.phone_digits_ok(digits):
+                out.append((start, m.end(), "PhoneNumber"))
+    for rx in _CARD_CONTEXT:
+        for m in rx.finditer(lower):
+            start, end = m.span("num")
+            digits = text[start:end]
+            if v.card_brand_ok(digits) and v.luhn_ok(digits):
+                out.append((start, end, "CreditCard"))
+
+
+def _nanp_ok(text: str, area: int) -> bool:
+    """North American numbers: area code and exchange start with 2-9."""
+    return text[area] not in "01" and text[area + 4] not in "01"
+
+
+def _card(text: str, start: int, end: int, out: list) -> None:
+    digits = text[start:end].replace(" ", "").replace("-", "")
+    if v.card_brand_ok(digits) and v.luhn_ok(digits):
+        out.append((start, end, "CreditCard"))
+
+
+# --- IPv4 context --------------------------------------------------------------
+_VERSION_CONTEXT = re.compile(r"(?<![a-z])(?:version|ver|release|build|firmware|fw)[\s:=/\"']{0,4}\Z")
+
+
+def _is_version(text: str, lower: str, start: int, end: int) -> bool:
+    """A dotted quad that is a product version: ``Chrome/120.0.0.0`` (but
+    ``alice/203.0.113.90`` is an address), or after the word
+    version/build/release/firmware."""
+    if start >= 2 and text[start - 1] == "/" and text[start - 2].isalpha() and text[end - 2:end] == ".0":
+        return True
+    return _VERSION_CONTEXT.search(lower, max(0, start - 12), start) is not None
+
+
+# --- phone numbers introduced by "+" or "(" --------------------------------------
+_PHONE_PLUS = re.compile(
+    r"\+(?<![\w+]\+)(?=[1-9])(?:[ .\-]?\(?[0-9]{1,4}\)?){2,6}+(?!\w)(?!\.[0-9])")  # +1 415 555 0132
+_PHONE_PAREN = re.compile(
+    r"\((?<![\w)]\()(?P<area>[2-9][0-9]{2})\)[ ]?(?P<exchange>[2-9][0-9]{2})[ .\-][0-9]{4}"
+    r"(?![\w\-])(?!\.[0-9])")                                                        # (415) 555-0132
+
+
+def find_phones(text: str, lower: str, out: list) -> None:
+    """Phone numbers that start with "+" (E.164, 8-15 digits) or "(" (North
+    American, area code and exchange starting 2-9). A bare run of digits is
+    not a phone number (``caller_id_number=4155550123`` is found from its
+    key)."""
+    for m in _PHONE_PLUS.finditer(text):
+        candidate = m.group()
+        if candidate.count("(") != candidate.count(")"):
+            continue
+        digits = "".join(c for c in candidate if "0" <= c <= "9")
+        if len(digits) >= 8 and v.phone_digits_ok(digits):
+            out.append((m.start(), m.end(), "PhoneNumber"))
+    for m in _PHONE_PAREN.finditer(text):
+        if v.phone_digits_ok(m.group().translate(_NOT_DIGITS)):
+            out.append((m.start(), m.end(), "PhoneNumber"))
+
+
+_NOT_DIGITS = {ord(c): None for c in "() .-"}
