@@ -43,9 +43,10 @@ class App:
 
 
 def ensure_data_dir(data_dir: Path) -> None:
+    """Create the data folder (readable by its owner only) and its logs/ folder."""
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        (data_dir / "logs").mkdir(exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (data_dir / "logs").mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
         raise DatabaseOpenError(
             f"TFTSR cannot create its data folder {data_dir}: {exc.strerror or exc}. "

@@ -256,3 +256,27 @@ def test_read_only_data_folder_gives_a_clear_message(tmp_path):
         assert list(data.iterdir()) == []
     finally:
         data.chmod(0o755)
+
+
+def test_new_data_folder_and_database_are_private_to_their_owner(tmp_path, monkeypatch):
+    """The database is encrypted, but its folder and files are not for other users either."""
+    import stat
+
+    from tftsr.app import open_app
+
+    monkeypatch.setenv("TFTSR_DB_KEY", "private files key")
+    monkeypatch.setenv("TFTSR_NO_KEYRING", "1")
+    monkeypatch.setattr(os, "umask", os.umask)  # restored by monkeypatch
+    old = os.umask(0o022)
+    try:
+        data = tmp_path / "fresh"
+        app = open_app(data)
+        try:
+            app.db.transaction().__enter__  # the app is open and usable
+        finally:
+            app.close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "logs").stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "tftsr.db").stat().st_mode) == 0o600

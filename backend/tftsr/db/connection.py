@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -51,7 +52,7 @@ def describe_sqlite_error(exc: Exception, path: Path) -> str:
     text = str(exc).lower()
     if "disk is full" in text or "database or disk is full" in text:
         return f"The disk holding {path.parent} is full. Free some space and try again; nothing was lost."
-    if "readonly" in text or "read-only" in text:
+    if "readonly" in text or "read-only" in text or "permission denied" in text:
         return (f"TFTSR cannot write to {path}: the file or its folder is read-only. "
                 "Check its permissions; nothing was changed.")
     if "unable to open" in text:
@@ -125,9 +126,23 @@ class Database:
                         "database. Move it aside or choose another data folder; "
                         "nothing was changed."
                     )
+        created_here = False
+        if not existed and os.name == "posix":
+            # A new database (and the WAL/SHM files SQLite derives from it) is the
+            # owner's alone, even under a permissive umask.
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.close(fd)
+                created_here = True
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise DatabaseOpenError(describe_sqlite_error(exc, self.path)) from None
         try:
             conn = self._new_connection()
         except DatabaseError as exc:
+            if created_here and self.path.stat().st_size == 0:
+                self.path.unlink(missing_ok=True)
             if existed and "not a database" in str(exc).lower():
                 raise DatabaseOpenError(
                     f"The database at {self.path} could not be opened: either the key is "
