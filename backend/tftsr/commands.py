@@ -66,6 +66,11 @@ class InternalError(TftsrError):
     http_status = 500
 
 
+class DiskFull(TftsrError):
+    code = "disk_full"
+    http_status = 507
+
+
 def dispatch(app, name: Any, args: Any) -> Any:
     """Run one command. Raises TftsrError (with a human message) on any failure."""
     if not isinstance(name, str) or name not in REGISTRY:
@@ -79,6 +84,8 @@ def dispatch(app, name: Any, args: Any) -> Any:
         raise
     except DatabaseError as exc:
         log.exception("database error in command %s", name)
+        if "full" in str(exc).lower():
+            raise DiskFull(describe_sqlite_error(exc, app.db.path)) from None
         raise InternalError(describe_sqlite_error(exc, app.db.path)) from None
     except Exception:
         log.exception("unexpected error in command %s", name)

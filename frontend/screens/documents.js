@@ -1,6 +1,8 @@
 // The incident's Documents tab: generate the RCA and the post-mortem from the incident's
 // data, edit them as Markdown with a live preview and autosave, export them, and keep the
-// incident's action items (screens/action-items.js).
+// incident's action items (screens/action-items.js). "Draft with AI" lets the active AI
+// provider write the sections still waiting for the author (draft_document_with_ai): only
+// redacted incident material is sent, and each draft is marked for review.
 //
 // Routes: #/issue/<id>/documents[/rca|/postmortem|/actions].
 
@@ -14,6 +16,7 @@ import { relativeTime, formatDateTime, plural } from '../lib/format.js';
 import { setSanitisedHtml } from '../lib/sanitised-html.js';
 import { downloadUrl } from './audit.js';
 import { ActionItemsPanel } from './action-items.js';
+import { AiIcon, openAiSettings } from './chat.js';
 
 export const DOC_TYPES = [
   {
@@ -53,6 +56,10 @@ const EXPORTS = [
   { format: 'html', label: 'HTML' },
   { format: 'pdf', label: 'PDF' },
 ];
+
+/** The line that opens every AI draft (backend: sections.DRAFT_MARK). */
+const DRAFT_MARK = '✎ Drafted by AI';
+const DRAFT_EVENTS = ['document_draft_progress', 'document_draft_done', 'document_draft_error'];
 
 const needConfirm = () => settingValue('confirm_delete', true) !== false;
 const msAgo = (ms) => (ms ? relativeTime(new Date(ms)) : '');
@@ -253,6 +260,7 @@ function DocumentPane({ summary, fresh, generating, onRegenerate, onDelete }) {
   const [doc, setDoc] = useState(seeded);
   const [version, setVersion] = useState(0);
   const [error, setError] = useState(null);
+  const [justDrafted, setJustDrafted] = useState([]); // section ids drafted by AI just now
 
   const load = useCallback(() => {
     setError(null);
@@ -281,9 +289,15 @@ function DocumentPane({ summary, fresh, generating, onRegenerate, onDelete }) {
     setVersion((v) => v + 1);
   }, []);
 
+  const drafted = useCallback((d, ids) => {
+    setJustDrafted(ids || []);
+    adopt(d);
+  }, [adopt]);
+
   if (error && !doc) return html`<${ErrorState} error=${error} onRetry=${load} />`;
   if (!doc) return html`<div class="card"><${Spinner} label="Opening document…" /></div>`;
   return html`<${DocumentEditor} key=${doc.id + ':' + version} doc=${doc} onAdopt=${adopt}
+    onDrafted=${drafted} justDrafted=${justDrafted}
     generating=${generating} onRegenerate=${onRegenerate} onDelete=${onDelete} />`;
 }
 
@@ -320,7 +334,7 @@ const SAVE_TEXT = {
  * base_updated_at); a write from elsewhere in between surfaces as a conflict the user
  * resolves by reloading or keeping their text.
  */
-function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDelete }) {
+function DocumentEditor({ doc: loaded, onAdopt, onDrafted, justDrafted = [], generating, onRegenerate, onDelete }) {
   const [draft, setDraft] = useState(loaded.content_md);
   const [title, setTitle] = useState(loaded.title);
   const [meta, setMeta] = useState(loaded);
@@ -339,6 +353,7 @@ function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDele
   const timer = useRef(null);
   const conflict = useRef(false);
   const previewSeq = useRef(0);
+  const ai = useAiDraft(loaded.id, onDrafted);
 
   const pending = () => {
     const t = latest.current.title.trim();
@@ -416,7 +431,7 @@ function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDele
   useEffect(
     () =>
       on('document_changed', (p) => {
-        if (!p || p.document_id !== loaded.id || inflight.current || pending()) return;
+        if (!p || p.document_id !== loaded.id || inflight.current || pending() || ai.busyRef.current) return;
         call('get_document', { document_id: loaded.id })
           .then((d) => {
             if (d.updated_at > base.current && !pending() && !inflight.current) onAdopt(d);
@@ -440,9 +455,23 @@ function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDele
     if (!el || previewHtml == null || typeof previewHtml !== 'string') return;
     setSanitisedHtml(el, previewHtml);
     for (const q of el.querySelectorAll('blockquote')) {
-      if (/^\s*✎\s*For the author/.test(q.textContent || '')) q.classList.add('author-note');
+      const text = q.textContent || '';
+      if (/^\s*✎\s*For the author/.test(text)) q.classList.add('author-note');
+      if (text.trim().startsWith(DRAFT_MARK)) {
+        q.classList.add('author-note', 'ai-draft-note');
+        q.setAttribute('data-testid', 'doc-ai-draft-note');
+      }
     }
   }, [previewHtml, view]);
+
+  // Just drafted: bring the first drafted section into view once.
+  const shownDrafted = useRef(false);
+  useEffect(() => {
+    if (shownDrafted.current || !justDrafted.length || typeof previewHtml !== 'string') return;
+    shownDrafted.current = true;
+    const first = (meta.sections || []).find((s) => s.id === justDrafted[0]);
+    if (first) jumpTo(first);
+  }, [previewHtml]);
 
   // Links in the preview never navigate the window.
   const onPreviewClick = (e) => {
@@ -587,6 +616,29 @@ function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDele
     }
   };
 
+  // ---- draft with AI
+  const startDraft = async () => {
+    const provider = ai.provider;
+    if (!provider) return;
+    const names = needsAuthor.map((s) => s.heading);
+    const ok = await confirmDialog({
+      title: `Draft ${plural(names.length, 'section')} with AI?`,
+      message:
+        `${provider.name} (${provider.model}) will write a first draft of: ${names.join(', ')}. ` +
+        'The notes for the author in those sections are replaced; everything else stays as it is. ' +
+        "Only the incident's details, 5 Whys, timeline, action items and redacted-log counts are sent, " +
+        'with personal data removed first, and the send is recorded in the audit log. ' +
+        'Each draft is marked for you to review before publishing.',
+      confirmLabel: 'Draft with AI',
+    });
+    if (!ok) return;
+    if (!(await saveNow())) {
+      toast.error('Your latest edits are not saved, so nothing was drafted. Resolve that first.');
+      return;
+    }
+    ai.start();
+  };
+
   // ---- conflict
   const reloadTheirs = async () => {
     try {
@@ -605,6 +657,8 @@ function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDele
   };
 
   const needsAuthor = (meta.sections || []).filter((s) => s.needs_author);
+  const aiDrafted = (meta.sections || []).filter((s) => s.ai_drafted);
+  const drafting = ai.job;
   const words = (source.match(/\S+/g) || []).length;
   const t = TYPE[loaded.doc_type] || { label: 'Document', icon: 'file' };
 
@@ -643,7 +697,8 @@ function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDele
             </div>`
           : null}
         <span class="spacer"></span>
-        <button class="btn btn-sm" disabled=${generating} onClick=${onRegenerate} data-testid="doc-regenerate"
+        <${DraftButton} ai=${ai} waiting=${needsAuthor.length} onDraft=${startDraft} />
+        <button class="btn btn-sm" disabled=${generating || Boolean(drafting)} onClick=${onRegenerate} data-testid="doc-regenerate"
           title="Rewrite from the incident's current data">
           ${generating ? html`<span class="spinner sm" aria-hidden="true"></span>` : html`<${Icon} name="refresh" />`} Regenerate
         </button>
@@ -677,6 +732,27 @@ function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDele
           </div>`
         : null}
 
+    ${drafting
+      ? html`<div class="banner banner-muted doc-banner" role="status" aria-live="polite" data-testid="doc-ai-busy">
+          <span class="spinner sm" aria-hidden="true"></span>
+          <span>${draftingText(drafting)}</span>
+          <button class="btn btn-sm" onClick=${ai.cancel} disabled=${!drafting.draft_id || drafting.cancelling}
+            data-testid="doc-ai-cancel">${drafting.cancelling ? 'Cancelling…' : 'Cancel'}</button>
+        </div>`
+      : null}
+
+    ${aiDrafted.length
+      ? html`<div class="doc-needs doc-ai-drafted" data-testid="doc-ai-drafted">
+          <span class="doc-needs-label"><${AiIcon} name="sparkle" size=${13} /> Drafted by AI — review before publishing:</span>
+          ${aiDrafted.map(
+            (s) => html`<button key=${s.id} class="doc-needs-link" onClick=${() => jumpTo(s)} data-testid="doc-ai-drafted-link"
+                data-section-id=${s.id} data-new=${justDrafted.includes(s.id) ? 'true' : undefined}
+                style=${justDrafted.includes(s.id) ? 'font-weight: 700' : undefined}>${s.heading}</button>`,
+          )}
+          <span class="subtle">Delete the “${DRAFT_MARK}” line once a section is reviewed.</span>
+        </div>`
+      : null}
+
     ${needsAuthor.length
       ? html`<div class="doc-needs" data-testid="doc-needs-author">
           <span class="doc-needs-label"><${Icon} name="edit" size=${13} /> ${plural(needsAuthor.length, 'section')} still need${needsAuthor.length === 1 ? 's' : ''} your words:</span>
@@ -691,6 +767,7 @@ function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDele
       ${view !== 'preview'
         ? html`<div class="doc-pane doc-pane-edit">
             <textarea ref=${textRef} class="doc-textarea" value=${draft} onInput=${onInput} onKeyDown=${onKeyDown}
+              readOnly=${Boolean(drafting)} aria-busy=${drafting ? 'true' : undefined}
               spellcheck="true" aria-label="Markdown" data-testid="doc-editor"></textarea>
           </div>`
         : null}
@@ -705,4 +782,144 @@ function DocumentEditor({ doc: loaded, onAdopt, generating, onRegenerate, onDele
         : null}
     </div>
   </article>`;
+}
+
+// ---------------------------------------------------------------- draft with AI
+/** What the busy banner says while a draft is being written. */
+function draftingText(job) {
+  const who = job.provider ? `${job.provider} (${job.model})` : 'the AI provider';
+  if (job.cancelling) return 'Cancelling the draft…';
+  if (job.stage === 'retrying') {
+    const wait = job.wait_seconds != null ? ` in ${Math.ceil(job.wait_seconds)} s` : '';
+    return `${who} did not answer properly; trying again${wait} (attempt ${(job.attempt || 1) + 1})…`;
+  }
+  if (job.stage === 'writing' && job.chars) return `${who} is writing the draft… ${job.chars.toLocaleString()} characters so far`;
+  const n = job.section_ids ? job.section_ids.length : 0;
+  return n ? `Sending the redacted incident details to ${who} to draft ${plural(n, 'section')}…` : 'Starting the draft…';
+}
+
+/**
+ * The active AI provider and the draft being written for one document. The draft runs as
+ * a backend job: its events are heard from the start, so one that ends before the
+ * command returns is not missed.
+ */
+function useAiDraft(documentId, onDrafted) {
+  const [providers, setProviders] = useState(null); // {active, loaded, error}
+  const [job, setJob] = useState(null);
+  const busyRef = useRef(false);
+  const jobRef = useRef(null);
+  const early = useRef(new Map()); // draft_id -> [[name, payload]] heard before the id was known
+  const done = useRef(onDrafted);
+  done.current = onDrafted;
+
+  const loadProviders = useCallback(() => {
+    call('list_ai_providers')
+      .then((r) => {
+        const items = (r && r.items) || [];
+        setProviders({ active: items.find((p) => p.id === r.active_provider_id) || null, error: null });
+      })
+      .catch((err) => setProviders({ active: null, error: errorMessage(err) }));
+  }, []);
+  useEffect(() => {
+    loadProviders();
+    return on('ai_providers_changed', loadProviders);
+  }, [loadProviders]);
+
+  const update = (next) => {
+    jobRef.current = next;
+    busyRef.current = Boolean(next);
+    setJob(next);
+  };
+
+  const handle = (name, p) => {
+    const current = jobRef.current;
+    if (!current || p.draft_id !== current.draft_id) return;
+    if (name === 'document_draft_progress') {
+      update({ ...current, ...p });
+    } else if (name === 'document_draft_done') {
+      update(null);
+      const ids = p.drafted_section_ids || [];
+      toast.success(`Drafted ${plural(ids.length, 'section')} with AI. Review ${ids.length === 1 ? 'it' : 'them'} before publishing.`);
+      if (p.skipped_section_ids && p.skipped_section_ids.length) {
+        toast.info(`${plural(p.skipped_section_ids.length, 'section')} not drafted (no draft in the reply, or changed meanwhile).`);
+      }
+      if (p.document && done.current) done.current(p.document, ids);
+    } else if (name === 'document_draft_error') {
+      update(null);
+      if (p.code === 'ai_cancelled') toast.info('Drafting cancelled. The document was not changed.');
+      else toast.error({ code: p.code, message: `Drafting with AI failed: ${p.message}` });
+    }
+  };
+
+  useEffect(() => {
+    const offs = DRAFT_EVENTS.map((name) =>
+      on(name, (p) => {
+        if (!p || p.document_id !== documentId) return;
+        const current = jobRef.current;
+        if (current && !current.draft_id) {
+          const list = early.current.get(p.draft_id) || [];
+          list.push([name, p]);
+          early.current.set(p.draft_id, list);
+          return;
+        }
+        handle(name, p);
+      }),
+    );
+    return () => offs.forEach((off) => off());
+  }, [documentId]);
+
+  const start = async () => {
+    if (jobRef.current) return;
+    update({ draft_id: null, stage: 'starting', chars: 0 });
+    try {
+      const res = await call('draft_document_with_ai', { document_id: documentId });
+      update({ ...res, stage: 'sending', chars: 0 });
+      const heard = early.current.get(res.draft_id) || [];
+      early.current.clear();
+      for (const [name, p] of heard) handle(name, p);
+    } catch (err) {
+      update(null);
+      early.current.clear();
+      if (err && err.code === 'ai_no_provider') loadProviders();
+      toast.error(err);
+    }
+  };
+
+  const cancel = async () => {
+    const current = jobRef.current;
+    if (!current || !current.draft_id) return;
+    update({ ...current, cancelling: true });
+    try {
+      await call('cancel_document_draft', { draft_id: current.draft_id });
+    } catch (err) {
+      toast.error(err);
+    }
+  };
+
+  return { provider: providers ? providers.active : null, providersLoaded: Boolean(providers), job, busyRef, start, cancel };
+}
+
+/** "Draft with AI": enabled with an active provider and sections waiting for the author. */
+function DraftButton({ ai, waiting, onDraft }) {
+  const busy = Boolean(ai.job);
+  if (ai.providersLoaded && !ai.provider) {
+    return html`<span class="doc-ai-setup" data-testid="doc-ai-setup">
+      <button class="btn btn-sm" disabled title="No AI provider is set up" data-testid="doc-ai-draft">
+        <${AiIcon} name="sparkle" size=${14} /> Draft with AI
+      </button>
+      <button class="link-btn small" onClick=${openAiSettings} data-testid="doc-ai-setup-link"
+        title="Add a provider in Settings → AI providers">Set up in Settings → AI providers</button>
+    </span>`;
+  }
+  const title = !ai.provider
+    ? 'Checking the AI provider…'
+    : busy
+      ? 'A draft is being written'
+      : waiting
+        ? `Draft the ${plural(waiting, 'section')} waiting for your words with ${ai.provider.name} (${ai.provider.model})`
+        : 'No section is waiting for your words';
+  return html`<button class="btn btn-sm" disabled=${!ai.provider || busy || !waiting} onClick=${onDraft}
+      title=${title} data-testid="doc-ai-draft">
+    ${busy ? html`<span class="spinner sm" aria-hidden="true"></span>` : html`<${AiIcon} name="sparkle" size=${14} />`} Draft with AI
+  </button>`;
 }

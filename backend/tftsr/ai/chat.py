@@ -31,6 +31,7 @@ from tftsr.ai.base import (
     ProviderError,
     SendHooks,
 )
+from tftsr.ai.complete import record_send
 from tftsr.ai.tools import MAX_ITERATIONS, ToolContext, ToolRegistry, list_calls, run_tool_loop
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
@@ -392,16 +393,11 @@ class _Worker:
         self.ids = {"conversation_id": gen.conversation_id, "message_id": gen.message_id}
 
     def audit_send(self, prepared: PreparedRequest, attempt: int) -> None:
-        body = prepared.body or b""
         with self.app.db.transaction() as conn:
-            audit_record(conn, "ai_send", "ai_conversation", self.gen.conversation_id, {
-                "provider": self.provider_row["name"], "provider_kind": self.provider_row["kind"],
-                "provider_id": self.provider_row["id"], "model": self.provider_row["model"],
-                "request_sha256": hashlib.sha256(body).hexdigest(), "request_bytes": len(body),
-                "log_file_ids": self.log_ids, "message_id": self.gen.message_id,
-                "issue_id": self.ctx.issue_id, "attempt": attempt,
-                "redaction_count": self.redaction_count,
-                "host": prepared.url.split("/")[2] if "://" in prepared.url else prepared.url})
+            record_send(conn, self.provider_row, prepared, attempt, entity_type="ai_conversation",
+                        entity_id=self.gen.conversation_id, log_file_ids=self.log_ids,
+                        message_id=self.gen.message_id, issue_id=self.ctx.issue_id,
+                        redaction_count=self.redaction_count)
 
     def on_text(self, delta: str) -> None:
         self.parts.append(delta)

@@ -4,16 +4,15 @@ log analysis and Ollama management. The contract is in the AI command reference
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 
 from tftsr.ai import analyze as analyze_mod
 from tftsr.ai import chat, ollama_admin, registry
 from tftsr.ai import whys as ai_whys
-from tftsr.ai.base import ChatRequest, Message, PreparedRequest, ProviderError, SendHooks, ToolSpec
+from tftsr.ai.base import ChatRequest, Message, ProviderError, SendHooks, ToolSpec
+from tftsr.ai.complete import audited_hooks
 from tftsr.ai.providers import PROVIDER_KINDS
-from tftsr.audit import record as audit_record
 from tftsr.commands import command
 from tftsr.issues.domains import DOMAIN_IDS
 from tftsr.validation import Any_, Bool, Enum, Id, IdList, Str
@@ -45,16 +44,8 @@ def _changed(app, issue_id: str) -> None:
 
 def _audited_hooks(app, row: dict, purpose: str) -> SendHooks:
     """Record every outgoing body, even for tests that carry no incident data."""
-
-    def before_send(prepared: PreparedRequest, attempt: int) -> None:
-        body = prepared.body or b""
-        with app.db.transaction() as conn:
-            audit_record(conn, "ai_send", "ai_provider", row["id"], {
-                "provider": row["name"], "provider_kind": row["kind"], "model": row["model"],
-                "purpose": purpose, "request_sha256": hashlib.sha256(body).hexdigest(),
-                "request_bytes": len(body), "log_file_ids": [], "attempt": attempt})
-
-    return SendHooks(before_send=before_send)
+    return audited_hooks(app, row, entity_type="ai_provider", entity_id=row["id"],
+                         details={"purpose": purpose, "log_file_ids": []})
 
 
 # -- providers --------------------------------------------------------------------------------

@@ -12,5 +12,6 @@ Modules:
   timeline_chart  the timeline as a picture (SVG, and vector drawing in a PDF)
   pdf             Markdown -> PDF with bundled fonts
   export          the three export formats
+  ai_draft        "Draft with AI": narrative sections drafted by the active provider
   commands        the commands the UI calls
 """

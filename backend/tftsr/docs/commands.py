@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tftsr.commands import command
 from tftsr.delivery import deliver_file
-from tftsr.docs import actions, export, generate
+from tftsr.docs import actions, ai_draft, export, generate
 from tftsr.docs import store as doc_store
 from tftsr.issues import store as issue_store
 from tftsr.issues import timeline
@@ -201,3 +201,20 @@ def list_all_action_items(app, status, kind, owner, limit, offset):
     with app.db.connection() as conn:
         return actions.list_all(conn, statuses=tuple(status or actions.ACTIVE_STATUSES),
                                 kind=kind, owner=owner, limit=limit, offset=offset)
+
+
+# -- drafting with AI ------------------------------------------------------------------------
+@command(document_id=DOCUMENT_ID,
+         section_ids=EnumList(ai_draft.SECTION_IDS, required=False))
+def draft_document_with_ai(app, document_id, section_ids):
+    """Let the active AI provider draft the sections waiting for the author (or those named)
+    from redacted material only. Returns {draft_id, …} at once; the result arrives as
+    document_draft_progress / document_draft_done / document_draft_error events."""
+    return ai_draft.start(app, document_id, section_ids)
+
+
+@command(draft_id=Id("draft id"))
+def cancel_document_draft(app, draft_id):
+    """Stop a draft being written; nothing is changed. {cancelled: false} when it had ended,
+    not_found for an unknown draft."""
+    return ai_draft.cancel(app, draft_id)

@@ -5,7 +5,8 @@ matching heading text (the number is optional, case ignored), so they survive ed
 that keep the heading. A *narrative* section holds what only a person can know (impact,
 what went well, lessons); until someone writes it, it contains the author prompt — a
 blockquote starting with :data:`AUTHOR_MARK`. Drafting tools replace a section's body by
-id with :func:`replace_section_body`.
+id with :func:`replace_section_body`; text an AI provider drafted opens with a blockquote
+starting with :data:`DRAFT_MARK` until the author reviews it and removes that line.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 AUTHOR_MARK = "**✎ For the author:**"
+DRAFT_MARK = "✎ Drafted by AI"
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,21 @@ def list_sections(markdown: str, doc_type: str) -> list[dict]:
             "level": 2,
             "kind": "narrative" if spec and spec.narrative else "data",
             "needs_author": AUTHOR_MARK in body,
+            "ai_drafted": DRAFT_MARK in body,
         })
     return out
+
+
+def section_body(markdown: str, doc_type: str, section_id: str) -> str:
+    """The body of section ``section_id`` without its surrounding blank lines.
+
+    Raises KeyError when the document has no such section.
+    """
+    lines = markdown.split("\n")
+    for spec, _heading, start, end in _locate(markdown, doc_type):
+        if spec and spec.id == section_id:
+            return "\n".join(lines[start:end]).strip("\n")
+    raise KeyError(section_id)
 
 
 def replace_section_body(markdown: str, doc_type: str, section_id: str, body: str) -> str:
