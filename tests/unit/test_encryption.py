@@ -266,13 +266,13 @@ def test_new_data_folder_and_database_are_private_to_their_owner(tmp_path, monke
 
     monkeypatch.setenv("TFTSR_DB_KEY", "private files key")
     monkeypatch.setenv("TFTSR_NO_KEYRING", "1")
-    monkeypatch.setattr(os, "umask", os.umask)  # restored by monkeypatch
     old = os.umask(0o022)
     try:
         data = tmp_path / "fresh"
         app = open_app(data)
         try:
-            app.db.transaction().__enter__  # the app is open and usable
+            with app.db.connection() as conn:
+                assert conn.execute("SELECT count(*) AS n FROM _migrations").fetchone()["n"] > 0
         finally:
             app.close()
     finally:
