@@ -146,6 +146,12 @@ def install_page_guards(base_url: str) -> None:
 
 # --- window geometry ------------------------------------------------------------------------
 
+def _dialog_start_dir() -> str:
+    """File dialogs start in the user's home folder, not wherever TFTSR was launched from."""
+    home = os.path.expanduser("~")
+    return home if os.path.isdir(home) else ""
+
+
 def _load_geometry(app) -> dict:
     """The saved window geometry, keeping only sane values (sizes below MIN_SIZE dropped)."""
     try:
@@ -295,7 +301,8 @@ def run(app, *, debug: bool = False, instance=None) -> int:
     use_eval_free_scripts(window)
 
     def save_dialog(filename: str) -> str | None:
-        result = window.create_file_dialog(FileDialog.SAVE, save_filename=filename)
+        result = window.create_file_dialog(FileDialog.SAVE, directory=_dialog_start_dir(),
+                                           save_filename=filename)
         if not result:
             return None
         return result if isinstance(result, str) else result[0]
@@ -303,8 +310,8 @@ def run(app, *, debug: bool = False, instance=None) -> int:
     app.save_dialog = save_dialog
 
     def open_dialog(file_types: list[str], multiple: bool) -> list[str] | None:
-        result = window.create_file_dialog(FileDialog.OPEN, allow_multiple=multiple,
-                                           file_types=tuple(file_types))
+        result = window.create_file_dialog(FileDialog.OPEN, directory=_dialog_start_dir(),
+                                           allow_multiple=multiple, file_types=tuple(file_types))
         if not result:
             return None
         return [result] if isinstance(result, str) else list(result)
