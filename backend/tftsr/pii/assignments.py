@@ -12,7 +12,8 @@ Key name -> type:
 * api_key / apikey / api-key / x-api-key / access_key /
   AccountKey / SharedAccessKey / subscription key           -> ApiKey
 * secret, client_secret, secret_key, token, access_token,
-  refresh_token, auth_token, private_key, credentials ...   -> SecretAssignment
+  refresh_token, auth_token, private_key, credentials,
+  sig / signature (signed URLs: Azure SAS, S3 presigned)    -> SecretAssignment
 * ssn, social_security_number                               -> Ssn
 * phone, telephoneNumber, mobile, fax, msisdn, caller_id,
   destination_number ...                                    -> PhoneNumber
@@ -36,7 +37,7 @@ _API_KEY = re.compile(
     r"|app[_.\-]?key)\Z")
 _SECRET_KEY = re.compile(
     r"(?:secret|secret[_.\-]?key|token|private[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key"
-    r"|master[_.\-]?key|credentials?)\Z")
+    r"|master[_.\-]?key|credentials?|(?:^|[_.\-])sig|signature)\Z")
 _SSN_KEY = re.compile(r"(?:(?:^|[_.\-])ssn|social[_.\-]?security(?:[_.\-]?number)?)\Z")
 _PHONE_KEY = re.compile(
     r"(?:phone(?:[_.\-]?number)?|telephone(?:[_.\-]?number)?|(?:^|[_.\-])tel|mobile(?:[_.\-]?number)?"
@@ -107,6 +108,7 @@ _KEY_ENDINGS = (
     "password", "passwd", "passphrase", "pass", "pwd", "key", "secret", "token", "credential",
     "credentials", "ssn", "security", "number", "num", "phone", "tel", "mobile", "cell", "fax",
     "msisdn", "callerid", "caller_id", "caller-id", "caller.id", "callee", "dnis", "value",
+    "sig", "signature",
 )
 # The scan runs on the reversed lowercase text, starting at each separator
 # ("=" and ":" have one pattern each, so that ``re`` looks for a single
@@ -214,15 +216,20 @@ _QUOTED_SECRET = (
     re.compile(r"password[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")"),
     re.compile(r"identified[ \t]+by[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")"),
 )
-# (pattern, type); bounded gaps keep each match linear.
+# (pattern, type); bounded gaps keep each match linear. ``_ARG`` is an
+# option's argument, bare or in quotes (``-w 'p@ss word'`` keeps its quotes
+# out of the finding).
+_ARG = r"""(?:'(?P<sq>[^'\n]{1,256})'|"(?P<dq>[^"\n]{1,256})"|(?P<v>[^\s'"]+))"""
 _CLI_SECRET = (
     (re.compile(r"login\b(?:(?<=docker[ \t]login)|(?<=podman[ \t]login)|(?<=helm[ \t]login)|(?<=helm[ \t]registry[ \t]login)"
                 r"|(?<=buildah[ \t]login)|(?<=skopeo[ \t]login))"
-                r"[^\n]{0,200}?[ \t]-p[ \t]+(?P<v>[^\s'\"]+)"), "Password"),
-    (re.compile(r"ldap(?:search|modify|add|delete|whoami|passwd)\b[^\n]{0,200}?[ \t]-w[ \t]+"
-                r"(?P<v>[^\s'\"]+)"), "Password"),
+                r"[^\n]{0,200}?[ \t]-p[ \t]+" + _ARG), "Password"),
+    (re.compile(r"ldap(?:search|modify|add|delete|whoami|passwd)\b[^\n]{0,200}?[ \t]-w[ \t]+" + _ARG), "Password"),
     (re.compile(r"net[ \t]+use\b[^\n]{0,200}?[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)"), "Password"),
-    (re.compile(r"mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]+)"), "Password"),
+    (re.compile(r"mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p" + _ARG), "Password"),
+    (re.compile(r"redis-cli[ \t][^\n]{0,200}?[ \t](?:-a|--pass)[ \t]+" + _ARG), "Password"),
+    # curl -u user:password ("curl/8.4.0" in a user agent is not a command)
+    (re.compile(r"curl[ \t][^\n]{0,200}?[ \t](?:-u|--user)[ \t]+['\"]?[^\s:'\"]{1,128}:(?P<v>[^\s'\"]+)"), "Password"),
     (re.compile(r"stats[ \t]+auth[ \t]+[^\s:]+:(?P<v>[^\s'\"]+)"), "Password"),
     (re.compile(r"unseal[ \t]+key[ \t]+\d{1,2}:[ \t]+(?P<v>[a-z0-9+/=]{20,})"), "SecretAssignment"),
 )
@@ -232,7 +239,8 @@ def find_credential_phrases(text: str, lower: str, out: list) -> None:
     """``Authorization: Bearer <token>`` and ``Basic <base64>``; passwords
     quoted after the word password or SQL's ``IDENTIFIED BY``; passwords given
     to well-known command-line tools (``docker login -p``, ``ldapsearch -w``,
-    ``net use ... /user:x <password>``, ``mysql -p<password>``, HAProxy
+    ``net use ... /user:x <password>``, ``mysql -p<password>``,
+    ``redis-cli -a``, ``curl -u user:password``, HAProxy
     ``stats auth user:password``)."""
     for scheme, rx in _AUTH_HEADER:
         for m in rx.finditer(lower):
@@ -251,6 +259,7 @@ def find_credential_phrases(text: str, lower: str, out: list) -> None:
                 out.append((start, end, "Password"))
     for rx, pii_type in _CLI_SECRET:
         for m in rx.finditer(lower):
-            start, end = m.span("v")
+            group = next(g for g in ("v", "sq", "dq") if g in rx.groupindex and m.group(g) is not None)
+            start, end = m.span(group)
             if not v.is_placeholder(text[start:end]):
                 out.append((start, end, pii_type))

@@ -97,9 +97,19 @@ _TOKEN_RES = tuple(
 _TOKEN_TYPES = {name: pii_type for _, branches in _TOKEN_RULES for name, pii_type, _ in branches}
 
 
+# A Slack incoming-webhook URL carries its secret in the path (workspace,
+# channel, 24-character key); the host stays a Hostname.
+_SLACK_WEBHOOK = re.compile(
+    r"hooks\.slack\.com/services/(?P<path>T[A-Z0-9]{6,16}/B[A-Z0-9]{6,16}/[A-Za-z0-9]{24})(?![A-Za-z0-9])")
+
+
 def find_tokens(text: str, lower: str, out: list) -> None:
     """Keys and tokens whose shape names their issuer (AWS, GitHub, GitLab,
-    Slack, OpenAI/Anthropic, Stripe, Google, SendGrid, Vault, JWTs)."""
+    Slack, OpenAI/Anthropic, Stripe, Google, SendGrid, Vault, JWTs), and the
+    secret path of Slack webhook URLs."""
+    if "hooks.slack.com/" in text:
+        for m in _SLACK_WEBHOOK.finditer(text):
+            out.append((m.start("path"), m.end("path"), "SlackToken"))
     for rx in _TOKEN_RES:
         for m in rx.finditer(text):
             name = m.lastgroup
@@ -150,14 +160,18 @@ _EMAIL_DOMAIN = re.compile(
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,16}[A-Za-z]{2,24})(?![A-Za-z0-9\-]|\.[A-Za-z0-9])"
 )
 _LOCAL_REV = re.compile(r"[A-Za-z0-9._%+\-']{1,64}")
-_NOT_MAIL_CONTEXT = ("message-id", "call-id", "in-reply-to", "references")
+_NOT_MAIL_CONTEXT = ("message-id", "message_id", "messageid", "msgid", "call-id", "in-reply-to",
+                     "references")
+# Exim and Sendmail write the Message-ID as ``id=<...>`` / ``msgid=<...>``.
+_MSGID_FIELD = re.compile(r"(?:^|[\s,;])(?:msg)?id=<?\Z")
 
 
 def find_emails(text: str, lower: str, out: list) -> None:
     """Addresses found from their "@": the local part is read backwards from
     it. A local part that is only digits (``sip:+14155550123@pbx``) is a phone
     number at a host, not a mailbox. Message-ID and SIP Call-ID values look
-    like addresses but identify messages, so they are skipped."""
+    like addresses but identify messages, so they are skipped (also when
+    written as an MTA's ``id=`` / ``msgid=`` field)."""
     if "@" not in text:
         return
     for m in _EMAIL_DOMAIN.finditer(text):
@@ -178,7 +192,7 @@ def find_emails(text: str, lower: str, out: list) -> None:
                 out.append((start, at, "PhoneNumber"))
             continue
         before = lower[max(0, start - 16):start]
-        if any(word in before for word in _NOT_MAIL_CONTEXT):
+        if any(word in before for word in _NOT_MAIL_CONTEXT) or _MSGID_FIELD.search(before):
             continue
         out.append((start, m.end(), "Email"))
 
@@ -190,13 +204,24 @@ _HOST_TLD = re.compile(
     r"\.(?=[A-Za-z])(?<=[A-Za-z0-9]\.)(?:" + alternation(v.TLDS) + "|" + alternation(t.upper() for t in v.TLDS)
     + r")(?![A-Za-z0-9_]|\.[A-Za-z0-9])")
 _HOST_REV = re.compile(r"[A-Za-z0-9.\-]{1,253}")
+# Fields whose value is a dotted identifier of an API, a schema or a message
+# type rather than a machine: Kubernetes ``apiVersion: apps.example.io/v1``
+# and ``apiGroup``, XML ``xmlns="http://schemas..."``, protobuf ``@type``
+# URLs and GCP ``logName``; also the API group in
+# a Kubernetes request path (``/apis/apps/v1/...``). Matched (lowercase)
+# against the window before the name, reversed, so that a name preceded by
+# none of them fails after a character or two.
+_IDENTIFIER_FIELD_REV = re.compile(
+    r"(?:/sipa/|(?:/[a-z0-9_.%\-]{1,64}){0,6}(?://:[a-z0-9+.\-]{0,15}[a-z])?[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?:noisrevipa|puorgipa|epyt@|(?:[a-z0-9_\-]{1,32}:)?snlmx|emangol|lruepyt))")
 
 
 def find_hostnames(text: str, lower: str, out: list) -> None:
     """Dotted names ending in a known top-level domain, found from the TLD
     and read backwards. Names that start right after a "." (``.env.local``,
     the tail of a longer dotted token) or belong to code (``self.app.io``)
-    are not hosts."""
+    are not hosts, nor are API, schema and type identifiers in the fields
+    listed at ``_IDENTIFIER_FIELD_REV``."""
     for m in _HOST_TLD.finditer(text):
         dot = m.start()
         rev = _HOST_REV.match(text[max(0, dot - 253):dot][::-1])
@@ -208,8 +233,11 @@ def find_hostnames(text: str, lower: str, out: list) -> None:
             start += 1
         if not head or (start > 0 and text[start - 1] in "._"):
             continue  # glued to something longer: ``.env.local``, ``x_y.example.com``
-        if v.valid_hostname(text[start:m.end()]):
-            out.append((start, m.end(), "Hostname"))
+        if not v.valid_hostname(text[start:m.end()]):
+            continue
+        if _IDENTIFIER_FIELD_REV.match(lower[max(0, start - 160):start][::-1]):
+            continue  # apiVersion: audit.k8s.io/v1, xmlns="http://schemas.example.com/..."
+        out.append((start, m.end(), "Hostname"))
 
 
 # --- network addresses -------------------------------------------------------
@@ -271,15 +299,21 @@ _MAC_RES = tuple(
                + r"[0-9A-Fa-f]{2}){4}(?![\w\-]|:[0-9A-Fa-f])")
     for sep in (":", "-")
 )
+# Cisco IOS writes three dotted groups of four: 0050.56a3.1b2c (lowercase).
+_CISCO_MAC = re.compile(r"\.(?<=(?<![\w.:\-])[0-9a-f]{4}\.)[0-9a-f]{4}\.[0-9a-f]{4}(?![\w.\-])")
 _IPTABLES_MAC = re.compile(r"MAC=((?:[0-9A-Fa-f]{2}:){13}[0-9A-Fa-f]{2})(?![\w:])")
 
 
 def find_macs(text: str, lower: str, out: list) -> None:
-    """Six hex pairs joined by ":" or "-" (one kind). The netfilter ``MAC=``
+    """Six hex pairs joined by ":" or "-" (one kind), Cisco's ``xxxx.xxxx.xxxx``
+    (with at least one hex letter, so dotted numbers stay numbers). The netfilter ``MAC=``
     field (destination, source and ethertype glued together) yields two."""
     for rx in _MAC_RES:
         for m in rx.finditer(text):
             out.append((m.start() - 2, m.end(), "MacAddress"))
+    for m in _CISCO_MAC.finditer(text):
+        if not m.group().replace(".", "").isdigit():  # 2024.1125.0412 is a number
+            out.append((m.start() - 4, m.end(), "MacAddress"))
     for m in _IPTABLES_MAC.finditer(text):
         s = m.start(1)
         out.append((s, s + 17, "MacAddress"))
