@@ -7,9 +7,10 @@ import { html, useState, useEffect, useRef, useCallback, useLayoutEffect } from 
 import { call } from '../lib/commands.js';
 import { on } from '../lib/events.js';
 import { Icon } from '../lib/icons.js';
-import { confirmDialog, toast, Skeleton, ErrorState, SeverityBadge, useUid } from '../lib/ui.js';
-import { navigate, issueHref, settingValue } from '../lib/state.js';
+import { toast, Skeleton, ErrorState, SeverityBadge, useUid } from '../lib/ui.js';
+import { navigate, issueHref } from '../lib/state.js';
 import { formatDay, plural } from '../lib/format.js';
+import { confirmDelete } from '../lib/confirm.js';
 
 export const ACTION_KINDS = [
   { value: 'immediate', label: 'Immediate' },
@@ -26,7 +27,6 @@ const KIND_LABEL = Object.fromEntries(ACTION_KINDS.map((k) => [k.value, k.label]
 const STATUS_LABEL = Object.fromEntries(ACTION_STATUSES.map((s) => [s.value, s.label]));
 const CLOSED = new Set(['done', 'cancelled']);
 
-const needConfirm = () => settingValue('confirm_delete', true) !== false;
 
 /** "Due Mar 4, 2025" style label for a YYYY-MM-DD date. */
 function dueLabel(day) {
@@ -88,15 +88,12 @@ export function ActionItemsPanel({ issue, items: fromServer, reload }) {
   };
 
   const remove = async (item) => {
-    if (needConfirm()) {
-      const ok = await confirmDialog({
-        title: 'Delete this action item?',
-        message: item.title,
-        confirmLabel: 'Delete',
-        danger: true,
-      });
-      if (!ok) return;
-    }
+    const ok = await confirmDelete({
+      title: 'Delete this action item?',
+      message: item.title,
+      confirmLabel: 'Delete',
+    });
+    if (!ok) return;
     setBusyId(item.id);
     try {
       await call('delete_action_item', { action_item_id: item.id });

@@ -11,12 +11,13 @@ import { call, errorMessage } from '../lib/commands.js';
 import { on } from '../lib/events.js';
 import { Icon } from '../lib/icons.js';
 import { confirmDialog, toast, Spinner, ErrorState, Segmented, useDebounced } from '../lib/ui.js';
-import { navigate, issueHref, useRoute, settingValue } from '../lib/state.js';
+import { navigate, issueHref, useRoute } from '../lib/state.js';
 import { relativeTime, formatDateTime, plural } from '../lib/format.js';
 import { setSanitisedHtml } from '../lib/sanitised-html.js';
 import { downloadUrl } from './audit.js';
 import { ActionItemsPanel } from './action-items.js';
 import { AiIcon, openAiSettings } from './chat.js';
+import { confirmDelete } from '../lib/confirm.js';
 
 export const DOC_TYPES = [
   {
@@ -61,7 +62,6 @@ const EXPORTS = [
 const DRAFT_MARK = '✎ Drafted by AI';
 const DRAFT_EVENTS = ['document_draft_progress', 'document_draft_done', 'document_draft_error'];
 
-const needConfirm = () => settingValue('confirm_delete', true) !== false;
 const msAgo = (ms) => (ms ? relativeTime(new Date(ms)) : '');
 const msTime = (ms) => (ms ? formatDateTime(new Date(ms)) : '');
 
@@ -173,15 +173,12 @@ export function DocumentsTab({ issue, detail, reload }) {
   };
 
   const remove = async (summary) => {
-    if (needConfirm()) {
-      const ok = await confirmDialog({
-        title: `Delete the ${TYPE[summary.doc_type].short}?`,
-        message: `"${summary.title}" and its edits will be deleted. You can generate it again from the incident's data.`,
-        confirmLabel: 'Delete',
-        danger: true,
-      });
-      if (!ok) return;
-    }
+    const ok = await confirmDelete({
+      title: `Delete the ${TYPE[summary.doc_type].short}?`,
+      message: `"${summary.title}" and its edits will be deleted. You can generate it again from the incident's data.`,
+      confirmLabel: 'Delete',
+    });
+    if (!ok) return;
     try {
       await call('delete_document', { document_id: summary.id });
       toast.success('Document deleted');

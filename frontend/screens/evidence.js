@@ -17,6 +17,7 @@ import { Modal, openDialog, confirmDialog, toast, createStore, useStore } from '
 import { appStore, settingValue } from '../lib/state.js';
 import { formatDateTime, relativeTime, plural } from '../lib/format.js';
 import { uploadLog, uploadImage, newUploadId } from '../lib/upload.js';
+import { confirmDelete } from '../lib/confirm.js';
 
 // ---------------------------------------------------------------- shared helpers
 /** Known PII types in a stable order: the order fixes each type's colour. */
@@ -125,7 +126,6 @@ function ImageGlyph({ size = 16 }) {
 }
 export { ImageGlyph };
 
-const needConfirm = () => settingValue('confirm_delete', true) !== false;
 
 // ---------------------------------------------------------------- upload queue
 // Module-level so uploads carry on (and stay visible) while the user looks elsewhere.
@@ -413,15 +413,12 @@ export function EvidenceTab({ issue, detail, reload }) {
   };
 
   const deleteLog = async (f) => {
-    if (needConfirm()) {
-      const ok = await confirmDialog({
-        title: 'Delete this log file?',
-        message: `"${f.file_name}" and its PII findings will be deleted from this incident.`,
-        confirmLabel: 'Delete log file',
-        danger: true,
-      });
-      if (!ok) return;
-    }
+    const ok = await confirmDelete({
+      title: 'Delete this log file?',
+      message: `"${f.file_name}" and its PII findings will be deleted from this incident.`,
+      confirmLabel: 'Delete log file',
+    });
+    if (!ok) return;
     try {
       await call('delete_log_file', { log_file_id: f.id });
       toast.success('Log file deleted');

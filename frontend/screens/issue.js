@@ -3,10 +3,10 @@ import { api } from '../lib/commands.js';
 import { on } from '../lib/events.js';
 import { Icon, EVENT_ICON } from '../lib/icons.js';
 import {
-  Modal, openDialog, confirmDialog, toast, Spinner, ErrorState, SeverityBadge, StatusBadge,
+  Modal, openDialog, toast, Spinner, ErrorState, SeverityBadge, StatusBadge,
   Segmented, ChipInput, Field, useUid, Tag,
 } from '../lib/ui.js';
-import { useApp, navigate, issueHref, domainLabel, settingValue } from '../lib/state.js';
+import { useApp, navigate, issueHref, domainLabel } from '../lib/state.js';
 import {
   STATUS_LABEL, formatDateTime, relativeTime, humanize, shortId, inputToUtc, nowForInput,
   summarizeDetails, plural,
@@ -15,6 +15,7 @@ import { SEVERITY_OPTIONS, DomainGlyph } from './new-issue.js';
 import { EvidenceTab } from './evidence.js';
 import { ChatTab } from './chat.js';
 import { DocumentsTab } from './documents.js';
+import { confirmDelete } from '../lib/confirm.js';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
@@ -44,7 +45,6 @@ export function transitionLabel(from, to) {
 }
 const TRANSITION_ICON = { investigating: 'play', resolved: 'check', closed: 'x', open: 'refresh' };
 
-const needConfirm = () => settingValue('confirm_delete', true) !== false;
 
 export function IssueScreen({ id, tab }) {
   const { info } = useApp();
@@ -108,15 +108,12 @@ export function IssueScreen({ id, tab }) {
   };
 
   const deleteIssue = async () => {
-    if (needConfirm()) {
-      const ok = await confirmDialog({
-        title: 'Delete this incident?',
-        message: `"${issue.title}" and its 5 Whys, timeline and log files will be deleted. The audit log keeps a record that it existed.`,
-        confirmLabel: 'Delete incident',
-        danger: true,
-      });
-      if (!ok) return;
-    }
+    const ok = await confirmDelete({
+      title: 'Delete this incident?',
+      message: `"${issue.title}" and its 5 Whys, timeline and log files will be deleted. The audit log keeps a record that it existed.`,
+      confirmLabel: 'Delete incident',
+    });
+    if (!ok) return;
     try {
       deleted.current = true;
       await api.deleteIssue(issue.id);
@@ -436,15 +433,12 @@ function FiveWhys({ issue, steps: fromServer, reload }) {
   };
 
   const remove = async (step) => {
-    if (needConfirm()) {
-      const ok = await confirmDialog({
-        title: `Delete why ${step.step_order}?`,
-        message: 'The remaining whys are renumbered.',
-        confirmLabel: 'Delete',
-        danger: true,
-      });
-      if (!ok) return;
-    }
+    const ok = await confirmDelete({
+      title: `Delete why ${step.step_order}?`,
+      message: 'The remaining whys are renumbered.',
+      confirmLabel: 'Delete',
+    });
+    if (!ok) return;
     run(() => api.deleteFiveWhy(step.id), 'Why deleted');
   };
 
@@ -636,15 +630,12 @@ function Timeline({ issue, events, reload }) {
   };
 
   const remove = async (ev) => {
-    if (needConfirm()) {
-      const ok = await confirmDialog({
-        title: 'Delete this timeline entry?',
-        message: ev.description,
-        confirmLabel: 'Delete',
-        danger: true,
-      });
-      if (!ok) return;
-    }
+    const ok = await confirmDelete({
+      title: 'Delete this timeline entry?',
+      message: ev.description,
+      confirmLabel: 'Delete',
+    });
+    if (!ok) return;
     try {
       await api.deleteTimelineEvent(ev.id);
       toast.success('Entry deleted');

@@ -117,3 +117,27 @@ def test_command_palette_and_shortcuts(page, served_app):
     expect(page.get_by_role("dialog")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def test_deleting_asks_first_unless_turned_off(page, served_app):
+    first = served_app.call("create_issue", title="Delete me with a question", severity="low",
+                            category="linux")["issue"]
+    page.goto(served_app.base_url + f"/#/issue/{first['id']}")
+    page.get_by_test_id("issue-delete").click()
+    page.get_by_test_id("confirm-cancel").click()
+    expect(page.get_by_test_id("issue-title")).to_contain_text("Delete me with a question")
+    page.get_by_test_id("issue-delete").click()
+    page.get_by_test_id("confirm-ok").click()
+    expect(page.get_by_test_id("issue-view")).to_have_count(0)
+    assert served_app.call("list_issues")["total"] == 0
+
+    served_app.call("update_setting", key="confirm_delete", value=False)
+    second = served_app.call("create_issue", title="Delete me at once", severity="low",
+                             category="linux")["issue"]
+    page.goto(served_app.base_url + f"/#/issue/{second['id']}")
+    page.reload()
+    expect(page.get_by_test_id("issue-title")).to_contain_text("Delete me at once")
+    page.get_by_test_id("issue-delete").click()
+    expect(page.get_by_test_id("issue-view")).to_have_count(0)
+    assert page.get_by_test_id("confirm-ok").count() == 0
+    assert served_app.call("list_issues")["total"] == 0
