@@ -15,7 +15,6 @@ from tftsr.issues.domains import DOMAIN_IDS
 
 from tests.fakes.fake_custom_rest import FakeCustomRest
 from tests.fakes.fake_ollama import FakeOllama
-from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.helpers import EventLog, add_unreviewed_log, make_fast
 
 
@@ -26,19 +25,6 @@ def events(app):
     yield log
     chat.wait_idle(app, 10)
     log.close()
-
-
-@pytest.fixture
-def openai_fake():
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def provider(call, openai_fake):
-    return call("add_ai_provider", name="Team OpenAI", kind="openai", base_url=openai_fake.base_url,
-                model="gpt-4o-mini", api_key=openai_fake.key)
 
 
 def audit_sends(call):

@@ -11,7 +11,6 @@ import pytest
 from tftsr.docs import ai_draft
 from tftsr.errors import TftsrError
 
-from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.helpers import EventLog, make_fast
 
 EMAIL = "dana.ops@acme-payments.com"
@@ -28,19 +27,6 @@ def events(app):
     yield log
     ai_draft.wait_idle(app, 10)
     log.close()
-
-
-@pytest.fixture
-def fake():
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def provider(call, fake):
-    return call("add_ai_provider", name="Team OpenAI", kind="openai", base_url=fake.base_url,
-                model="gpt-4o-mini", api_key=fake.key)
 
 
 def incident_with_pii(call, make_issue) -> dict:
@@ -85,13 +71,13 @@ def ai_sends(call, purpose):
     return [e for e in items if e["details"].get("purpose") == purpose]
 
 
-def test_drafts_land_in_author_sections_with_the_marker(app, call, events, make_issue, provider, fake):
+def test_drafts_land_in_author_sections_with_the_marker(app, call, events, make_issue, provider, openai_fake):
     issue = incident_with_pii(call, make_issue)
     doc = call("generate_postmortem", issue_id=issue["id"])
     waiting = [s["id"] for s in doc["sections"] if s["needs_author"]]
     assert waiting == ["executive_summary", "impact", "what_went_well", "what_could_be_improved",
                        "lessons_learned"]
-    fake.push_reply(reply_for(waiting))
+    openai_fake.push_reply(reply_for(waiting))
 
     started, kind, done = draft(call, events, document_id=doc["id"])
     assert kind == "document_draft_done", done
@@ -121,21 +107,21 @@ def test_drafts_land_in_author_sections_with_the_marker(app, call, events, make_
 
 
 def test_provider_receives_no_planted_pii_and_audit_hash_matches(app, call, events, make_issue,
-                                                                provider, fake):
+                                                                provider, openai_fake):
     issue = incident_with_pii(call, make_issue)
     doc = call("generate_rca", issue_id=issue["id"])
-    fake.push_reply(reply_for(["lessons_learned"]))
+    openai_fake.push_reply(reply_for(["lessons_learned"]))
     _, kind, done = draft(call, events, document_id=doc["id"])
     assert kind == "document_draft_done", done
 
-    [request] = fake.chat_requests()
+    [request] = openai_fake.chat_requests()
     body = request.body
     for secret in (EMAIL, WHY_EMAIL, IP, PASSWORD, "dana.ops", "oncall.lead", "Tr0ub4dor"):
         assert secret.encode() not in body, secret
     sent = request.json["messages"][1]["content"]
     assert "[Email]" in sent and "Checkout API returns 502" in sent
     assert "Its credentials were rotated" in sent  # the 5-Whys are part of the material
-    assert fake.violations == []
+    assert openai_fake.violations == []
 
     [entry] = ai_sends(call, "document_draft")
     assert entry["details"]["request_sha256"] == hashlib.sha256(body).hexdigest()
@@ -144,10 +130,10 @@ def test_provider_receives_no_planted_pii_and_audit_hash_matches(app, call, even
     assert entry["details"]["redaction_count"] >= 4
 
 
-def test_single_section_reply_without_markers_is_tidied(app, call, events, make_issue, provider, fake):
+def test_single_section_reply_without_markers_is_tidied(app, call, events, make_issue, provider, openai_fake):
     issue = make_issue()
     doc = call("generate_rca", issue_id=issue["id"])
-    fake.push_reply("# Lessons\n\n## Fake section\n\n- Alert on pool saturation\n\n```\nunclosed")
+    openai_fake.push_reply("# Lessons\n\n## Fake section\n\n- Alert on pool saturation\n\n```\nunclosed")
     _, kind, done = draft(call, events, document_id=doc["id"])
     assert kind == "document_draft_done", done
     stored = call("get_document", document_id=doc["id"])
@@ -166,10 +152,10 @@ def test_no_provider_is_refused_with_ai_no_provider(call, events, make_issue):
 
 
 def test_provider_failure_reports_a_human_error_and_leaves_the_document(app, call, events,
-                                                                        make_issue, provider, fake):
+                                                                        make_issue, provider, openai_fake):
     doc = call("generate_postmortem", issue_id=make_issue()["id"])
     for _ in range(3):  # the first try and both retries fail
-        fake.push_failure("status", status=500)
+        openai_fake.push_failure("status", status=500)
     _, kind, failed = draft(call, events, document_id=doc["id"])
     assert kind == "document_draft_error"
     assert failed["code"] == "ai_server_error"
@@ -179,10 +165,10 @@ def test_provider_failure_reports_a_human_error_and_leaves_the_document(app, cal
     assert events.named("document_draft_progress", stage="retrying")
 
 
-def test_cancel_stops_the_draft_and_changes_nothing(app, call, events, make_issue, provider, fake):
+def test_cancel_stops_the_draft_and_changes_nothing(app, call, events, make_issue, provider, openai_fake):
     doc = call("generate_rca", issue_id=make_issue()["id"])
-    fake.push_reply("=== lessons_learned === " + "word " * 50)
-    fake.push_failure("stall", after_tokens=2)
+    openai_fake.push_reply("=== lessons_learned === " + "word " * 50)
+    openai_fake.push_failure("stall", after_tokens=2)
     started = call("draft_document_with_ai", document_id=doc["id"])
     events.wait("document_draft_progress", draft_id=started["draft_id"], stage="writing")
     assert call("cancel_document_draft", draft_id=started["draft_id"]) == {"cancelled": True}
