@@ -1,12 +1,18 @@
 """PII detection throughput.
 
-Run: ``.venv/bin/python tests/benchmarks/bench_pii.py [--mb 40] [--stream-mb 200]``
+Run: ``.venv/bin/python tests/benchmarks/bench_pii.py [--mb 40] [--crafted-mb 4] [--stream-mb 200]``
 
 Generates a realistic log (seeded, from templates of nginx, syslog, Java,
 Kubernetes, JSON application lines, about 1 line in 8 carrying PII) and
 prints MB/s for:
 
 * ``detect_pii`` (the product),
+* the worst case: ``detect_pii`` on each of a set of crafted inputs of
+  ``--crafted-mb`` MB (long runs of one separator, repeated key prefixes,
+  token prefixes, non-ASCII text, one endless line...) and ``iter_pii`` on a
+  single line fed in small pieces; each is named with its MB/s, then the
+  slowest and the ratio ordinary / slowest (the target is at most 8),
+* ``render_markdown`` on 2 MB of crafted Markdown (``![`` and ``[``),
 * a straightforward one-regex-per-type implementation (below, the way such
   detectors are usually written), on the same text,
 * scrubadub, if installed (``.venv/bin/pip install scrubadub``, a
@@ -31,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "backend"))
 
-from tftsr.pii import detect_pii, iter_pii_file
+from tftsr.pii import detect_pii, iter_pii, iter_pii_file
 
 TEMPLATES = [
     '{ip} - - [12/Mar/2024:09:{mm}:{ss} +0000] "GET /api/v1/orders/{n}?page={d} HTTP/1.1" 200 {n} "-" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/122.0.0.0 Safari/537.36"',
@@ -131,6 +137,108 @@ def bench(fn, text: str, repeat: int = 1) -> tuple[float, int]:
     return best, count
 
 
+# --- the worst case -------------------------------------------------------------
+# Inputs built to hit each shape the detector looks for as often as possible:
+# every character a trigger, or a trigger whose look-ahead could run far.
+# Each entry makes ``n`` characters.
+def _repeat(unit: str):
+    return lambda n: (unit * (n // len(unit) + 1))[:n]
+
+
+def _base64_run(n: int) -> str:
+    rng = random.Random(5)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def _one_line(n: int) -> str:
+    return generate_log(n, seed=3).replace("\n", " ")[:n]
+
+
+CRAFTED = {
+    "token=a,": _repeat("token=a,"),
+    "phone=1,": _repeat("phone=1,"),
+    "sig=a&": _repeat("sig=a&"),
+    "password=": _repeat("password="),
+    "key=value; key=value": _repeat("api_key=x; "),
+    "a=a=a=": _repeat("a="),
+    "=====": _repeat("="),
+    "digits": _repeat("1"),
+    "1.1.1.1.": _repeat("1."),
+    "1-1-1-": _repeat("1-"),
+    "1 1 1 ": _repeat("1 "),
+    "+1 +1": _repeat("+1 "),
+    "(555) ": _repeat("(555) "),
+    "dots": _repeat("."),
+    "a.a.a.": _repeat("a."),
+    "a.com": _repeat("a.com"),
+    "a-a-a-": _repeat("a-"),
+    "@@@@": _repeat("@"),
+    "a@a.": _repeat("a@a."),
+    "%%%%": _repeat("%"),
+    "%40%40": _repeat("a%40"),
+    "dashes": _repeat("-"),
+    "colons": _repeat(":"),
+    "a::a::": _repeat("a::"),
+    "ab:ab:": _repeat("ab:"),
+    "slashes": _repeat("/"),
+    "http://a:b@": _repeat("http://a:b@"),
+    "base64 run": _base64_run,
+    "eyJ.": _repeat("eyJabcdefghij."),
+    "ghp_": _repeat("ghp_"),
+    "x_ghp_": _repeat("x_ghp_"),
+    "AKIA": _repeat("AKIA"),
+    "sk-": _repeat("sk-"),
+    "-----BEGIN ": _repeat("-----BEGIN "),
+    "bearer ": _repeat("bearer "),
+    "password is ": _repeat("password is "),
+    "--password ": _repeat("--password "),
+    "-p -p": _repeat("mysql -p"),
+    "quotes": _repeat("'\""),
+    "ssn 1": _repeat("ssn 1"),
+    "phone 1 ": _repeat("phone 1 "),
+    "zero-width": _repeat("a\u200b"),
+    "full-width": _repeat("\uff11\uff20"),
+    "non-ASCII prose": _repeat("Ünïcødé Straße пароль "),
+    "spaces": _repeat(" "),
+    "newlines": _repeat("\n"),
+    "one endless line": _one_line,
+}
+
+
+def worst_case(ordinary_mbps: float, crafted_mb: float) -> None:
+    n = int(crafted_mb * 1_000_000)
+    results = []
+    print(f"crafted inputs, {crafted_mb:g} MB each:")
+    for name, make in CRAFTED.items():
+        text = make(n)
+        size = len(text.encode())
+        seconds, count = bench(detect_pii, text)
+        results.append((_mbps(size, seconds), name))
+        print(f"  {name:24s} {seconds:7.2f}s {_mbps(size, seconds):7.1f} MB/s  {count} findings")
+    line = _one_line(n)
+    size = len(line.encode())
+    t0 = time.perf_counter()
+    count = sum(1 for _ in iter_pii(line[i:i + 256] for i in range(0, len(line), 256)))
+    seconds = time.perf_counter() - t0
+    results.append((_mbps(size, seconds), "iter_pii, one line in 256-char pieces"))
+    print(f"  {'iter_pii 256-char pieces':24s} {seconds:7.2f}s {_mbps(size, seconds):7.1f} MB/s  {count} findings")
+    slowest, name = min(results)
+    print(f"slowest crafted input: {name!r} at {slowest:.1f} MB/s; ordinary log {ordinary_mbps:.1f} MB/s; "
+          f"ratio {ordinary_mbps / slowest:.1f}x (target <= 8)")
+
+
+def render_worst_case() -> None:
+    from tftsr.docs.render import render_markdown
+
+    for name, unit in (("![", "!["), ("[", "["), ("[a](", "[a](")):
+        text = _repeat(unit)(1_000_000)
+        t0 = time.perf_counter()
+        render_markdown(text)
+        seconds = time.perf_counter() - t0
+        print(f"render_markdown on 1 MB of {name!r}: {seconds:.2f}s")
+
+
 def run_scrubadub(text: str, slice_bytes: int) -> None:
     try:
         import scrubadub
@@ -172,6 +280,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--mb", type=int, default=40, help="size of the generated log (MB)")
     parser.add_argument("--scrub-mb", type=float, default=1.0, help="slice given to scrubadub (MB)")
+    parser.add_argument("--crafted-mb", type=float, default=4.0, help="size of each crafted input (MB; 0: skip)")
+    parser.add_argument("--render", action="store_true", help="also time render_markdown on crafted Markdown")
     parser.add_argument("--stream-mb", type=int, default=200, help="file size for the memory run (0: skip)")
     args = parser.parse_args()
 
@@ -181,6 +291,10 @@ def main() -> None:
 
     ours, n_ours = bench(detect_pii, text)
     print(f"detect_pii:            {ours:6.2f}s  {_mbps(size, ours):6.1f} MB/s  {n_ours} findings")
+    if args.crafted_mb:
+        worst_case(_mbps(size, ours), args.crafted_mb)
+    if args.render:
+        render_worst_case()
     naive, n_naive = bench(naive_detect, text)
     print(f"naive regex-per-type:  {naive:6.2f}s  {_mbps(size, naive):6.1f} MB/s  {n_naive} findings")
     print(f"detect_pii speed-up over naive: {naive / ours:.2f}x")
