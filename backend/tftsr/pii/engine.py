@@ -12,6 +12,7 @@ from .finders import (
     find_tokens,
     find_url_credentials,
 )
+from .normalize import normalise
 from .numbers import find_numbers, find_phones
 from .spans import RANK, PiiSpan, make_span
 
@@ -103,9 +104,24 @@ def detect_pii(text: str) -> list[PiiSpan]:
     """Every finding in ``text``, sorted by start, none overlapping.
 
     Offsets are character offsets into ``text`` (end exclusive), so
-    ``text[span.start:span.end] == span.original``."""
+    ``text[span.start:span.end] == span.original``. The finders run on the
+    normalised text (see :mod:`tftsr.pii.normalize`); findings are mapped
+    back to the original characters they came from."""
     if not isinstance(text, str):
         raise TypeError("detect_pii expects a str")
     if not text:
         return []
-    return [make_span(t, text, s, e) for s, e, t in resolve_overlaps(find_candidates(text))]
+    norm, mapping = normalise(text)
+    found = resolve_overlaps(find_candidates(norm))
+    if mapping is None:
+        return [make_span(t, text, s, e) for s, e, t in found]
+    spans = []
+    last_end = 0
+    for s, e, t in found:
+        # two findings that meet inside one expanded character share it:
+        # the first keeps it
+        start, end = max(mapping.start(s), last_end), mapping.end(e)
+        if end > start:
+            spans.append(make_span(t, text, start, end))
+            last_end = end
+    return spans
