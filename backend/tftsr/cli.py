@@ -1,4 +1,5 @@
-"""Command line: ``tftsr`` (desktop), ``tftsr serve``, ``tftsr db migrate|verify-audit``."""
+"""Command line: ``tftsr`` (desktop), ``tftsr serve``,
+``tftsr db migrate|verify-audit|audit-head``."""
 
 from __future__ import annotations
 
@@ -44,8 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     migrate = db_sub.add_parser("migrate", help="create or upgrade the database")
     _common(migrate)
-    verify = db_sub.add_parser("verify-audit", help="check the audit log's hash chain")
+    verify = db_sub.add_parser(
+        "verify-audit", help="check the audit log's hash chain and that no entry is missing")
     _common(verify)
+    verify.add_argument("--expect-head", metavar="SEQ:HASH", default=None,
+                        help="a head printed earlier by 'tftsr db audit-head' (or found in an "
+                             "export): also prove the log up to it is unchanged")
+    audit_head = db_sub.add_parser(
+        "audit-head", help="print the audit log's head as SEQ:HASH, to record outside TFTSR")
+    _common(audit_head)
     return parser
 
 
@@ -63,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(getattr(args, "debug", False))
     try:
         if args.command == "db":
-            return _db(args.db_command, data_dir, debug)
+            return _db(args, data_dir, debug)
         if args.command == "serve":
             return _serve(data_dir, debug, port=args.port, open_browser=not args.no_browser)
         return _desktop(data_dir, debug)
@@ -92,7 +100,17 @@ def _open(data_dir: Path, debug: bool, mode: str):
     return app
 
 
-def _db(action: str, data_dir: Path, debug: bool) -> int:
+def _db(args: argparse.Namespace, data_dir: Path, debug: bool) -> int:
+    action = args.db_command
+    expect_head = getattr(args, "expect_head", None)
+    if expect_head is not None:
+        from tftsr.audit import BadHead, parse_head
+
+        try:
+            parse_head(expect_head)
+        except BadHead as exc:
+            _err(f"--expect-head: {exc}.")
+            return EXIT_ERROR
     app = _open(data_dir, debug, "cli")
     try:
         if action == "migrate":
@@ -102,13 +120,31 @@ def _db(action: str, data_dir: Path, debug: bool) -> int:
             _say(f"Database {app.db.path} is up to date ({len(names)} migrations applied; "
                  f"key {app.key.detail}).")
             return EXIT_OK
-        from tftsr.audit import verify
+        if action == "audit-head":
+            from tftsr.audit import head_text
 
-        with app.db.connection() as conn:
-            result = verify(conn)
-        if result.ok:
-            _say(f"Audit log intact: {result.entries} entries, hash chain verified.")
+            with app.db.connection() as conn:
+                _say(head_text(conn))
             return EXIT_OK
+        return _verify_audit(app, expect_head)
+    finally:
+        app.close()
+
+
+def _verify_audit(app, expect_head: str | None) -> int:
+    from tftsr.audit import verify
+
+    with app.db.connection() as conn:
+        result = verify(conn, expect_head)
+    if result.ok:
+        _say(f"Audit log intact: {result.entries} entries, hash chain verified, every audited "
+             f"row has its creation entry; head {result.head}.")
+        if result.anchor:
+            seq = result.anchor["expected"].partition(":")[0]
+            _say(f"It matches the recorded head {result.anchor['expected']}: entries 1 to {seq} "
+                 "are unchanged since that head was recorded.")
+        return EXIT_OK
+    if not result.chain_ok:
         if result.first_bad_id:
             where = f"entry #{result.first_bad_seq} (id {result.first_bad_id})"
         elif result.first_bad_seq:
@@ -116,9 +152,24 @@ def _db(action: str, data_dir: Path, debug: bool) -> int:
         else:
             where = f"after entry #{result.entries}"
         _err(f"Audit log BROKEN at {where}: {result.reason}.")
-        return EXIT_AUDIT
-    finally:
-        app.close()
+    if result.anchor and not result.anchor["ok"]:
+        _err(f"Audit log does NOT match the recorded head {result.anchor['expected']}: "
+             f"{result.anchor['reason']}.")
+    elif result.anchor:
+        _say(f"The log up to the recorded head {result.anchor['expected']} is unchanged.")
+    missing = result.missing
+    if missing["total"]:
+        _err(f"Audit log INCOMPLETE: {missing['total']} audited "
+             f"row{'s have' if missing['total'] != 1 else ' has'} no creation entry "
+             "(entries were removed: the log was emptied or cut short, or rows were added "
+             "outside TFTSR):")
+        for item in missing["items"]:
+            print(f"  {item['label']} {item['id']} (no {item['expected']} entry)",
+                  file=sys.stderr)
+        if missing["total"] > len(missing["items"]):
+            print(f"  … and {missing['total'] - len(missing['items'])} more", file=sys.stderr,
+                  flush=True)
+    return EXIT_AUDIT
 
 
 def _claim_instance(data_dir: Path):

@@ -210,3 +210,18 @@ def test_second_instance_exits_politely_and_the_first_keeps_working(tmp_path):
     finally:
         first.stop()
     assert first.proc.returncode == 0
+
+
+# -- audit anchors ---------------------------------------------------------------------------
+def test_audit_head_and_expect_head_from_the_console_script(tmp_path):
+    assert TFTSR_SCRIPT.exists(), "the tftsr console script is not installed in the venv"
+    env = tftsr_env(tmp_path / "data")
+    head = run([str(TFTSR_SCRIPT), "db", "audit-head"], env)
+    assert head.returncode == 0, head.stderr
+    assert head.stdout.strip() == "0:" + "0" * 64
+    checked = run([str(TFTSR_SCRIPT), "db", "verify-audit", "--expect-head", head.stdout.strip()],
+                  env)
+    assert checked.returncode == 0, checked.stderr
+    assert "matches the recorded head" in checked.stdout
+    usage = run([str(TFTSR_SCRIPT), "db", "verify-audit", "--help"], env)
+    assert "--expect-head SEQ:HASH" in usage.stdout

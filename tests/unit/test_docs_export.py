@@ -39,8 +39,10 @@ def rca(app, call, make_issue):
 
 
 def test_markdown_export_is_the_stored_text(call, rca):
+    head = call("verify_audit")["head"]
     result, data = _export(call, rca["id"], "md")
-    assert data.decode("utf-8") == rca["content_md"]
+    assert data.decode("utf-8") == (f"{rca['content_md'].rstrip()}\n\n---\n\n"
+                                    f"Audit log head at export: {head}\n")
     assert result["filename"] == "RCA - Checkout API 502 fur Kunden.md"
     events = call("get_timeline_events", issue_id=rca["issue_id"])
     exported = [e for e in events if e["event_type"] == "document_exported"]

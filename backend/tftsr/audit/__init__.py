@@ -1,3 +1,3 @@
-from tftsr.audit.chain import record, verify
+from tftsr.audit.chain import BadHead, head, head_text, parse_head, record, verify
 
-__all__ = ["record", "verify"]
+__all__ = ["BadHead", "head", "head_text", "parse_head", "record", "verify"]

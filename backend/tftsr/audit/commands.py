@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
-from tftsr.audit.chain import record, verify
+from tftsr.audit.chain import head_text, record, verify
 from tftsr.commands import command
 from tftsr.db.ids import now_text
 from tftsr.delivery import deliver_file
@@ -18,6 +19,9 @@ _FILTERS = dict(
     entity_id=Str(max_len=100, required=False),
 )
 EXPORT_LIMIT = 1_000_000
+HEAD = Str(max_len=200, required=False, pattern=re.compile(r"^\d{1,18}:[0-9a-fA-F]{64}$"),
+           pattern_help="SEQ:HASH, an entry number, a colon and 64 hexadecimal digits")
+HEAD_LABEL = "Audit log head at export"
 
 
 def _where(action, entity_type, entity_id):
@@ -54,15 +58,18 @@ def get_audit_log(app, action, entity_type, entity_id, limit, offset):
             "SELECT DISTINCT action FROM audit_log ORDER BY action")]
         types = [r["entity_type"] for r in conn.execute(
             "SELECT DISTINCT entity_type FROM audit_log ORDER BY entity_type")]
+        head = head_text(conn)
     return {"items": [_entry(r) for r in rows], "total": total, "limit": limit,
-            "offset": offset, "actions": actions, "entity_types": types}
+            "offset": offset, "actions": actions, "entity_types": types, "head": head}
 
 
-@command()
-def verify_audit(app):
-    """Check the whole hash chain."""
+@command(expect_head=HEAD)
+def verify_audit(app, expect_head):
+    """Check the hash chain, that every audited row has its creation entry and, with
+    ``expect_head`` (``SEQ:HASH`` recorded earlier), that the log up to it is unchanged.
+    The result carries the current ``head`` to record outside TFTSR."""
     with app.db.connection() as conn:
-        return verify(conn).to_dict()
+        return verify(conn, expect_head).to_dict()
 
 
 @command(format=Enum(("json", "csv")), action=_FILTERS["action"],
@@ -73,14 +80,22 @@ def export_audit_log(app, format, action, entity_type):
     columns = ["seq", "id", "timestamp", "action", "entity_type", "entity_id", "user_id",
                "details", "prev_hash", "entry_hash"]
     with app.db.connection() as conn:
-        rows = conn.execute(
-            f"SELECT {', '.join(columns)} FROM audit_log{where} ORDER BY seq LIMIT ?",
-            [*params, EXPORT_LIMIT],
-        ).fetchall()
-        chain = verify(conn).to_dict()
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")  # the entries, the verification and the head agree
+        try:
+            rows = conn.execute(
+                f"SELECT {', '.join(columns)} FROM audit_log{where} ORDER BY seq LIMIT ?",
+                [*params, EXPORT_LIMIT],
+            ).fetchall()
+            chain = verify(conn).to_dict()
+        finally:
+            if own:
+                conn.execute("COMMIT")
+    head = chain["head"]
     stamp = now_text().replace(":", "").replace(" ", "-")
     if format == "json":
-        body = json.dumps({"exported_at": now_text(), "chain": chain,
+        body = json.dumps({"exported_at": now_text(), "head": head, "chain": chain,
                            "entries": [_entry(r) for r in rows]}, indent=2, ensure_ascii=False)
         data, mime = body.encode("utf-8"), "application/json"
     else:
@@ -89,12 +104,13 @@ def export_audit_log(app, format, action, entity_type):
         writer.writerow(columns)
         for r in rows:
             writer.writerow([_csv_safe(r[c]) for c in columns])
+        buf.write(f"# {HEAD_LABEL}: {head}\r\n")  # last, so the header stays the first row
         data, mime = buf.getvalue().encode("utf-8"), "text/csv"
     result = deliver_file(app, f"tftsr-audit-{stamp}.{format}", mime, data)
     if not result.get("cancelled"):
         with app.db.transaction() as conn:
             record(conn, "audit_exported", "audit_log", "audit_log",
-                   {"format": format, "entries": len(rows), "filters":
+                   {"format": format, "entries": len(rows), "head": head, "filters":
                     {"action": action, "entity_type": entity_type}})
     return result
 

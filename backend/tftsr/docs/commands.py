@@ -6,6 +6,7 @@ other command contracts; the short version is in each docstring.
 
 from __future__ import annotations
 
+from tftsr.audit import head_text as audit_head_text
 from tftsr.commands import command
 from tftsr.delivery import deliver_file
 from tftsr.docs import actions, ai_draft, export, generate
@@ -115,7 +116,8 @@ def export_document(app, document_id, format):
     with app.db.connection() as conn:
         doc = doc_store.get(conn, document_id)
         inp = export.ExportInput(doc, issue_store.get(conn, doc["issue_id"]),
-                                 timeline.list_events(conn, doc["issue_id"]))
+                                 timeline.list_events(conn, doc["issue_id"]),
+                                 audit_head=audit_head_text(conn))
     data, mime, name = export.export_bytes(inp, format)
     result = deliver_file(app, name, mime, data)
     if result.get("cancelled"):

@@ -1,13 +1,15 @@
 """A document as a file: Markdown, standalone HTML or PDF.
 
-* ``md``   — the stored Markdown as UTF-8, unchanged.
+* ``md``   — the stored Markdown as UTF-8, unchanged, then a rule and the audit head line.
 * ``html`` — one self-contained page: sanitised body, embedded print-friendly CSS, the
   timeline chart as inline SVG, a Content-Security-Policy that forbids scripts and
   remote loads, and no external reference of any kind.
 * ``pdf``  — see :mod:`tftsr.docs.pdf`.
 
 The chart is drawn from the incident's current timeline; the document's text is exported
-exactly as stored (with the author's edits).
+exactly as stored (with the author's edits). Every format ends with "Audit log head at
+export: SEQ:HASH", the audit chain's head when the file was made: kept with the file, it is
+an anchor outside the database (``tftsr db verify-audit --expect-head SEQ:HASH``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class ExportInput:
     document: dict          # the stored document (title, doc_type, content_md, ...)
     issue: dict             # the incident
     events: list[dict]      # the incident's timeline, chronological
+    audit_head: str = ""    # "SEQ:HASH" of the audit log when exported
+
+    def head_line(self) -> str:
+        return f"Audit log head at export: {self.audit_head}" if self.audit_head else ""
 
     @property
     def kind(self) -> str:
@@ -137,6 +143,7 @@ def to_html(inp: ExportInput) -> str:
     body = render_with_inserts(without_leading_title(inp.document["content_md"]), insert)
     facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in inp.facts())
     title = escape(inp.document["title"])
+    head = f'<br><span class="audit-head">{escape(inp.head_line())}</span>' if inp.audit_head else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
@@ -147,7 +154,7 @@ def to_html(inp: ExportInput) -> str:
         f'<h1 class="doc-title">{title}</h1><dl class="facts">{facts}</dl></header>\n'
         f"{body}\n"
         f'<footer class="doc">Exported from TFTSR. Sensitive values in attached logs were '
-        f"redacted before analysis; only counts by type appear here.</footer>\n"
+        f"redacted before analysis; only counts by type appear here.{head}</footer>\n"
         "</main>\n</body>\n</html>\n"
     )
 
@@ -156,7 +163,8 @@ def to_pdf(inp: ExportInput) -> bytes:
     page = TitlePage(
         kind=inp.kind, facts=inp.facts(),
         footnote=("Exported from TFTSR. Sensitive values in attached logs were redacted "
-                  "before analysis; only counts by type appear in this document."),
+                  "before analysis; only counts by type appear in this document."
+                  + (f"\n{inp.head_line()}" if inp.audit_head else "")),
     )
     return markdown_to_pdf(without_leading_title(inp.document["content_md"]), doc_title=inp.document["title"],
                            title_page=page, chart=inp.chart())
@@ -166,7 +174,10 @@ def export_bytes(inp: ExportInput, fmt: str) -> tuple[bytes, str, str]:
     """(data, mime type, suggested file name) for one format."""
     mime = FORMATS[fmt][0]
     if fmt == "md":
-        data = inp.document["content_md"].encode("utf-8")
+        text = inp.document["content_md"]
+        if inp.audit_head:
+            text = f"{text.rstrip()}\n\n---\n\n{inp.head_line()}\n"
+        data = text.encode("utf-8")
     elif fmt == "html":
         data = to_html(inp).encode("utf-8")
     else:
