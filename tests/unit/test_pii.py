@@ -71,7 +71,7 @@ def test_redact_replaces_values_and_keeps_keys():
 # --- each type ------------------------------------------------------------------
 @pytest.mark.parametrize("text,expected", [
     ("fatal: auth failed for 'https://ci:s3cretPw@git.example.com/acme/api.git'",
-     ("UrlWithCredentials", "https://ci:s3cretPw@git.example.com/acme/api.git")),
+     ("UrlWithCredentials", "ci:s3cretPw")),
     ("Authorization: Bearer 0b79bab50daca910b000d4f1a2b675d604257e42",
      ("BearerToken", "0b79bab50daca910b000d4f1a2b675d604257e42")),
     ('{"x-api-key": "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d"}', ("ApiKey", "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d")),
@@ -153,9 +153,19 @@ def test_query_string_value_stops_at_ampersand():
     assert found("GET /login?user=a&password=Sup3r!&next=/") == [("Password", "Sup3r!")]
 
 
-def test_url_with_credentials_is_whole_url_and_hides_host():
+def test_url_with_credentials_loses_only_its_user_info():
     text = "url=redis://default:R3d1sP4ss@redis.cache.internal:6379/0."
-    assert found(text) == [("UrlWithCredentials", "redis://default:R3d1sP4ss@redis.cache.internal:6379/0")]
+    assert found(text) == [("UrlWithCredentials", "default:R3d1sP4ss"), ("Hostname", "redis.cache.internal")]
+    text = "postgres://app:s3cr3t@db-primary.acme.internal:5432/payments"
+    assert redact(text) == "postgres://[URL]@[Hostname]:5432/payments"
+    # a token as the user name; the password is not also an e-mail address
+    text = "pushing to https://x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a@github.com/acme/x.git"
+    assert found(text) == [("UrlWithCredentials", "x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a"),
+                           ("Hostname", "github.com")]
+    assert found("dsn https://3f1c2b1e9a7d4c1e8b5a2d6f0e9c1a77@10.0.0.9/4412") == [
+        ("UrlWithCredentials", "3f1c2b1e9a7d4c1e8b5a2d6f0e9c1a77"), ("Ipv4", "10.0.0.9")]
+    # a login name alone is not a credential
+    assert "UrlWithCredentials" not in {t for t, _ in found("ssh://git@git.example.com:22/x")}
 
 
 def test_bearer_wins_tie_with_jwt_and_issuer_key_wins_tie_with_bearer():

@@ -69,6 +69,8 @@ def test_unicode_traps():
     ("GET /invite?to=bob.martin%40gmail.com&x=1", ("Email", "bob.martin%40gmail.com")),
     ("q=BOB%40EXAMPLE.COM", ("Email", "BOB%40EXAMPLE.COM")),
     ("next=ops%2Bpager%40acme.io", ("Email", "ops%2Bpager%40acme.io")),
+    ("redirect=https%3A%2F%2Fsvc%3AS3cretPw9%40db.example.com%2Fx",
+     ("UrlWithCredentials", "svc%3AS3cretPw9")),
     ("sig=Qm7wZp3Lx9Rv2Tn8Bc4Dk6Fj1Gs5Ha0Ke%3D&se=1", ("SecretAssignment", "Qm7wZp3Lx9Rv2Tn8Bc4Dk6Fj1Gs5Ha0Ke%3D")),
     ("addr=fe80%3A%3A1ff%3Afe23%3A4567%3A890a", ("Ipv6", "fe80%3A%3A1ff%3Afe23%3A4567%3A890a")),
 ])

@@ -46,9 +46,11 @@ Decisions
   ``rk_live_``/``sk_test_``, Google ``AIza...``, SendGrid ``SG.``, Azure
   ``AccountKey=``) are ApiKey. HashiCorp Vault tokens (``hvs.``) are
   SecretAssignment.
-* **UrlWithCredentials** covers the whole URL, scheme to the end of the
-  URL (``postgres://app:pw@db.internal:5432/orders``), because the host and
-  path of a credentialed URL identify the system as much as the password.
+* **UrlWithCredentials** covers the user-info only (``app:pw`` in
+  ``postgres://app:pw@db.internal:5432/orders``, or the token of
+  ``https://<token>@host``): scheme, host, port and path stay, because they
+  tell the reader which system failed; the host is reported on its own
+  (Hostname or an address) and the password is not also an e-mail address.
 * **Overlaps**: the longest candidate wins; on equal length the more
   specific type wins, in the order of ``spans.PRIORITY`` (issuer-shaped keys,
   then Bearer, JWT, Password, SecretAssignment, then personal data and

@@ -173,6 +173,8 @@ def find_assignments(text: str, lower: str, out: list) -> None:
             key, written = pair
             query = False
         else:
+            if text[sep] == ":" and text[key_start - 3:key_start] == "://":
+                continue  # https://x-access-token:<token>@host is a URL's user-info
             written = text[key_start:key_end]
             query = key_start > 0 and text[key_start - 1] in "?&"
         pii_type = _key_type(key, written)

@@ -121,34 +121,45 @@ def find_tokens(text: str, lower: str, out: list) -> None:
 
 
 # --- credentials in URLs -----------------------------------------------------
+# ``://user:password@`` or ``://token@`` followed by the start of a host.
 _URL_CREDS = re.compile(
-    r"://([^\s:/@\"'<>\[\]{}]{1,256})(?::([^\s/@\"'<>]{1,256}))?@([^\s\"'<>`]{0,2048}+)")
+    r"://([^\s:/@\"'<>\[\]{}]{1,256})(?::([^\s/@\"'<>]{1,256}))?@(?=[A-Za-z0-9\[])")
 _SCHEME_REV = re.compile(r"[a-z0-9+.\-]{0,31}[a-z]")
-_URL_TRAIL = ".,;:!?)]}"
+
+
+def _url_userinfo(text: str, lower: str, m: re.Match) -> bool:
+    """Whether the user-info matched by ``_URL_CREDS`` is a credential: a
+    URL scheme before "://", and a password, or a user name that is a token
+    (Sentry DSNs, ``https://<token>@github.com/...``) rather than a login."""
+    colon = m.start()
+    if not _SCHEME_REV.match(lower[max(0, colon - 32):colon][::-1]):
+        return False
+    secret = m.group(2)
+    if secret is None:
+        secret = m.group(1)
+        if len(secret) < 16 or not v.looks_random(secret):
+            return False
+    return not is_placeholder_password(secret)
 
 
 def find_url_credentials(text: str, lower: str, out: list) -> None:
     """``scheme://user:password@host/...`` and ``scheme://<token>@host/...``:
-    the whole URL, scheme to the end."""
+    the user-info only (``user:password`` or the token). Scheme, host, port
+    and path stay readable, since they tell which system failed; the host
+    is a finding of its own."""
     for m in _URL_CREDS.finditer(text):
-        colon = m.start()
-        rev = _SCHEME_REV.match(lower[max(0, colon - 32):colon][::-1])
-        if not rev:
-            continue
-        start = colon - rev.end()
-        end = m.end()
-        while end > m.start(3) and text[end - 1] in _URL_TRAIL:
-            end -= 1
-        secret = m.group(2)
-        if secret is None:
-            # user name only: a credential when it is a token (Sentry DSNs,
-            # https://<token>@github.com/...), not when it is a login name
-            secret = m.group(1)
-            if len(secret) < 16 or not v.looks_random(secret):
-                continue
-        if is_placeholder_password(secret):
-            continue
-        out.append((start, end, "UrlWithCredentials"))
+        if _url_userinfo(text, lower, m):
+            out.append((m.start(1), m.end() - 1, "UrlWithCredentials"))
+
+
+def url_userinfo_before(text: str, lower: str, at: int) -> bool:
+    """Whether the "@" at ``at`` ends the credential user-info of a URL (so
+    what precedes it is a password or token, not a mailbox)."""
+    scheme_end = text.rfind("://", max(0, at - 520), at)
+    if scheme_end < 0:
+        return False
+    m = _URL_CREDS.match(text, scheme_end)
+    return m is not None and m.end() - 1 == at and _url_userinfo(text, lower, m)
 
 
 def is_placeholder_password(value: str) -> bool:
@@ -186,6 +197,8 @@ def find_emails(text: str, lower: str, out: list) -> None:
         tld = m.group(1).rsplit(".", 1)[1]
         if not (tld.islower() or tld.isupper()):
             continue
+        if text[start - 1:start] in (":", "/") and url_userinfo_before(text, lower, at):
+            continue  # postgres://app:s3cr3t@db... : the URL's password
         bare = local.lstrip("+")
         if bare.isdigit():
             if v.phone_digits_ok(bare):
