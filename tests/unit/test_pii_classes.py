@@ -85,3 +85,34 @@ def test_percent_encoded_value_keeps_its_encoded_ampersand():
 def test_percent_traps():
     assert found("progress 45.5% done, cpu 100%, rate 3%/s, 50%40 split") == []
     assert found("GET /static/app%2Emin.js?v=1%2E2%2E3") == []
+
+
+# --- token prefixes after any non-alphanumeric ----------------------------------------
+GHP = "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d"
+
+
+@pytest.mark.parametrize("text, expected", [
+    (f"export CFG_{GHP}", ("GitHubToken", GHP)),
+    (f"cfg_{GHP}.txt", ("GitHubToken", GHP)),
+    ("backup-AKIA2IDW52IJB4LAJLJ6.csv uploaded", ("AwsAccessKey", "AKIA2IDW52IJB4LAJLJ6")),
+    ("role/ASIA2IDW52IJB4LAJLJ6:session", ("AwsAccessKey", "ASIA2IDW52IJB4LAJLJ6")),
+    ("key_gho_16C7e42F292c6912E7710c838347Ae178B4a9 ok", ("GitHubToken", "gho_16C7e42F292c6912E7710c838347Ae178B4a9")),
+    ("x-github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz012345",
+     ("GitHubToken", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz012345")),
+    ("runner_glrt-8xNbe3nNyjOq9wMxEhh2Kp", ("GitLabToken", "glrt-8xNbe3nNyjOq9wMxEhh2Kp")),
+    ("deploy/glpat-8xNbe3nNyjOq9wMxEhh2", ("GitLabToken", "glpat-8xNbe3nNyjOq9wMxEhh2")),
+    ("hook.slack_xoxb-777741215472-8038528084148-x6kwXoIIXGvOoNZYW2mZp0zV",
+     ("SlackToken", "xoxb-777741215472-8038528084148-x6kwXoIIXGvOoNZYW2mZp0zV")),
+    ("env_sk-ant-api03-Caqx9vJupc94tnwlavyfErGPmpGXafq0fjzL", ("ApiKey", "sk-ant-api03-Caqx9vJupc94tnwlavyfErGPmpGXafq0fjzL")),
+    ("maps=AIzaFI3OyV2dZAkg05rK-gqv81RKMGHZEM9Ypvu", ("ApiKey", "AIzaFI3OyV2dZAkg05rK-gqv81RKMGHZEM9Ypvu")),
+    ("//registry/:_authToken=npm_Caqx9vJupc94tnwlavyfErGPmpGXafq0fjzL",
+     ("ApiKey", "npm_Caqx9vJupc94tnwlavyfErGPmpGXafq0fjzL")),
+])
+def test_token_prefix_after_any_non_alphanumeric(text, expected):
+    assert expected in found(text)
+
+
+def test_token_prefix_traps():
+    # glued to a letter or digit: the middle of a longer word or id
+    assert found(f"xghp_{GHP[4:]} 1AKIA2IDW52IJB4LAJLJ6 task-runner-sk-prod-cluster-node-pool") == []
+    assert found("disk-usage sk-prod-cluster-node-pool-west ask-for-help") == []

@@ -73,24 +73,30 @@ def find_private_keys(text: str, lower: str, out: list) -> None:
 # --- provider tokens (shape alone says what they are) ------------------------
 # Grouped by the literal they start with: one scan per literal, ``re`` finds
 # the literal at C speed, and the lookbehind right after it rejects a literal
-# in the middle of a longer word before any long repeat runs. Each branch is
-# a named group (the token type is looked up from its name).
+# glued to a letter or digit (the middle of a longer word) before any long
+# repeat runs. Any other character may precede it: tokens are pasted into
+# names and paths (``cfg_ghp_...``, ``backup-AKIA....csv``, ``"=xoxb-...``).
+# Each branch is a named group (the token type is looked up from its name).
 _TOKEN_RULES = (
     ("A", (("aws_key_id", "AwsAccessKey", r"[KS]IA[A-Z0-9]{16}(?![A-Za-z0-9])"),        # AKIA, ASIA
            ("google", "ApiKey", r"Iza[0-9A-Za-z_\-]{35}(?![A-Za-z0-9_\-])"))),          # AIza
-    ("g", (("github", "GitHubToken", r"h[pousr]_[A-Za-z0-9]{36,255}+"),                  # ghp_
+    ("g", (("github", "GitHubToken", r"h[pousr]_[A-Za-z0-9]{36,255}+"),                  # ghp_ gho_ ghu_ ghs_ ghr_
            ("github_pat", "GitHubToken", r"ithub_pat_[A-Za-z0-9_]{22,255}+"),
-           ("gitlab", "GitLabToken", r"lpat-[A-Za-z0-9_\-]{20,255}+"))),
+           # glpat- personal, glptt- trigger, gldt- deploy, glrt- runner,
+           # glsoat- OAuth app, glcbt- CI job, gloas- OAuth secret tokens
+           ("gitlab", "GitLabToken", r"l(?:pat|ptt|dt|rt|soat|cbt|oas)-[A-Za-z0-9_\-]{20,255}+"))),
     ("xox", (("slack", "SlackToken", r"[abposr]-[A-Za-z0-9\-]{10,255}+"),)),
     ("sk", (("openai", "ApiKey", r"-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,255}+"),
             ("stripe", "ApiKey", r"_(?:live|test)_[A-Za-z0-9]{16,255}+"))),
     ("rk_", (("stripe_restricted", "ApiKey", r"(?:live|test)_[A-Za-z0-9]{16,255}+"),)),
     ("SG.", (("sendgrid", "ApiKey", r"[A-Za-z0-9_\-]{16,64}+\.[A-Za-z0-9_\-]{16,64}+"),)),
     ("hv", (("vault", "SecretAssignment", r"[sbr]\.[A-Za-z0-9_\-]{20,255}+"),)),
+    ("npm_", (("npm", "ApiKey", r"[A-Za-z0-9]{36}(?![A-Za-z0-9])"),)),                  # npm access tokens
+    ("pypi-", (("pypi", "ApiKey", r"AgE[A-Za-z0-9_\-]{50,2048}+"),)),                    # PyPI API tokens
     ("eyJ", (("jwt", "Jwt", r"[A-Za-z0-9_\-]{8,4096}+\.eyJ[A-Za-z0-9_\-]{8,8192}+\.[A-Za-z0-9_\-]{0,4096}+"),)),
 )
 _TOKEN_RES = tuple(
-    re.compile(re.escape(literal) + r"(?<![A-Za-z0-9_\-]" + re.escape(literal) + ")(?:"
+    re.compile(re.escape(literal) + r"(?<![A-Za-z0-9]" + re.escape(literal) + ")(?:"
                + "|".join(f"(?P<{name}>{rest})" for name, _, rest in branches) + ")")
     for literal, branches in _TOKEN_RULES
 )
