@@ -172,7 +172,7 @@ def test_provider_set_up_in_settings_then_streamed_reply_with_pii_notice(page, s
     expect(notice).to_contain_text("2 items were removed before sending")
     expect(notice).to_contain_text("Email")
     user = page.locator('[data-testid="chat-message"][data-role="user"]')
-    expect(user.get_by_test_id("chat-message-text")).to_contain_text("[Email]")
+    expect(user.get_by_test_id("chat-message-text")).to_contain_text("[Email-1]")
     expect(user.get_by_test_id("chat-message-text")).not_to_contain_text(EMAIL)
     notice.get_by_test_id("chat-redaction-show").click()
     removed = page.get_by_test_id("chat-redactions")
@@ -185,7 +185,7 @@ def test_provider_set_up_in_settings_then_streamed_reply_with_pii_notice(page, s
     # What reached the provider: the redacted text, never the address.
     sent = fake.chat_requests()[-1].json["messages"]
     last_user = [m for m in sent if m["role"] == "user"][-1]["content"]
-    assert "[Email]" in last_user and EMAIL not in last_user and IPV4 not in last_user
+    assert "[Email-1]" in last_user and EMAIL not in last_user and IPV4 not in last_user
     assert "What should I check first?" in last_user
 
     conv = page.get_by_test_id("chat-conversation")

@@ -76,7 +76,7 @@ def test_draft_with_ai_fills_the_lessons_for_review(page, served_app, fake, arti
     assert MARK in stored["content_md"] and DRAFT in stored["content_md"]
     assert stored["edited"] is True
     [request] = fake.chat_requests()
-    assert EMAIL.encode() not in request.body and b"[Email]" in request.body
+    assert EMAIL.encode() not in request.body and b"[Email-1]" in request.body
     assert page.problems == []
 
 

@@ -173,7 +173,7 @@ def test_log_upload_review_and_finalise(page, served_app, artifacts_dir):
     expect(review).to_have_attribute("data-state", "redacted")
     expect(page.get_by_test_id("review-done")).to_be_visible()
     stored = page.get_by_test_id("review-redacted-text")
-    for token in ("[Email]", "[Password]", "[AwsKey]", "[Redacted]"):
+    for token in ("[Email-1]", "[Password-1]", "[AwsKey-1]", "[Redacted-1]"):
         expect(stored).to_contain_text(token)
     expect(stored).to_contain_text(IPV4)  # kept on purpose
     text = stored.inner_text()
@@ -187,7 +187,7 @@ def test_log_upload_review_and_finalise(page, served_app, artifacts_dir):
     assert content["redacted"] is True
     for secret in (EMAIL, PASSWORD, AWS_KEY, CUSTOMER):
         assert secret not in content["text"]
-    assert CUSTOMER not in content["text"] and "[Redacted]" in content["text"]
+    assert CUSTOMER not in content["text"] and "[Redacted-1]" in content["text"]
     audit = served_app.call("get_audit_log", action="log_redacted")
     entries = [e for e in audit["items"] if e.get("entity_id") == log_file_id
                or (e.get("details") or {}).get("log_file_id") == log_file_id]

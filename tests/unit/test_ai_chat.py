@@ -191,12 +191,12 @@ def test_conversation_can_switch_provider(call, events, make_issue, provider, op
 def test_typed_pii_is_removed_before_sending_with_a_notice(call, events, make_issue, provider, openai_fake):
     typed = "Ask jane.doe@example.com why 10.20.30.40 refuses connections"
     sent, _, _ = send(call, events, issue_id=make_issue()["id"], content=typed)
-    assert sent["sent_content"] == "Ask [Email] why [IPv4] refuses connections"
+    assert sent["sent_content"] == "Ask [Email-1] why [IPv4-1] refuses connections"
     assert [(r["pii_type"], r["preview"]) for r in sent["redactions"]] == [("Email", "j…@e…m"), ("Ipv4", "1…0")]
     assert sent["notice"] == "2 items were removed before sending: Email, Ipv4."
     raw = openai_fake.chat_requests()[0].body
     assert b"jane.doe@example.com" not in raw and b"10.20.30.40" not in raw
-    assert b"Ask [Email] why [IPv4]" in raw
+    assert b"Ask [Email-1] why [IPv4-1]" in raw
     shown = call("get_message_redactions", message_id=sent["user_message_id"])
     assert [i["original"] for i in shown["items"]] == ["jane.doe@example.com", "10.20.30.40"]
     listed = call("get_conversation", conversation_id=sent["conversation_id"])["messages"][0]
@@ -257,7 +257,7 @@ def test_prompt_override_per_conversation(call, events, make_issue, provider, op
     assert view["overridden"] is True
     send(call, events, conversation_id=first["conversation_id"], content="two")
     system = openai_fake.chat_requests()[1].json["messages"][0]["content"]
-    assert system.startswith("Answer as a Helm expert. Contact [Email].")
+    assert system.startswith("Answer as a Helm expert. Contact [Email-1].")
     assert call("set_system_prompt", conversation_id=first["conversation_id"], prompt=None)["overridden"] is False
 
 

@@ -119,7 +119,7 @@ def test_provider_receives_no_planted_pii_and_audit_hash_matches(app, call, even
     for secret in (EMAIL, WHY_EMAIL, IP, PASSWORD, "dana.ops", "oncall.lead", "Tr0ub4dor"):
         assert secret.encode() not in body, secret
     sent = request.json["messages"][1]["content"]
-    assert "[Email]" in sent and "Checkout API returns 502" in sent
+    assert "[Email-1]" in sent and "Checkout API returns 502" in sent
     assert "Its credentials were rotated" in sent  # the 5-Whys are part of the material
     assert openai_fake.violations == []
 

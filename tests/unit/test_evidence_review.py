@@ -107,9 +107,10 @@ def test_apply_redactions_end_to_end(app, call, log_file):
     assert before["reviewed"] is False and before["redacted"] is False
 
     result = call("apply_redactions", log_file_id=lid)
-    expected = ("2026-03-01 12:00:01 INFO login ok [User] from [IPv4]\n"
-                "2026-03-01 12:00:02 WARN 😀 retry for [Email] via 10.1.2.4\n"
-                "2026-03-01 12:00:03 INFO 日本語 done, contact [Email]\n")
+    # Each distinct value keeps its own numbered placeholder in this incident.
+    expected = ("2026-03-01 12:00:01 INFO login ok [User-1] from [IPv4-1]\n"
+                "2026-03-01 12:00:02 WARN 😀 retry for [Email-2] via 10.1.2.4\n"
+                "2026-03-01 12:00:03 INFO 日本語 done, contact [Email-3]\n")
     text = full_text(call, lid)
     assert text == expected
     assert result["applied"] == 6

@@ -23,6 +23,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tftsr.egress.gate import Gate
+from tftsr.egress.transport import OutboundRequest as PreparedRequest
+from tftsr.egress.transport import open_response
 from tftsr.errors import TftsrError
 
 log = logging.getLogger(__name__)
@@ -154,17 +157,6 @@ class ModelInfo:
 
     def to_dict(self) -> dict:
         return {"id": self.id, "label": self.label or self.id, "details": self.details}
-
-
-@dataclass
-class PreparedRequest:
-    """An HTTP request ready to go. ``body`` is the exact byte string that is sent."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes | None = None
-    stream: bool = True
 
 
 # -- errors -----------------------------------------------------------------------------
@@ -323,11 +315,15 @@ class ProviderBase:
     settings_schema: tuple[dict, ...] = ()
 
     def __init__(self, config: ProviderConfig, *, timeouts: Timeouts = DEFAULT_TIMEOUTS,
-                 retry: RetryPolicy = DEFAULT_RETRY, transport: httpx.BaseTransport | None = None):
+                 retry: RetryPolicy = DEFAULT_RETRY, transport: httpx.BaseTransport | None = None,
+                 gate: Gate | None = None):
         self.config = config
         self.timeouts = timeouts
         self.retry = retry
         self._transport = transport
+        # Every request is sealed by this gate before it leaves (see tftsr.egress.gate);
+        # without an app the gate still redacts, with plain placeholders.
+        self.gate = gate or Gate(None)
 
     # -- to implement ------------------------------------------------------------------
     def prepare_chat(self, request: ChatRequest) -> PreparedRequest:
@@ -370,10 +366,9 @@ class ProviderBase:
         return int(value) if value else None
 
     # -- sending -----------------------------------------------------------------------
-    def _client(self, read_timeout: float) -> httpx.Client:
-        timeout = httpx.Timeout(read_timeout, connect=self.timeouts.connect)
-        return httpx.Client(timeout=timeout, transport=self._transport, follow_redirects=False,
-                            trust_env=False)
+    def scrub(self, text: str) -> str:
+        """A service's own words, without the API key or anything the detector finds."""
+        return self.gate.scrub(text, (self.config.api_key,))
 
     def open(self, prepared: PreparedRequest, *, read_timeout: float, cancel: Cancellation,
              hooks: SendHooks | None = None) -> tuple[httpx.Client, httpx.Response]:
@@ -382,24 +377,23 @@ class ProviderBase:
         Raises ProviderError (or Cancelled) with a message for people.
         """
         hooks = hooks or SendHooks()
+        if not prepared.sealed:
+            self.gate.seal(prepared)
         attempt = 0
         while True:
             attempt += 1
             cancel.check()
             if hooks.before_send:
                 hooks.before_send(prepared, attempt)
-            client = self._client(read_timeout)
             try:
-                req = client.build_request(prepared.method, prepared.url, headers=prepared.headers,
-                                           content=prepared.body)
-                response = client.send(req, stream=True)
+                client, response = open_response(prepared, read_timeout=read_timeout,
+                                                 connect_timeout=self.timeouts.connect,
+                                                 transport=self._transport)
             except httpx.TimeoutException as exc:
-                client.close()
                 if cancel.cancelled:
                     raise Cancelled() from None
                 raise self.timeout_error(read_timeout, exc) from None
             except httpx.TransportError as exc:
-                client.close()
                 if cancel.cancelled:
                     raise Cancelled() from None
                 raise self.unreachable_error(exc) from None
@@ -494,7 +488,7 @@ class ProviderBase:
     def unreachable_error(self, exc: Exception) -> ProviderError:
         where = host_of(self.config.base_url)
         return ProviderError(
-            f"{self.display_name} is not reachable at {where} ({_transport_reason(exc)}). "
+            f"{self.display_name} is not reachable at {where} ({self.scrub(_transport_reason(exc))}). "
             "Check the address and that the service is running.", code="ai_unreachable")
 
     def timeout_error(self, seconds: float, exc: Exception) -> ProviderError:
@@ -506,7 +500,7 @@ class ProviderBase:
                              code="ai_timeout")
 
     def status_error(self, status: int, body: bytes, headers: httpx.Headers) -> ProviderError:
-        detail = _error_detail(body)
+        detail = self.scrub(_error_detail(body))
         said = f" It said: {detail}" if detail else ""
         name = self.display_name
         if status == 401:

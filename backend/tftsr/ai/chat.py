@@ -35,6 +35,7 @@ from tftsr.ai.complete import record_send
 from tftsr.ai.tools import MAX_ITERATIONS, ToolContext, ToolRegistry, list_calls, run_tool_loop
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
+from tftsr.egress.gate import Gate, cut
 from tftsr.errors import Conflict, InvalidArgument, NotFound
 from tftsr.issues import store as issue_store
 from tftsr.issues import whys as issue_whys
@@ -261,18 +262,25 @@ def _insert_message(conn, **values) -> dict:
 
 
 # -- building the request ---------------------------------------------------------------------------
-def _log_block(file_name: str, text: str) -> str:
-    if len(text) > MAX_LOG_CHARS:
-        text = text[:MAX_LOG_CHARS] + f"\n[… truncated: only the first {MAX_LOG_CHARS:,} characters are attached]"
-    return f"Attached log file '{file_name}' (reviewed and redacted):\n```\n{text}\n```"
+MAX_DESCRIPTION_CHARS = 5000
 
 
-def _issue_context(conn, issue_id: str) -> str:
+def _log_block(gate: Gate, file_name: str, text: str) -> str:
+    """One reviewed log for the request; its name passes the gate like any text."""
+    text = cut(text, MAX_LOG_CHARS,
+               f"\n[… truncated: only the first {MAX_LOG_CHARS:,} characters are attached]")
+    return f"Attached log file '{gate.text(file_name)}' (reviewed and redacted):\n```\n{text}\n```"
+
+
+def _issue_context(conn, issue_id: str, gate: Gate) -> str:
+    """The incident's summary for the system prompt: each field redacted first, then cut."""
     issue = issue_store.get(conn, issue_id)
-    lines = [f"Incident: {issue['title']}", f"Severity: {issue['severity']}; status: {issue['status']};"
+    lines = [f"Incident: {gate.text(issue['title'])}",
+             f"Severity: {issue['severity']}; status: {issue['status']};"
              f" domain: {issue.get('category') or 'unknown'}"]
     if issue.get("description"):
-        lines.append(f"Description: {issue['description'][:5000]}")
+        lines.append("Description: " + cut(gate.text(issue["description"]), MAX_DESCRIPTION_CHARS,
+                                            " [… shortened]"))
     steps = issue_whys.list_steps(conn, issue_id)
     if steps:
         lines.append("5-Whys confirmed so far:")
@@ -282,17 +290,19 @@ def _issue_context(conn, issue_id: str) -> str:
     return "\n".join(lines)
 
 
-def build_request(conn, conversation: dict, provider_row: dict, tools: ToolRegistry) -> tuple[ChatRequest, list[str]]:
+def build_request(app, conn, conversation: dict, provider_row: dict,
+                  tools: ToolRegistry) -> tuple[ChatRequest, list[str]]:
     """The whole request for the conversation as stored (every user-written part gated).
 
     Returns the request and the ids of every log attached to it.
     """
     with_tools = registry.offers_tools(provider_row)
+    gate = Gate(app, conversation["issue_id"])
     base = prompts.effective_prompt(_domain(conn, conversation["issue_id"]), None)
     override = conversation.get("system_prompt")
     if override:
-        base, _ = pii_gate.redact_text(override)
-    context, _ = pii_gate.redact_text(_issue_context(conn, conversation["issue_id"]))
+        base = gate.text(override)
+    context = gate.text(_issue_context(conn, conversation["issue_id"], gate))
     system = f"{base}\n\n{prompts.whys_instructions(with_tools)}\n\n{context}"
     messages = [Message("system", system)]
     log_ids: list[str] = []
@@ -303,7 +313,7 @@ def build_request(conn, conversation: dict, provider_row: dict, tools: ToolRegis
             parts = [row["content"]]
             for log_id in _loads(row["log_file_ids"], []):
                 meta, text = pii_gate.redacted_log_text(conn, log_id, conversation["issue_id"])
-                parts.append(_log_block(meta["file_name"], text))
+                parts.append(_log_block(gate, meta["file_name"], text))
                 log_ids.append(log_id)
             messages.append(Message("user", "\n\n".join(p for p in parts if p)))
         elif row["role"] == "assistant" and row["content"] and row["status"] != "streaming":
@@ -320,7 +330,11 @@ def send(app, *, content: str, conversation_id: str | None = None, issue_id: str
     log_file_ids = list(dict.fromkeys(log_file_ids or []))
     if not conversation_id and not issue_id:
         raise InvalidArgument("Give conversation_id, or issue_id to start a new conversation.")
-    sent_content, removed = pii_gate.redact_text(content)
+    with app.db.connection() as conn:  # the incident decides the pseudonyms
+        if conversation_id and not issue_id:
+            issue_id = get_row(conn, conversation_id)["issue_id"]
+        issue_store.get(conn, issue_id)
+    sent_content, removed = pii_gate.redact_text(content, gate=Gate(app, issue_id))
     tools = tool_registry(app)
     with app.db.transaction() as conn:
         if conversation_id:
@@ -348,8 +362,8 @@ def send(app, *, content: str, conversation_id: str | None = None, issue_id: str
         conn.execute("UPDATE ai_conversations SET updated_at = ?, provider_id = ?, provider = ?,"
                      " model = ? WHERE id = ?", (now_text(), provider_row["id"], provider_row["kind"],
                                                  provider_row["model"], conversation["id"]))
-        request, all_log_ids = build_request(conn, conversation, provider_row, tools)
-    client = registry.client_for(app, provider_row)
+        request, all_log_ids = build_request(app, conn, conversation, provider_row, tools)
+    client = registry.client_for(app, provider_row, issue_id=conversation["issue_id"])
     gen = Generation(conversation["id"], assistant["id"])
     _generations(app)[assistant["id"]] = gen
     ctx = ToolContext(app, conversation["issue_id"], conversation["id"], assistant["id"])

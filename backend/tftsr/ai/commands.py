@@ -79,12 +79,14 @@ def add_ai_provider(app, name, kind, base_url, model, api_key, settings, make_ac
 @command("update_ai_provider", provider_id=PROVIDER_ID, name=Str(min_len=1, max_len=100, required=False), base_url=BASE_URL,
          model=Str(min_len=1, max_len=200, required=False), api_key=Str(max_len=4096, required=False,
                                                                         nullable=True),
-         settings=SETTINGS)
-def update_ai_provider(app, provider_id, name, base_url, model, api_key, settings):
-    """Change a provider. api_key: leave out to keep, "" to remove, text to replace."""
+         settings=SETTINGS, confirm_origin=Str(max_len=300, required=False))
+def update_ai_provider(app, provider_id, name, base_url, model, api_key, settings, confirm_origin):
+    """Change a provider. api_key: leave out to keep, "" to remove, text to replace.
+    Moving the address to another host needs the key again, or confirm_origin naming the
+    new origin (scheme://host:port) that may receive the stored key."""
     with app.db.transaction() as conn:
         provider = registry.update(app, conn, provider_id, name=name, base_url=base_url, model=model,
-                                   api_key=api_key, settings=settings)
+                                   api_key=api_key, settings=settings, confirm_origin=confirm_origin)
     app.events.emit("ai_providers_changed", {"provider_id": provider_id})
     return provider
 

@@ -42,8 +42,8 @@ def record_send(conn, provider_row: dict, prepared: PreparedRequest, attempt: in
         "provider": provider_row["name"], "provider_kind": provider_row["kind"],
         "provider_id": provider_row["id"], "model": provider_row["model"],
         "request_sha256": hashlib.sha256(body).hexdigest(), "request_bytes": len(body),
-        "host": prepared.url.split("/")[2] if "://" in prepared.url else prepared.url,
-        "attempt": attempt, **details})
+        "host": prepared.host, "path": prepared.path, "method": prepared.method,
+        "redacted_at_send": prepared.redacted, "attempt": attempt, **details})
 
 
 def audited_hooks(app, provider_row: dict, *, entity_type: str, entity_id: str,
@@ -69,7 +69,7 @@ def complete(app, provider_row: dict, request: ChatRequest, *, entity_type: str,
     ``cancel`` stops it from another thread (raises :class:`~tftsr.ai.base.Cancelled`).
     Provider failures raise :class:`~tftsr.ai.base.ProviderError` with the AI error codes.
     """
-    client = registry.client_for(app, provider_row)
+    client = registry.client_for(app, provider_row, issue_id=(details or {}).get("issue_id"))
     hooks = audited_hooks(app, provider_row, entity_type=entity_type, entity_id=entity_id,
                           details=details, on_retry=on_retry)
     parts: list[str] = []

@@ -24,6 +24,9 @@ import httpx
 from tftsr.ai.base import DEFAULT_TIMEOUTS, Cancellation, host_of
 from tftsr.ai.providers.ollama import DEFAULT_BASE_URL
 from tftsr.db.ids import uuid7
+from tftsr.egress.gate import Gate
+from tftsr.egress.send import send as egress_send
+from tftsr.egress.transport import OutboundRequest
 from tftsr.errors import NotFound, TftsrError
 
 log = logging.getLogger(__name__)
@@ -56,10 +59,17 @@ def _timeout(app) -> float:
     return (app.extras.get("ai_timeouts") or DEFAULT_TIMEOUTS).admin
 
 
-def _client(app, read_timeout: float | None = None) -> httpx.Client:
+def _open(app, method: str, base_url: str, path: str, body: dict | None = None, *,
+          read_timeout: float | None = None) -> tuple[httpx.Client, httpx.Response]:
+    """Send one administration request through the egress gate (model names are
+    checked like any text, and every request is audited before it leaves)."""
     timeouts = app.extras.get("ai_timeouts") or DEFAULT_TIMEOUTS
-    return httpx.Client(timeout=httpx.Timeout(read_timeout or timeouts.admin, connect=timeouts.connect),
-                        trust_env=False, transport=app.extras.get("ai_transport"))
+    content = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    prepared = OutboundRequest(method, base_url.rstrip("/") + path, headers, content)
+    return egress_send(app, prepared, purpose="ollama_admin", entity_type="ollama",
+                       entity_id=host_of(base_url), read_timeout=read_timeout or timeouts.admin,
+                       connect_timeout=timeouts.connect, transport=app.extras.get("ai_transport"))
 
 
 def _not_running(base_url: str) -> OllamaUnavailable:
@@ -69,10 +79,13 @@ def _not_running(base_url: str) -> OllamaUnavailable:
 
 def _request(app, method: str, base_url: str, path: str, body: dict | None = None) -> httpx.Response:
     try:
-        with _client(app) as client:
-            content = json.dumps(body).encode() if body is not None else None
-            headers = {"Content-Type": "application/json"} if body is not None else {}
-            return client.request(method, base_url.rstrip("/") + path, content=content, headers=headers)
+        client, response = _open(app, method, base_url, path, body)
+        try:
+            response.read()
+        finally:
+            response.close()
+            client.close()
+        return response
     except httpx.TimeoutException:
         raise OllamaUnavailable(f"Ollama at {host_of(base_url)} did not answer within "
                                 f"{_timeout(app):g} seconds.") from None
@@ -81,13 +94,14 @@ def _request(app, method: str, base_url: str, path: str, body: dict | None = Non
 
 
 def _error_text(response: httpx.Response) -> str:
+    """Ollama's own words, checked like any text coming back."""
     try:
         data = response.json()
         if isinstance(data, dict) and data.get("error"):
-            return str(data["error"])[:300]
+            return Gate(None).scrub(str(data["error"])[:300])
     except ValueError:
         pass
-    return response.text[:300]
+    return Gate(None).scrub(response.text[:300])
 
 
 def status(app, base_url: str | None) -> dict:
@@ -173,11 +187,9 @@ def _emit(app, pull_id: str, name: str, *, status_text: str, completed=None, tot
 
 def _run_pull(app, base_url: str, name: str, pull_id: str, cancel: Cancellation) -> None:
     try:
-        with _client(app, read_timeout=DEFAULT_TIMEOUTS.tools) as client:
-            body = json.dumps({"model": name, "stream": True}).encode()
-            request = client.build_request("POST", base_url.rstrip("/") + "/api/pull", content=body,
-                                           headers={"Content-Type": "application/json"})
-            response = client.send(request, stream=True)
+        client, response = _open(app, "POST", base_url, "/api/pull",
+                                 {"model": name, "stream": True}, read_timeout=DEFAULT_TIMEOUTS.tools)
+        try:
             cancel.attach(response)
             try:
                 if response.status_code != 200:
@@ -192,7 +204,8 @@ def _run_pull(app, base_url: str, name: str, pull_id: str, cancel: Cancellation)
                         continue
                     item = json.loads(line)
                     if item.get("error"):
-                        raise OllamaError(f"Ollama could not pull '{name}': {str(item['error'])[:300]}")
+                        said = Gate(None).scrub(str(item["error"])[:300])
+                        raise OllamaError(f"Ollama could not pull '{name}': {said}")
                     finished = item.get("status") == "success"
                     _emit(app, pull_id, name, status_text=str(item.get("status", "")),
                           completed=item.get("completed"), total=item.get("total"), done=finished)
@@ -204,6 +217,8 @@ def _run_pull(app, base_url: str, name: str, pull_id: str, cancel: Cancellation)
             finally:
                 cancel.attach(None)
                 response.close()
+        finally:
+            client.close()
     except TftsrError as exc:
         _emit(app, pull_id, name, status_text="error", done=True, error=exc.to_dict())
     except (httpx.HTTPError, ValueError) as exc:

@@ -1,7 +1,8 @@
 """The PII gate: nothing reaches a provider before it has passed here.
 
 * Typed text is scanned with :func:`tftsr.pii.detect_pii` and every finding is replaced
-  by its placeholder (``[Email]``, ``[IPv4]`` …) before sending. The caller gets the list
+  by its placeholder (``[Email-1]``, ``[IPv4-3]`` … numbered per incident, see
+  :mod:`tftsr.egress.gate`) before sending. The caller gets the list
   of what was removed (type and a masked preview) to show the user.
 * Log files go out only in their reviewed, redacted form: a log whose review is not
   finished raises :class:`LogNotReviewed` naming it, so the UI can send the user there.
@@ -12,9 +13,9 @@ If the detector cannot be loaded, sending is refused rather than done unscanned.
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
 
-from tftsr.errors import NotFound, TftsrError, Unavailable
+from tftsr.egress.gate import Gate, Redaction, mask_value
+from tftsr.errors import NotFound, TftsrError
 
 
 class LogNotReviewed(TftsrError):
@@ -32,65 +33,12 @@ class LogNotReviewed(TftsrError):
         return {**super().to_dict(), "log_file_id": self.log_file_id, "file_name": self.file_name}
 
 
-@dataclass
-class Redaction:
-    pii_type: str
-    start: int
-    end: int
-    original: str
-    replacement: str
+def redact_text(text: str, *, gate: Gate | None = None) -> tuple[str, list[Redaction]]:
+    """Replace every finding in ``text``; returns the text to send and what was removed.
 
-    @property
-    def preview(self) -> str:
-        return mask_value(self.original)
-
-    def public(self) -> dict:
-        """What may be shown in lists: the type and a masked preview, not the value."""
-        return {"pii_type": self.pii_type, "preview": self.preview, "replacement": self.replacement,
-                "start": self.start, "end": self.end}
-
-
-def mask_value(value: str) -> str:
-    """A preview that shows the shape, not the secret: "j…@e…m", "1…9", "••••"."""
-    value = value.strip()
-    if len(value) <= 4:
-        return "•" * len(value) or "•"
-    if "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}…@{domain[:1]}…{domain[-1:]}"
-    return f"{value[:1]}…{value[-1:]}"
-
-
-def _detector():
-    try:
-        from tftsr.pii import detect_pii
-    except ImportError:
-        raise Unavailable("The PII detector is not available, so nothing can be sent to an AI "
-                          "provider.", code="pii_unavailable") from None
-    return detect_pii
-
-
-def _field(span, name):
-    return span[name] if isinstance(span, dict) else getattr(span, name)
-
-
-def redact_text(text: str) -> tuple[str, list[Redaction]]:
-    """Replace every finding in ``text``; returns the text to send and what was removed."""
-    spans = sorted(_detector()(text), key=lambda s: (_field(s, "start"), -_field(s, "end")))
-    out: list[str] = []
-    removed: list[Redaction] = []
-    cursor = 0
-    for span in spans:
-        start, end = _field(span, "start"), _field(span, "end")
-        if start < cursor or end <= start:  # overlaps were resolved by the detector; be safe
-            continue
-        out.append(text[cursor:start])
-        replacement = _field(span, "replacement")
-        out.append(replacement)
-        removed.append(Redaction(_field(span, "pii_type"), start, end, text[start:end], replacement))
-        cursor = end
-    out.append(text[cursor:])
-    return "".join(out), removed
+    Pass the incident's gate (``Gate(app, issue_id)``) for its stable pseudonyms.
+    """
+    return (gate or Gate(None)).redact(text)
 
 
 def notice_for(removed: list[Redaction]) -> str | None:
@@ -123,3 +71,7 @@ def redacted_log_text(conn, log_file_id: str, issue_id: str | None = None) -> tu
     text = gzip.decompress(blob).decode("utf-8")
     return row, text
 
+
+
+__all__ = ["LogNotReviewed", "Redaction", "mask_value", "notice_for", "redact_text",
+           "redacted_log_text"]

@@ -15,11 +15,12 @@ from tftsr.ai.base import DEFAULT_RETRY, DEFAULT_TIMEOUTS, ProviderBase, Provide
 from tftsr.ai.providers import PROVIDER_CLASSES
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
+from tftsr.egress.gate import Gate, origin_of
 from tftsr.errors import InvalidArgument, NotFound, TftsrError
 from tftsr.secrets import decrypt_secret, encrypt_secret, mask_secret
 
 COLUMNS = ("id, name, kind, base_url, model, api_key_encrypted, api_key_hint, settings, is_active,"
-           " supports_tools, tools_checked_at, created_at, updated_at")
+           " supports_tools, tools_checked_at, created_at, updated_at, api_key_origin")
 KIND_LABELS = {
     "openai": "OpenAI-compatible (OpenAI, LM Studio, vLLM, LiteLLM)",
     "azure_openai": "Azure OpenAI",
@@ -34,6 +35,23 @@ KIND_LABELS = {
 class NoProvider(TftsrError):
     code = "ai_no_provider"
     http_status = 409
+
+
+class KeyNeedsReentry(TftsrError):
+    """The address changed to another host while a key is stored: the key stays bound to
+    the host it was entered for until the user enters it again or confirms the new host."""
+
+    code = "api_key_reentry_required"
+    http_status = 409
+
+    def __init__(self, old_origin: str, new_origin: str):
+        super().__init__(
+            f"The API key was entered for {old_origin}. To send it to {new_origin} instead, "
+            f"enter the key again, or confirm that {new_origin} may receive it.")
+        self.new_origin = new_origin
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "new_origin": self.new_origin}
 
 
 def kinds() -> list[dict]:
@@ -117,6 +135,8 @@ def to_public(row: dict) -> dict:
         "id": row["id"], "name": row["name"], "kind": row["kind"], "base_url": row["base_url"],
         "model": row["model"], "api_key_set": bool(row.get("api_key_encrypted")),
         "api_key_masked": (row.get("api_key_hint") or "…") if row.get("api_key_encrypted") else None,
+        "api_key_origin": (row.get("api_key_origin") or origin_of(row["base_url"]))
+        if row.get("api_key_encrypted") else None,
         "settings": settings, "is_active": bool(row["is_active"]),
         "supports_tools": None if row.get("supports_tools") is None else bool(row["supports_tools"]),
         "tools_checked_at": row.get("tools_checked_at"),
@@ -163,14 +183,15 @@ def add(app, conn, *, name: str, kind: str, base_url: str | None, model: str,
            "model": model, "api_key_encrypted": None, "api_key_hint": None,
            "settings": json.dumps(clean_settings(kind, settings), sort_keys=True),
            "is_active": 0, "supports_tools": None, "tools_checked_at": None,
-           "created_at": now, "updated_at": now}
+           "created_at": now, "updated_at": now, "api_key_origin": None}
     if api_key:
         row["api_key_encrypted"], row["api_key_hint"] = _encrypt_key(app, api_key)
+        row["api_key_origin"] = origin_of(row["base_url"])
     first = conn.execute("SELECT count(*) AS n FROM ai_providers").fetchone()["n"] == 0
     conn.execute(
         f"INSERT INTO ai_providers ({COLUMNS}) VALUES (:id, :name, :kind, :base_url, :model,"
         " :api_key_encrypted, :api_key_hint, :settings, :is_active, :supports_tools,"
-        " :tools_checked_at, :created_at, :updated_at)", row)
+        " :tools_checked_at, :created_at, :updated_at, :api_key_origin)", row)
     audit_record(conn, "ai_provider_added", "ai_provider", row["id"],
                  {"name": name, "kind": kind, "base_url": row["base_url"], "model": model,
                   "api_key_set": bool(api_key)})
@@ -180,7 +201,10 @@ def add(app, conn, *, name: str, kind: str, base_url: str | None, model: str,
 
 
 def update(app, conn, provider_id: str, *, name=None, base_url=None, model=None, api_key=None,
-           settings=None) -> dict:
+           settings=None, confirm_origin: str | None = None) -> dict:
+    """Change a provider. A stored key stays bound to the origin it was entered for: moving
+    the address to another origin needs the key again (``api_key``) or ``confirm_origin``
+    naming the new origin exactly."""
     row = get_row(conn, provider_id)
     changes: dict[str, Any] = {}
     if name is not None and name != row["name"]:
@@ -204,6 +228,18 @@ def update(app, conn, provider_id: str, *, name=None, base_url=None, model=None,
         else:
             changes["api_key_encrypted"], changes["api_key_hint"] = _encrypt_key(app, api_key)
             key_change = "replaced"
+    new_url = changes.get("base_url", row["base_url"])
+    if changes.get("api_key_encrypted"):
+        changes["api_key_origin"] = origin_of(new_url)
+    elif "api_key_encrypted" in changes:
+        changes["api_key_origin"] = None
+    elif row["api_key_encrypted"] and "base_url" in changes:
+        bound = row.get("api_key_origin") or origin_of(row["base_url"])
+        if origin_of(new_url) != bound:
+            if (confirm_origin or "").strip().lower().rstrip("/") != origin_of(new_url):
+                raise KeyNeedsReentry(bound, origin_of(new_url))
+            changes["api_key_origin"] = origin_of(new_url)
+            key_change = "moved"
     if not changes:
         return to_public(row)
     if {"model", "base_url", "api_key_encrypted"} & set(changes):
@@ -216,7 +252,11 @@ def update(app, conn, provider_id: str, *, name=None, base_url=None, model=None,
                  {"fields": sorted(k for k in changes if k not in ("updated_at", "api_key_hint")
                                    and not k.startswith("api_key") and k not in
                                    ("supports_tools", "tools_checked_at")),
-                  "api_key": key_change})
+                  "api_key": key_change,
+                  **({"base_url": {"from": row["base_url"], "to": changes["base_url"]}}
+                     if "base_url" in changes else {}),
+                  **({"api_key_origin": changes["api_key_origin"]}
+                     if changes.get("api_key_origin") else {})})
     return to_public(get_row(conn, provider_id))
 
 
@@ -250,8 +290,16 @@ def record_tool_support(conn, provider_id: str, supported: bool) -> None:
 
 
 def config_for(app, row: dict) -> ProviderConfig:
-    """The configuration with the key decrypted, for building requests only."""
-    api_key = decrypt_secret(app, row["api_key_encrypted"]) if row.get("api_key_encrypted") else None
+    """The configuration with the key decrypted, for building requests only.
+
+    The key is released only for the origin it was entered for.
+    """
+    api_key = None
+    if row.get("api_key_encrypted"):
+        bound = row.get("api_key_origin")
+        if bound and bound != origin_of(row["base_url"]):
+            raise KeyNeedsReentry(bound, origin_of(row["base_url"]))
+        api_key = decrypt_secret(app, row["api_key_encrypted"])
     try:
         settings = json.loads(row.get("settings") or "{}")
     except ValueError:
@@ -260,14 +308,16 @@ def config_for(app, row: dict) -> ProviderConfig:
                           api_key=api_key, name=row["name"], settings=settings, id=row["id"])
 
 
-def client_for(app, row: dict | ProviderConfig) -> ProviderBase:
-    """A ready provider client. Tests may put ``ai_timeouts`` / ``ai_retry`` (and an
-    httpx ``ai_transport``) in ``app.extras`` to shorten waits."""
+def client_for(app, row: dict | ProviderConfig, *, issue_id: str | None = None) -> ProviderBase:
+    """A ready provider client whose requests pass the egress gate (with the incident's
+    pseudonyms when ``issue_id`` is given). Tests may put ``ai_timeouts`` / ``ai_retry``
+    (and an httpx ``ai_transport``) in ``app.extras`` to shorten waits."""
     config = row if isinstance(row, ProviderConfig) else config_for(app, row)
     cls = PROVIDER_CLASSES[config.kind]
     extras = getattr(app, "extras", {}) or {}
     return cls(config, timeouts=extras.get("ai_timeouts", DEFAULT_TIMEOUTS),
-               retry=extras.get("ai_retry", DEFAULT_RETRY), transport=extras.get("ai_transport"))
+               retry=extras.get("ai_retry", DEFAULT_RETRY), transport=extras.get("ai_transport"),
+               gate=Gate(app, issue_id))
 
 
 def offers_tools(row: dict) -> bool:

@@ -47,6 +47,7 @@ from tftsr.audit import record as audit_record
 from tftsr.db.ids import uuid7
 from tftsr.docs import generate, sections
 from tftsr.docs import store as doc_store
+from tftsr.egress.gate import Gate
 from tftsr.errors import Conflict, InvalidArgument, InvalidState, NotFound, TftsrError
 
 log = logging.getLogger(__name__)
@@ -246,14 +247,16 @@ def context_text(ctx: dict) -> str:
     return "\n".join(lines)
 
 
-def build_request(ctx: dict, doc_type: str, targets: list[Target]) -> tuple[ChatRequest, int]:
-    """The gated request and how many values the PII gate removed."""
+def build_request(ctx: dict, doc_type: str, targets: list[Target],
+                  gate: Gate | None = None) -> tuple[ChatRequest, int]:
+    """The gated request and how many values the PII gate removed (with the incident's
+    gate, values keep the placeholders they have in its logs and chats)."""
     system, removed_a = pii_gate.redact_text(
-        SYSTEM_PROMPT.format(doc_label=generate.DOC_TITLES[doc_type].lower()))
+        SYSTEM_PROMPT.format(doc_label=generate.DOC_TITLES[doc_type].lower()), gate=gate)
     wanted = "\n".join(f"- {t.id} ({t.heading}): {' '.join(t.guidance.split())}" for t in targets)
     user_text = (f"Write these sections of the {generate.DOC_TITLES[doc_type].lower()}:\n"
                  f"{wanted}\n\nIncident record:\n\n{context_text(ctx)}")
-    user, removed_b = pii_gate.redact_text(user_text)
+    user, removed_b = pii_gate.redact_text(user_text, gate=gate)
     return ChatRequest([Message("system", system), Message("user", user)]), len(removed_a) + len(removed_b)
 
 
@@ -326,7 +329,8 @@ def start(app, document_id: str, section_ids: list[str] | None) -> dict:
         provider_row = registry.find_row(conn, None)  # ai_no_provider when none is active
         targets = choose_targets(doc, section_ids)
         ctx = generate.narrative_context(conn, doc["issue_id"])
-    request, redaction_count = build_request(ctx, doc["doc_type"], targets)
+    request, redaction_count = build_request(ctx, doc["doc_type"], targets,
+                                             Gate(app, doc["issue_id"]))
     jobs = _jobs(app)
     with _JOBS_LOCK:
         if any(j.document_id == document_id for j in jobs.values()):

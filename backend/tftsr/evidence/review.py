@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
+from tftsr.egress import pseudonyms
+from tftsr.egress.gate import policy_for as gate_policy
 from tftsr.errors import InvalidArgument, InvalidState, NotFound
 from tftsr.evidence import logs
 from tftsr.evidence.ingest import SpanBuffer, WindowScanner, span_field
@@ -206,9 +208,17 @@ def apply_redactions(app, log_file_id: str) -> dict:
             raise InvalidState(f"{pending:,} finding{'s' if pending != 1 else ''} still "
                                f"need{'' if pending != 1 else 's'} a decision (approve or "
                                "reject) before the redactions can be applied.")
-        approved = conn.execute("SELECT pii_type, start_offset, end_offset, replacement"
-                                " FROM pii_spans WHERE log_file_id = ? AND status = 'approved'",
-                                (log_file_id,)).fetchall()
+        approved = conn.execute("SELECT pii_type, start_offset, end_offset, replacement,"
+                                " original_value FROM pii_spans WHERE log_file_id = ?"
+                                " AND status = 'approved'", (log_file_id,)).fetchall()
+        if gate_policy(app).pseudonyms:  # the incident's stable placeholders ([IPv4-3])
+            for span in approved:
+                value = span["original_value"] or text.slice(span["start_offset"], span["end_offset"])
+                span["replacement"] = pseudonyms.numbered(span["replacement"], pseudonyms.number_for(
+                    app, conn, row["issue_id"], span["pii_type"], value))
+        kept = conn.execute("SELECT original_value FROM pii_spans WHERE log_file_id = ?"
+                            " AND status = 'rejected'", (log_file_id,)).fetchall()
+        pseudonyms.remember_kept(app, conn, row["issue_id"], [k["original_value"] for k in kept])
         counts: dict[str, int] = {}
         for span in approved:
             counts[span["pii_type"]] = counts.get(span["pii_type"], 0) + 1

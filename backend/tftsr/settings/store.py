@@ -60,6 +60,14 @@ SCHEMA: dict[str, Setting] = {s.key: s for s in (
     Setting("log_level", "enum", "INFO", "Application log level",
             "How much TFTSR writes to its own log (never your incident data or keys).",
             ("DEBUG", "INFO", "WARNING", "ERROR"), group="Diagnostics"),
+    Setting("privacy_pseudonyms", "bool", True, "Numbered placeholders",
+            "Give each distinct value its own placeholder per incident ([IPv4-1], [IPv4-2] …) "
+            "so redacted logs, chats and documents stay readable. Off: every value of a type "
+            "becomes the same placeholder ([IPv4]).", group="Privacy"),
+    Setting("privacy_keep_private_ips", "bool", False, "Keep private network addresses",
+            "Leave RFC 1918, loopback and link-local addresses (10.x, 172.16–31.x, 192.168.x, "
+            "127.x) as they are in what is sent; they name nothing outside your networks.",
+            group="Privacy"),
     Setting("max_upload_mb", "int", 200, "Largest log file (MB)",
             "Log files bigger than this are refused.", min=1, max=2048, group="Evidence"),
 )}

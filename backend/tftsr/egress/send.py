@@ -1,0 +1,41 @@
+"""Gate, audit, send: the whole way out for requests that are not AI chats.
+
+AI provider requests are sealed and sent by :class:`tftsr.ai.base.ProviderBase` (they
+need retries and streaming) and audited as ``ai_send``; everything else that leaves —
+Ollama administration, integrations — uses :func:`send` here, audited as
+``egress_send``. Both write the same facts: destination host and path, method, the
+SHA-256 and size of the exact body, and what the last check redacted by type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+
+from tftsr.audit import record as audit_record
+from tftsr.egress.gate import Gate
+from tftsr.egress.transport import OutboundRequest, open_response
+
+
+def audit_facts(prepared: OutboundRequest) -> dict:
+    body = prepared.body or b""
+    return {"host": prepared.host, "path": prepared.path, "method": prepared.method,
+            "request_sha256": hashlib.sha256(body).hexdigest(), "request_bytes": len(body),
+            "redacted_at_send": prepared.redacted}
+
+
+def send(app, prepared: OutboundRequest, *, purpose: str, entity_type: str, entity_id: str,
+         read_timeout: float, connect_timeout: float, gate: Gate | None = None,
+         transport: httpx.BaseTransport | None = None,
+         details: dict | None = None) -> tuple[httpx.Client, httpx.Response]:
+    """Seal ``prepared``, write its ``egress_send`` audit entry, then send it.
+
+    Returns the client and the open response; the caller closes both.
+    """
+    (gate or Gate(app)).seal(prepared)
+    with app.db.transaction() as conn:
+        audit_record(conn, "egress_send", entity_type, entity_id,
+                     {"purpose": purpose, **audit_facts(prepared), **(details or {})})
+    return open_response(prepared, read_timeout=read_timeout, connect_timeout=connect_timeout,
+                         transport=transport)
