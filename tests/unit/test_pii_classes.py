@@ -116,3 +116,49 @@ def test_token_prefix_traps():
     # glued to a letter or digit: the middle of a longer word or id
     assert found(f"xghp_{GHP[4:]} 1AKIA2IDW52IJB4LAJLJ6 task-runner-sk-prod-cluster-node-pool") == []
     assert found("disk-usage sk-prod-cluster-node-pool-west ask-for-help") == []
+
+
+# --- credentials in prose and command-line flags ---------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("the admin password is Adm1n!2024.", ("Password", "Adm1n!2024")),
+    ("Note: root password was changed to Summer2025 yesterday", ("Password", "Summer2025")),
+    ("the vpn passphrase is 'correct horse battery'", ("Password", "correct horse battery")),
+    ("password: Winter-2024", ("Password", "Winter-2024")),
+    ("Password for 'admin': S3cret-99", ("Password", "S3cret-99")),
+    ("Password for user svc_backup: Bkp#2024x", ("Password", "Bkp#2024x")),
+    ("login with password 'hunter2' failed", ("Password", "hunter2")),
+    ("$ psql --host db --password Pg#Secret9 orders", ("Password", "Pg#Secret9")),
+    ("deploy.sh --db-password 'p@ss w0rd' --env prod", ("Password", "p@ss w0rd")),
+    ("wget --password=X9secret1 https://example.com/f", ("Password", "X9secret1")),
+    ("kubectl --token 5f3a2c11d9e8c7b6a5f4e3d2 get pods", ("SecretAssignment", "5f3a2c11d9e8c7b6a5f4e3d2")),
+    ("tool --api-key 9a8b7c6d5e4f3a2b1c0d9e8f", ("ApiKey", "9a8b7c6d5e4f3a2b1c0d9e8f")),
+    ("mysql -uroot -p'My S3cret' orders", ("Password", "My S3cret")),
+    ("mysqldump -u backup -pB4ckup! --all-databases", ("Password", "B4ckup!")),
+    ("sshpass -p 'Ssh#Pass1' ssh deploy@10.0.0.4", ("Password", "Ssh#Pass1")),
+    ("sshpass -pSshPass1 scp a b", ("Password", "SshPass1")),
+    ("PGPASSWORD=Pg5ecret psql -h db -U app", ("Password", "Pg5ecret")),
+    ("MYSQL_PWD='My5ql!' mysql -u app", ("Password", "My5ql!")),
+    ("curl -u deploy:Pa55word https://ci.example.com/api", ("Password", "Pa55word")),
+    ("keytool -importkeystore -srcstorepass Ch4ngeit -deststorepass K3ystore!", ("Password", "Ch4ngeit")),
+    ("openssl pkcs12 -export -passout pass:Op3nSSL! -out a.p12", ("Password", "Op3nSSL!")),
+    ("mongosh -u admin -p M0ngoPw! --authenticationDatabase admin", ("Password", "M0ngoPw!")),
+    ("net user svc_sql Passw0rd! /add", ("Password", "Passw0rd!")),
+    ("smbclient -U bob%Smb5ecret //fs01/share", ("Password", "Smb5ecret")),
+    ("xfreerdp /u:admin /p:Rdp#2024 /v:10.0.0.8", ("Password", "Rdp#2024")),
+])
+def test_credentials_in_prose_and_flags(text, expected):
+    assert expected in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "password is incorrect", "The password was reset to default.", "password is required",
+    "password is too short", "password is NOT set", "password has been changed to meet policy",
+    "[sudo] password for alice: Sorry, try again.",
+    "Failed password for invalid user admin from port 22 ssh2",
+    "WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
+    "psql --no-password --host db", "docker login --password-stdin --username bot",
+    "openssl pkcs12 -passin env:P12_PASS -passout file:/run/pw", "--password $DB_PASSWORD --token ${TOKEN}",
+    "the internet user agent Mozilla", "bypass --passive mode", "mysql -p orders",
+])
+def test_prose_and_flag_traps(text):
+    assert [t for t, _ in found(text) if t in ("Password", "SecretAssignment", "ApiKey")] == []

@@ -40,6 +40,14 @@ Decisions
   ``SECRET_KEY``... give SecretAssignment; ``aws_secret_access_key`` gives
   AwsAccessKey. Placeholders (``***``, ``[FILTERED]``, ``${VAR}``,
   ``<redacted>``, ``YOUR_API_KEY_HERE``, booleans) are not secrets.
+* **Prose and command lines**: ``the admin password is X``, ``Password for
+  'admin': X``, ``--password X`` / ``--token X`` (any long option that names
+  a secret), ``-storepass X``, ``-passin pass:X``, and the password options
+  of tools that take one (``mysql -pX``, ``sshpass -p``, ``docker login -p``,
+  ``ldapsearch -w``, ``redis-cli -a``, ``mongosh -p``, ``curl -u user:X``,
+  ``smbclient -U user%X``, ``xfreerdp /p:X``, ``net user name X``). A bare
+  word after "password is" must look like a password (a digit, a symbol or
+  an inner capital), so ordinary sentences stay clean.
 * **Bearer**: the token after ``Bearer`` (not the word). ``Basic`` credentials
   (base64 of ``user:password``) are a Password.
 * **Provider keys** (OpenAI/Anthropic ``sk-...``, Stripe ``sk_live_``/

@@ -215,31 +215,123 @@ _AUTH_HEADER = (
     ("basic", re.compile(r"basic[ \t]+(?P<tok>[a-z0-9+/]{8,4096}+=*)(?![a-z0-9\-._~+/=])")),
 )
 _QUOTED_SECRET = (
-    re.compile(r"password[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")"),
     re.compile(r"identified[ \t]+by[ \t]+(?:'(?P<sq>[^'\n]{1,256})'|\"(?P<dq>[^\"\n]{1,256})\")"),
 )
 # (pattern, type); bounded gaps keep each match linear. ``_ARG`` is an
 # option's argument, bare or in quotes (``-w 'p@ss word'`` keeps its quotes
 # out of the finding).
-_ARG = r"""(?:'(?P<sq>[^'\n]{1,256})'|"(?P<dq>[^"\n]{1,256})"|(?P<v>[^\s'"]+))"""
+_ARG = r"""(?:'(?P<sq>[^'\n]{1,256})'|"(?P<dq>[^"\n]{1,256})"|(?P<v>[^\s'"]{1,256}))"""
+# an option later on the same command line (after the program name)
+_LATER = r"[ \t](?:[^\n]{0,200}?[ \t])?"
 _CLI_SECRET = (
     (re.compile(r"login\b(?:(?<=docker[ \t]login)|(?<=podman[ \t]login)|(?<=helm[ \t]login)|(?<=helm[ \t]registry[ \t]login)"
                 r"|(?<=buildah[ \t]login)|(?<=skopeo[ \t]login))"
                 r"[^\n]{0,200}?[ \t]-p[ \t]+" + _ARG), "Password"),
     (re.compile(r"ldap(?:search|modify|add|delete|whoami|passwd)\b[^\n]{0,200}?[ \t]-w[ \t]+" + _ARG), "Password"),
-    (re.compile(r"net[ \t]+use\b[^\n]{0,200}?[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)"), "Password"),
+    (re.compile(r"net(?<![a-z]net)[ \t]+use\b[^\n]{0,200}?[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)"), "Password"),
+    # Windows ``net user <name> <password>`` sets an account's password
+    (re.compile(r"net(?<![a-z]net)[ \t]+user[ \t]+[^\s/]{1,64}[ \t]+(?P<v>[^\s/'\"]{1,256})"), "Password"),
+    # mysql takes its password glued to -p (``-pX``, ``-p'X'``); "-p X" asks for it
     (re.compile(r"mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p" + _ARG), "Password"),
-    (re.compile(r"redis-cli[ \t][^\n]{0,200}?[ \t](?:-a|--pass)[ \t]+" + _ARG), "Password"),
+    # sshpass -p gives the password to ssh, glued or as the next argument
+    (re.compile(r"sshpass" + _LATER + r"-p[ \t]*" + _ARG), "Password"),
+    # the MongoDB shells take -p <password> (and -u <user>)
+    (re.compile(r"mongo(?:sh|dump|restore|export|import)?" + _LATER + r"-p[ \t]+" + _ARG), "Password"),
+    (re.compile(r"redis-cli" + _LATER + r"(?:-a|--pass)[ \t]+" + _ARG), "Password"),
     # curl -u user:password ("curl/8.4.0" in a user agent is not a command)
-    (re.compile(r"curl[ \t][^\n]{0,200}?[ \t](?:-u|--user)[ \t]+['\"]?[^\s:'\"]{1,128}:(?P<v>[^\s'\"]+)"), "Password"),
+    (re.compile(r"curl" + _LATER + r"(?:-u|--user)[ \t]+['\"]?[^\s:'\"]{1,128}:(?P<v>[^\s'\"]+)"), "Password"),
+    # smbclient -U user%password
+    (re.compile(r"smbclient" + _LATER + r"(?:-u|--user)[ \t=]+['\"]?[^\s%'\"]{1,128}%(?P<v>[^\s'\"]+)"), "Password"),
+    # xfreerdp / wlfreerdp /p:password
+    (re.compile(r"freerdp" + _LATER + r"/p:" + _ARG), "Password"),
     (re.compile(r"stats[ \t]+auth[ \t]+[^\s:]+:(?P<v>[^\s'\"]+)"), "Password"),
     (re.compile(r"unseal[ \t]+key[ \t]+\d{1,2}:[ \t]+(?P<v>[a-z0-9+/=]{20,})"), "SecretAssignment"),
 )
 
+# A long option that names a secret takes the secret as its next argument:
+# ``--password X``, ``--db-password 'X'``, ``--token X``, ``--client-secret X``
+# (``--password=X`` is an assignment). The name is typed like a key
+# (``_key_type``); an argument that starts with "-" is the next option
+# (``--no-password --verbose``), not a value.
+_LONG_FLAG = re.compile(r"--(?<![\w\-]--)(?P<flag>[a-z][a-z0-9\-]{0,40}+)[ \t]+(?!-)" + _ARG)
+
+# The word "password" in a sentence or a prompt, and single-dash options
+# that end in "pass":
+# * ``the admin password is X``, ``password was changed to X``: a bare
+#   value must look like a password (``_looks_like_password``), so
+#   "password is incorrect" and "password was reset to default" are not;
+# * ``Password for 'admin': X`` (a prompt echoed with its answer);
+# * ``password 'X'`` (a quoted value right after the word);
+# * ``-storepass X``, ``-keypass X`` (keytool, jarsigner), ``-pass X``,
+#   ``-password X`` and OpenSSL's ``-passin pass:X`` (``env:``/``file:``
+#   name where the password is, not the password).
+_PASS_PHRASE = re.compile(
+    r"pass(?:"
+    r"(?P<flag>(?:(?<=[ \t]-pass)|(?<=storepass)|(?<=keypass))(?:word|wd|in|out)?[ \t]+(?:pass:)?)"
+    r"|(?:word|phrase|wd)(?:"
+    r"(?P<verb>[ \t]+(?:(?:(?:has|had)[ \t]+been[ \t]+|is[ \t]+|was[ \t]+)?"
+    r"(?:set|changed|reset|updated)[ \t]+to|is|was)[ \t]+)"
+    r"|(?P<prompt>[ \t]+for[ \t]+(?:user[ \t]+)?['\"]?[^\s'\":]{1,64}['\"]?[ \t]*:[ \t]*)"
+    r"|[ \t]+(?=['\"])"
+    r"))" + _ARG)
+_PROSE_TRAIL = ".,;:)"
+
+
+def _looks_like_password(value: str) -> bool:
+    """A bare word after "password is": at least four characters and some
+    sign of a password (a digit, a symbol, or a capital after the first
+    letter), so the ordinary words of a sentence are not taken."""
+    if len(value) < 4 or v.is_placeholder(value) or (value.isalpha() and value.isupper()):
+        return False
+    return any(not c.isalpha() for c in value) or any(c.isupper() for c in value[1:])
+
+
+def _arg_span(m: re.Match) -> tuple[int, int, bool]:
+    """Span of the matched ``_ARG`` and whether it was quoted."""
+    for group in ("v", "sq", "dq"):
+        if m.group(group) is not None:
+            start, end = m.span(group)
+            return start, end, group != "v"
+    raise AssertionError("an argument always matches one group")
+
+
+def find_flags_and_prose(text: str, lower: str, out: list) -> None:
+    """Secrets given as the argument of a long option (``--password X``) or
+    in a sentence or prompt around the word password (see the patterns)."""
+    for m in _LONG_FLAG.finditer(lower):
+        flag = m.group("flag")
+        if flag.startswith("no-"):
+            continue
+        pii_type = _key_type(flag, text[m.start("flag"):m.end("flag")])
+        if pii_type is None:
+            continue
+        start, end, quoted = _arg_span(m)
+        value = text[start:end]
+        if not quoted:
+            value = value.rstrip(_PROSE_TRAIL)
+            end = start + len(value)
+            if pii_type == "Password" and not _looks_like_password(value):
+                continue  # "Using --password via the CLI is insecure"
+        if value and _value_ok(pii_type, flag, value):
+            out.append((start, end, pii_type))
+    for m in _PASS_PHRASE.finditer(lower):
+        start, end, quoted = _arg_span(m)
+        value = text[start:end]
+        if m.group("flag") is not None and (value.lower().startswith(("env:", "file:", "fd:"))
+                                            or value.lower() == "stdin"):
+            continue
+        if not quoted:
+            value = value.rstrip(_PROSE_TRAIL)
+            end = start + len(value)
+            if m.group("flag") is None and not _looks_like_password(value):
+                continue
+        if value and not v.is_placeholder(value) and (quoted or len(value) >= 3):
+            out.append((start, end, "Password"))
+
 
 def find_credential_phrases(text: str, lower: str, out: list) -> None:
     """``Authorization: Bearer <token>`` and ``Basic <base64>``; passwords
-    quoted after the word password or SQL's ``IDENTIFIED BY``; passwords given
+    quoted after SQL's ``IDENTIFIED BY``; passwords given
     to well-known command-line tools (``docker login -p``, ``ldapsearch -w``,
     ``net use ... /user:x <password>``, ``mysql -p<password>``,
     ``redis-cli -a``, ``curl -u user:password``, HAProxy

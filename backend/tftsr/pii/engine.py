@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .assignments import find_assignments, find_credential_phrases
+from .assignments import find_assignments, find_credential_phrases, find_flags_and_prose
 from .finders import (
     find_emails,
     find_hostnames,
@@ -26,6 +26,7 @@ FINDERS = (
     find_url_credentials,
     find_assignments,
     find_credential_phrases,
+    find_flags_and_prose,
     find_emails,
     find_hostnames,
     find_ipv6,
