@@ -3,6 +3,7 @@ import { api, errorMessage } from '../lib/commands.js';
 import { on } from '../lib/events.js';
 import { Icon } from '../lib/icons.js';
 import { Skeleton, ErrorState, EmptyState, toast } from '../lib/ui.js';
+import { copyText } from './help.js';
 import { formatDateTime, relativeTime, humanize, shortId, summarizeDetails, plural } from '../lib/format.js';
 
 const PAGE = 50;
@@ -107,7 +108,9 @@ export function Audit() {
     <div class="page-head">
       <div>
         <h1>Audit log</h1>
-        <p class="subtle">A tamper-evident record of every change and everything that left this machine. Read-only.</p>
+        <p class="subtle">
+          A tamper-evident record of every change and everything that left this machine. Read-only. <a href="#/help/privacy">What it proves</a>
+        </p>
       </div>
       <div class="page-actions">
         <button class="btn" disabled=${Boolean(exporting)} onClick=${() => doExport('json')} data-testid="export-json">
@@ -120,6 +123,7 @@ export function Audit() {
     </div>
 
     <${ChainBanner} chain=${chain} error=${chainError} onRetry=${verify} />
+    <${ChainHead} head=${(data && data.head) || (chain && chain.head)} />
 
     <div class="filters card">
       <div class="filter-row">
@@ -232,16 +236,54 @@ function ChainBanner({ chain, error, onRetry }) {
   if (chain.ok) {
     return html`<div class="banner banner-ok" role="status" data-testid="audit-chain-status" data-state="ok">
       <${Icon} name="shield" />
-      <span>Audit chain intact — ${plural(chain.entries || 0, 'entry', 'entries')}</span>
+      <span>Audit chain intact — ${plural(chain.entries || 0, 'entry', 'entries')}; every audited record has its creation entry</span>
       <button class="btn btn-sm btn-ghost" onClick=${onRetry} data-testid="audit-verify">Verify again</button>
     </div>`;
   }
-  return html`<div class="banner banner-bad" role="alert" data-testid="audit-chain-status" data-state="broken">
+  if (chain.chain_ok === false || !chain.missing || !chain.missing.total) {
+    return html`<div class="banner banner-bad" role="alert" data-testid="audit-chain-status" data-state="broken">
+      <${Icon} name="alert" />
+      <span>
+        <strong>Audit chain broken</strong> at entry <span class="mono">${chain.first_bad_id || (chain.first_bad_seq ? '#' + chain.first_bad_seq : 'unknown')}</span>${chain.reason ? ` — ${chain.reason}` : ''}.
+        Entries from there on cannot be trusted.
+      </span>
+      <button class="btn btn-sm" onClick=${onRetry} data-testid="audit-verify">Verify again</button>
+    </div>`;
+  }
+  const items = chain.missing.items || [];
+  return html`<div class="banner banner-bad" role="alert" data-testid="audit-chain-status" data-state="incomplete">
     <${Icon} name="alert" />
     <span>
-      <strong>Audit chain broken</strong> at entry <span class="mono">${chain.first_bad_id || 'unknown'}</span>${chain.reason ? ` — ${chain.reason}` : ''}.
-      Entries from there on cannot be trusted.
+      <strong>Audit log incomplete</strong> — ${chain.reason}.
+      ${items.length
+        ? html`<span class="block small" data-testid="audit-missing">
+            ${items.slice(0, 5).map((it, i) => html`${i ? ', ' : 'Without their entry: '}${it.label} <span class="mono">${shortId(it.id)}</span>`)}${chain.missing.total > 5 ? ` and ${chain.missing.total - 5} more` : ''}.
+          </span>`
+        : null}
     </span>
     <button class="btn btn-sm" onClick=${onRetry} data-testid="audit-verify">Verify again</button>
+  </div>`;
+}
+
+/** The chain head, to record outside TFTSR: the anchor for verify-audit --expect-head. */
+function ChainHead({ head }) {
+  if (!head) return null;
+  const copy = () => copyText(head, 'Audit head copied');
+  return html`<div class="card audit-head" data-testid="audit-head-card">
+    <dl class="kv">
+      <dt><${Icon} name="key" /> Chain head</dt>
+      <dd>
+        <span class="path">
+          <code class="mono" data-testid="audit-head">${head}</code>
+          <button class="icon-btn" aria-label="Copy the audit head" title="Copy" onClick=${copy} data-testid="audit-head-copy">
+            <${Icon} name="copy" size=${14} />
+          </button>
+        </span>
+      </dd>
+    </dl>
+    <p class="subtle small">
+      Keep a copy somewhere the database key does not reach (a ticket, an email, a note). Later, <code class="mono">tftsr db verify-audit --expect-head ${head.split(':')[0]}:…</code> proves
+      the log up to this entry is unchanged, even against someone who holds the key. Every exported document carries the head at its export.
+    </p>
   </div>`;
 }

@@ -99,10 +99,11 @@ export async function keyringEntryName(dataDir) {
   return 'db-key-' + hex.slice(0, 16);
 }
 
-async function copyText(value) {
+/** Copy to the clipboard and say so (the Audit log's head uses it too). */
+export async function copyText(value, done = 'Copied') {
   try {
     await navigator.clipboard.writeText(value);
-    toast.success('Copied');
+    toast.success(done);
   } catch (_) {
     toast.error('Copying is not available here.');
   }
@@ -429,7 +430,21 @@ function PrivacyHelp() {
         <p>Every change is an entry whose hash covers the entry before it, so an altered, inserted or deleted entry breaks the chain.
           The <a href="#/audit">Audit log</a> checks the chain when it opens; from a terminal:</p>
         <${Cmd} testid="help-verify-cmd">tftsr db verify-audit<//>
-        <p class="subtle small">Exit code 0: intact. 3: broken — it names the first bad entry.</p>
+        <p class="subtle small">Exit code 0: intact. 3: broken, incomplete or not matching a recorded head — it says which entry or record.</p>
+        <div data-testid="help-audit-proves">
+          <p><strong>What it proves, against whom.</strong> Against anyone without the database key, any change to the log is detected.
+            The hashes use no secret, so someone who holds the key (it sits beside the database) can rewrite entries and recompute the
+            whole chain, which then checks out on its own. Against them, TFTSR detects:</p>
+          <ul>
+            <li>an emptied or cut-short log: every incident, log file, image, document, AI provider, conversation, action item,
+              5-Whys step and timeline event must still have the entry recorded when it was created;</li>
+            <li>any change up to a head you recorded elsewhere. The <a href="#/audit">Audit log</a> shows the head (<code>SEQ:HASH</code>)
+              with a Copy button, <code>tftsr db audit-head</code> prints it, and every exported document carries it. Keep it where the key
+              does not reach (a ticket, an email), and later:</li>
+          </ul>
+          <${Cmd} testid="help-expect-head-cmd">tftsr db verify-audit --expect-head SEQ:HASH<//>
+          <p class="subtle small">Changes made after the newest head you recorded cannot be proven by the log alone: record a head whenever it matters.</p>
+        </div>
       </div>
       <div class="help-panel">
         <h3>Local only</h3>
@@ -517,7 +532,8 @@ const COMMANDS = [
   ['tftsr', 'Open the desktop window (without a display: serve the app and print its link)'],
   ['tftsr serve [--port N] [--no-browser]', 'Serve the app on 127.0.0.1 and print its link with the access token'],
   ['tftsr db migrate', 'Create or upgrade the database'],
-  ['tftsr db verify-audit', 'Check the audit log’s hash chain'],
+  ['tftsr db verify-audit [--expect-head SEQ:HASH]', 'Check the audit log’s hash chain, that no audited record lost its entry and, with a head recorded earlier, that the log up to it is unchanged'],
+  ['tftsr db audit-head', 'Print the audit log’s head (SEQ:HASH) to record outside TFTSR'],
   ['tftsr --version', 'Print the version'],
 ];
 const OPTIONS = [
@@ -529,7 +545,7 @@ const OPTIONS = [
 const EXIT_CODES = [
   ['0', 'Success'],
   ['2', 'The database could not be opened (wrong key, damaged file, read-only or full disk); nothing was changed'],
-  ['3', 'The audit chain is broken'],
+  ['3', 'The audit log is broken, incomplete, or does not match the recorded head'],
   ['4', 'TFTSR is already open for that data folder'],
 ];
 

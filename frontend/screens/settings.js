@@ -98,6 +98,11 @@ export function Settings() {
             <dt><${Icon} name="info" /> Version</dt>
             <dd data-testid="info-version">TFTSR ${info.version} <span class="subtle">· ${info.mode === 'desktop' ? 'desktop app' : 'browser mode'}</span></dd>
           </dl>`}
+      <p class="subtle small" data-testid="audit-key-note">
+        <strong>The audit log and this key.</strong> Without the key, no one can change the audit log unnoticed. Whoever holds it can
+        rewrite the log so that its chain still checks out; TFTSR still notices an emptied or cut-short log, and any change before
+        a head you recorded elsewhere (<a href="#/audit">Audit log</a> → Copy, or any exported document). <a href="#/help/privacy">More</a>
+      </p>
     </section>
 
     <section class="card settings-card">
