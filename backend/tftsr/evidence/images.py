@@ -2,9 +2,17 @@
 
 An image is accepted only when its bytes are a PNG, JPEG, GIF or WebP (magic bytes) *and*
 Pillow agrees and can decode it; SVG is refused because it can carry script. The bytes live
-in ``image_attachments.image_data``; thumbnails are made on demand with the EXIF
-orientation applied and kept in a small in-memory LRU, never written to disk.
-Screenshots often show PII, so an upload is refused unless the user acknowledged that.
+in ``image_attachments.image_data``. Its thumbnails (128, 256 and 512 pixels, EXIF
+orientation applied) are made once, when it is attached, and stored in
+``image_thumbnails``; images attached before that table existed get theirs on first
+request, once. A thumbnail request therefore never decodes the full image.
+
+Decoding is the one costly step: a 7000 x 7000 PNG of a few hundred kilobytes holds about
+200 MB of pixels. JPEGs are decoded at reduced size (``draft``), the canvas is checked
+against a pixel limit before anything is decoded, and every full decode first reserves its
+pixel memory from a per-app budget, so concurrent uploads and thumbnail requests wait
+instead of exhausting memory. Screenshots often show PII, so an upload is refused unless
+the user acknowledged that.
 """
 
 from __future__ import annotations
@@ -13,10 +21,10 @@ import hashlib
 import io
 import threading
 import warnings
-from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
@@ -35,6 +43,8 @@ from tftsr.evidence.names import display_name
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # 50 megapixels: beyond any screenshot; stops decompression bombs
 THUMBNAIL_SIZES = (128, 256, 512)
+DECODE_BUDGET_BYTES = 384 * 1024 * 1024  # pixel memory all full decodes may hold at once
+JPEG_DRAFT_FACTOR = 2  # decode JPEGs at no less than twice the largest thumbnail
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses (error) above twice this, warns above it
 
 FORMATS = {  # Pillow format -> mime type
@@ -63,11 +73,11 @@ def sniff_format(data: bytes) -> str:
 
 
 def inspect(data: bytes) -> tuple[str, int, int]:
-    """Check the bytes as an image; return (format, width, height) as displayed
-    (EXIF orientation applied). Raises UnsupportedImage, TooLarge or CorruptImage."""
+    """Check the bytes as an image without decoding its pixels; return (format, width,
+    height) as displayed (EXIF orientation applied). Raises UnsupportedImage, TooLarge or
+    CorruptImage. The pixels are decoded once, for the thumbnails (:func:`render_thumbnails`)."""
     fmt = sniff_format(data)
-    corrupt = CorruptImage("This image is damaged or incomplete and cannot be shown, so it "
-                           "was not attached.")
+    corrupt = _corrupt()
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -81,8 +91,6 @@ def inspect(data: bytes) -> tuple[str, int, int]:
             with Image.open(io.BytesIO(data)) as im:
                 if _rotated(im):
                     width, height = height, width
-                im.draft("RGB", (1024, 1024))  # JPEG: decode at reduced size, still every byte
-                im.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _too_many_pixels() from None
         except (UnsupportedImage, TooLarge, CorruptImage):
@@ -92,18 +100,33 @@ def inspect(data: bytes) -> tuple[str, int, int]:
     return fmt, width, height
 
 
+def _corrupt() -> CorruptImage:
+    return CorruptImage("This image is damaged or incomplete and cannot be shown, so it was "
+                        "not attached.")
+
+
 def _too_many_pixels(width: int | None = None, height: int | None = None) -> TooLarge:
     size = f" ({width:,} \u00d7 {height:,} pixels)" if width else ""
     return TooLarge(f"This image is too large{size}; the limit is "
                     f"{MAX_PIXELS // 1_000_000} megapixels.")
 
 
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1-8; 1 when absent or unreadable), read without decoding
+    pixels: Pillow would decode a whole PNG to look for an eXIf chunk after the image data,
+    so a PNG's orientation counts only when its eXIf chunk comes first, as the spec asks."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block only loses the rotation
+        return 1
+    return value if value in _TRANSPOSE or value == 1 else 1
+
+
 def _rotated(im: Image.Image) -> bool:
     """True when the EXIF orientation turns the image a quarter turn (width and height swap)."""
-    try:
-        return im.getexif().get(0x0112, 1) in (5, 6, 7, 8)
-    except Exception:  # noqa: BLE001
-        return False
+    return _orientation(im) in (5, 6, 7, 8)
 
 
 def to_image(row: dict) -> dict:
@@ -157,7 +180,8 @@ def read_limited(chunks: Iterable[bytes], limit: int = MAX_IMAGE_BYTES) -> bytes
 
 def ingest_image(app, issue_id: str, file_name: str | None, chunks: Iterable[bytes], *,
                  is_paste: bool, acknowledged: bool, total_bytes: int | None = None) -> dict:
-    """Check and attach one image. Returns ``{image}``; raises with nothing written."""
+    """Check and attach one image with its thumbnails. Returns ``{image}``; raises with
+    nothing written."""
     if not acknowledged:
         raise NotAcknowledged("Screenshots often show names, addresses or secrets. Confirm "
                               "that you checked this image before attaching it.")
@@ -171,32 +195,40 @@ def ingest_image(app, issue_id: str, file_name: str | None, chunks: Iterable[byt
         raise EmptyFile("This file is empty (0 bytes), so there is nothing to attach.")
     fmt, width, height = inspect(data)
     mime = FORMATS[fmt]
+    sha = hashlib.sha256(data).hexdigest()
+    with app.db.connection() as conn:
+        _refuse_duplicate(conn, issue_id, sha)  # before the costly decode
+    thumbs = render_thumbnails(app, data)
     default = f"pasted-image-{now_text().replace(' ', '_').replace(':', '-')}"
     name = display_name(file_name, default if is_paste else "image")
-    sha = hashlib.sha256(data).hexdigest()
     row = {"id": uuid7(), "issue_id": issue_id, "file_name": name, "file_path": "",
            "file_size": len(data), "mime_type": mime, "upload_hash": sha,
            "uploaded_at": now_text(), "pii_warning_acknowledged": 1, "is_paste": int(is_paste),
            "image_data": data, "width": width, "height": height}
     with app.db.transaction() as conn:
         require_issue(conn, issue_id)
-        dup = conn.execute("SELECT file_name FROM image_attachments WHERE issue_id = ?"
-                           " AND upload_hash = ?", (issue_id, sha)).fetchone()
-        if dup is not None:
-            raise Duplicate(f"This image is already attached to this incident as "
-                            f"\u201c{dup['file_name']}\u201d.")
+        _refuse_duplicate(conn, issue_id, sha)
         conn.execute(
             "INSERT INTO image_attachments (id, issue_id, file_name, file_path, file_size,"
             " mime_type, upload_hash, uploaded_at, pii_warning_acknowledged, is_paste,"
             " image_data, width, height) VALUES (:id, :issue_id, :file_name, :file_path,"
             " :file_size, :mime_type, :upload_hash, :uploaded_at, :pii_warning_acknowledged,"
             " :is_paste, :image_data, :width, :height)", row)
+        _store_thumbnails(conn, row["id"], thumbs)
         audit_record(conn, "image_attached", "image_attachment", row["id"], {
             "issue_id": issue_id, "file_name": name, "upload_hash": sha, "file_size": len(data),
             "is_paste": bool(is_paste)})
         image = get_image(conn, row["id"])
     app.events.emit("issue_changed", {"issue_id": issue_id})
     return {"image": image}
+
+
+def _refuse_duplicate(conn, issue_id: str, sha: str) -> None:
+    dup = conn.execute("SELECT file_name FROM image_attachments WHERE issue_id = ?"
+                       " AND upload_hash = ?", (issue_id, sha)).fetchone()
+    if dup is not None:
+        raise Duplicate(f"This image is already attached to this incident as "
+                        f"\u201c{dup['file_name']}\u201d.")
 
 
 def image_bytes(conn, image_id: str) -> tuple[bytes, str, str] | None:
@@ -214,82 +246,165 @@ def delete_image(app, image_id: str) -> str:
         audit_record(conn, "image_deleted", "image_attachment", image_id, {
             "issue_id": image["issue_id"], "file_name": image["file_name"],
             "upload_hash": image["upload_hash"]})
-    thumbnail_cache(app).forget(image_id)
-    return image["issue_id"]
+    return image["issue_id"]  # its thumbnails went with it (ON DELETE CASCADE)
 
 
 # --- thumbnails ----------------------------------------------------------------------------
 
-class ThumbnailCache:
-    """(image id, size) -> (bytes, mime), least recently used first out."""
-
-    def __init__(self, max_entries: int = 256, max_bytes: int = 32 * 1024 * 1024):
-        self.max_entries, self.max_bytes = max_entries, max_bytes
-        self._items: OrderedDict[tuple[str, int], tuple[bytes, str]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
-
-    def put(self, key, item) -> None:
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old[0])
-            self._items[key] = item
-            self._bytes += len(item[0])
-            while len(self._items) > 1 and (len(self._items) > self.max_entries
-                                            or self._bytes > self.max_bytes):
-                _, dropped = self._items.popitem(last=False)
-                self._bytes -= len(dropped[0])
-
-    def forget(self, image_id: str) -> None:
-        with self._lock:
-            for key in [k for k in self._items if k[0] == image_id]:
-                self._bytes -= len(self._items.pop(key)[0])
+_TRANSPOSE = {  # EXIF orientation -> the operation that makes the image upright
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,), 3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,), 5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,), 7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
 
 
-def thumbnail_cache(app) -> ThumbnailCache:
-    return app.extras.setdefault("evidence.thumbnail_cache", ThumbnailCache())
+class DecodeBudget:
+    """Bytes of decoded pixels that may be held at once, shared by every full decode.
 
-
-def make_thumbnail(data: bytes, size: int) -> tuple[bytes, str]:
-    """A thumbnail fitting ``size`` x ``size``, upright (EXIF orientation applied).
-
-    JPEG sources give a JPEG, everything else a PNG (keeps transparency); a GIF gives its
-    first frame.
+    A decode reserves its estimated size before it starts and waits while the budget is
+    spent; one larger than the whole budget waits until it can run alone.
     """
+
+    def __init__(self, total_bytes: int):
+        self.total = total_bytes
+        self._used = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        nbytes = min(max(int(nbytes), 1), self.total)
+        with self._cond:
+            while self._used + nbytes > self.total:
+                self._cond.wait()
+            self._used += nbytes
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._used -= nbytes
+                self._cond.notify_all()
+
+
+def decode_budget(app) -> DecodeBudget:
+    budget = app.extras.get("evidence.decode_budget")
+    if budget is None:
+        budget = app.extras.setdefault("evidence.decode_budget",
+                                       DecodeBudget(DECODE_BUDGET_BYTES))
+    return budget
+
+
+def _decode_cost(im: Image.Image) -> int:
+    """Bytes a full decode and scale-down of ``im`` holds at its peak: Pillow keeps 1 byte
+    per pixel for 1/L/P, 2 for 16-bit grey, 4 for everything else; a palette image is
+    converted before scaling, and images with alpha are scaled through a premultiplied copy."""
+    mode = im.mode
+    per_pixel = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+    if mode in ("1", "P", "PA"):
+        per_pixel += 4
+    if mode in ("LA", "RGBA", "P", "PA"):
+        per_pixel += 4
+    return im.width * im.height * per_pixel
+
+
+def render_thumbnails(app, data: bytes) -> dict[int, tuple[bytes, str]]:
+    """Every thumbnail size of an image: ``{size: (bytes, mime)}``, upright (EXIF
+    orientation applied). JPEG sources give JPEGs, everything else PNGs (keeps
+    transparency); a GIF gives its first frame. Decodes the image once, at reduced size
+    where the format allows, inside the app's decode budget. Raises TooLarge or
+    CorruptImage."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return _render(decode_budget(app), data)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_many_pixels() from None
+        except TooLarge:
+            raise
+        except Exception:  # noqa: BLE001 - any decoder failure means a broken image
+            raise _corrupt() from None
+
+
+def _render(budget: DecodeBudget, data: bytes) -> dict[int, tuple[bytes, str]]:
+    largest = max(THUMBNAIL_SIZES)
     with Image.open(io.BytesIO(data)) as im:
+        if im.width * im.height > MAX_PIXELS:
+            raise _too_many_pixels(im.width, im.height)
         is_jpeg = im.format == "JPEG"
+        orientation = _orientation(im)
+        if is_jpeg:  # let libjpeg scale down while decoding (1/2, 1/4 or 1/8)
+            im.draft("RGB", (largest * JPEG_DRAFT_FACTOR, largest * JPEG_DRAFT_FACTOR))
+        with budget.reserve(_decode_cost(im)):
+            small = _scaled_down(im, largest)
+    for op in _TRANSPOSE.get(orientation, ()):
+        small = small.transpose(op)
+    if small.mode not in ("RGB", "RGBA", "L", "LA"):
+        small = small.convert("RGB" if is_jpeg else "RGBA")
+    out: dict[int, tuple[bytes, str]] = {}
+    for size in sorted(THUMBNAIL_SIZES, reverse=True):
+        if max(small.size) > size:
+            small = small.copy()
+            small.thumbnail((size, size), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
         if is_jpeg:
-            im.draft("RGB", (size * 2, size * 2))
-        im.seek(0)
-        upright = ImageOps.exif_transpose(im)
-        upright.thumbnail((size, size))
-        out = io.BytesIO()
-        if is_jpeg:
-            upright.convert("RGB").save(out, "JPEG", quality=85)
-            return out.getvalue(), "image/jpeg"
-        if upright.mode not in ("RGB", "RGBA", "L", "LA"):
-            upright = upright.convert("RGBA")
-        upright.save(out, "PNG", optimize=False)
-        return out.getvalue(), "image/png"
+            small.convert("RGB").save(buf, "JPEG", quality=85)
+            out[size] = (buf.getvalue(), "image/jpeg")
+        else:
+            small.save(buf, "PNG")
+            out[size] = (buf.getvalue(), "image/png")
+    return out
+
+
+def _scaled_down(im: Image.Image, size: int) -> Image.Image:
+    """Decode ``im`` and return a new image fitting ``size`` x ``size``; the full-size
+    pixels are released before this returns."""
+    im.load()
+    source = im
+    if im.mode in ("1", "P", "PA"):  # scale colours, not palette indexes
+        has_alpha = "transparency" in im.info or im.mode == "PA"
+        source = im.convert("RGBA" if has_alpha else "RGB")
+        im.close()
+    source.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=JPEG_DRAFT_FACTOR)
+    small = source.copy()
+    source.close()
+    im.close()
+    return small
+
+
+def _store_thumbnails(conn, image_id: str, thumbs: dict[int, tuple[bytes, str]]) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO image_thumbnails (image_id, size, mime_type, data)"
+        " VALUES (?, ?, ?, ?)",
+        [(image_id, size, mime, data) for size, (data, mime) in thumbs.items()])
+
+
+def _stored_thumbnail(conn, image_id: str, size: int) -> tuple[bytes, str] | None:
+    row = conn.execute("SELECT data, mime_type FROM image_thumbnails WHERE image_id = ?"
+                       " AND size = ?", (image_id, size)).fetchone()
+    return None if row is None else (bytes(row["data"]), row["mime_type"])
+
+
+_LAZY_LOCKS = tuple(threading.Lock() for _ in range(32))
 
 
 def thumbnail(app, image_id: str, size: int) -> tuple[bytes, str] | None:
-    cache = thumbnail_cache(app)
-    cached = cache.get((image_id, size))
-    if cached is not None:
-        return cached
+    """The stored thumbnail of one image, or None when there is no such image. Images
+    attached before thumbnails were stored get theirs made here, once (concurrent requests
+    for the same image wait for the first)."""
     with app.db.connection() as conn:
-        found = image_bytes(conn, image_id)
-    if found is None:
-        return None
-    item = make_thumbnail(found[0], size)
-    cache.put((image_id, size), item)
-    return item
+        stored = _stored_thumbnail(conn, image_id, size)
+    if stored is not None:
+        return stored
+    with _LAZY_LOCKS[hash(image_id) % len(_LAZY_LOCKS)]:
+        with app.db.connection() as conn:
+            stored = _stored_thumbnail(conn, image_id, size)
+            found = None if stored is not None else image_bytes(conn, image_id)
+        if stored is not None or found is None:
+            return stored
+        thumbs = render_thumbnails(app, found[0])
+        with app.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM image_attachments WHERE id = ?",
+                            (image_id,)).fetchone() is None:
+                return None  # deleted meanwhile
+            _store_thumbnails(conn, image_id, thumbs)
+    return thumbs[size]
