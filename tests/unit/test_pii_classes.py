@@ -162,3 +162,63 @@ def test_credentials_in_prose_and_flags(text, expected):
 ])
 def test_prose_and_flag_traps(text):
     assert [t for t, _ in found(text) if t in ("Password", "SecretAssignment", "ApiKey")] == []
+
+
+# --- host names by the Public Suffix List ----------------------------------------------
+@pytest.mark.parametrize("text, host", [
+    ("resolve db01.prod.acme.us failed", "db01.prod.acme.us"),
+    ("POST to api.payments.dev timed out", "api.payments.dev"),
+    ("relay mail.firma.at refused", "mail.firma.at"),
+    ("smtp.example.co.uk:25 greeted", "smtp.example.co.uk"),
+    ("vpn.acme.com.au handshake", "vpn.acme.com.au"),
+    ("backend web-01.shop.events down", "web-01.shop.events"),
+    ("GET https://status.example.sh/health", "status.example.sh"),
+    ("build.corp.intra and nas.home.arpa", "build.corp.intra"),
+    ("nas.home.arpa answered", "nas.home.arpa"),
+    ("printer.lan offline", "printer.lan"),
+    ("dc01.ad.local unreachable", "dc01.ad.local"),
+    ("files.corp is slow", "files.corp"),
+    ("reached grafana.ops.cloud", "grafana.ops.cloud"),
+])
+def test_host_names_under_public_and_internal_suffixes(text, host):
+    assert ("Hostname", host) in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    # file names whose extension is also a top-level domain
+    "app.log config.yaml main.go settings.py run.sh lib.rs README.md notes.zip clip.mov",
+    "Foo.java app.properties multi-user.target libssl.so deploy.pl Main.kt index.js data.json",
+    # Java, Kotlin and Python package, class and attribute paths
+    "at com.acme.Foo.bar(Foo.java:12) org.apache.kafka.clients io.netty.channel com.acme.payments.events",
+    "logger.info user.email request.user.email orders.public.events spring.mail.host sign.in self.app",
+    # versions and OIDs
+    "v1.2.3 hibernate 3.2.1.GA 5.4.2.Final 1.0.0.RELEASE jackson-2.15.2.jar OID 1.3.6.1.4.1.2021.10.1",
+    # Kubernetes names
+    "deployment.apps/api replicaset.apps/worker-5c8d7b9f4d kube-system pod/api-7d9f8b6c5-x2x9z",
+    # public suffixes alone
+    "suffix co.uk and com.au",
+])
+def test_host_name_traps(text):
+    assert [h for t, h in found(text) if t == "Hostname"] == []
+
+
+def test_message_id_is_not_an_address():
+    assert [t for t, _ in found("Message-ID: <CAF1x2y3z4.abc@mail.gmail.com>")] == ["Hostname"]
+
+
+def test_public_suffix_list_is_read_from_the_bundled_snapshot(monkeypatch, tmp_path):
+    """Loading the list opens no connection and writes no cache."""
+    import socket
+
+    from tftsr.pii import validators
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the public suffix list must not be fetched")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    suffixes = validators.public_suffixes.__wrapped__()
+    assert {"com", "co.uk", "us", "dev", "at", "events"} <= suffixes
+    assert list(tmp_path.iterdir()) == []

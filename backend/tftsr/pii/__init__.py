@@ -70,15 +70,19 @@ Decisions
   reported: they are addresses, and a reviewer can keep them. IPv6 is
   validated with :mod:`ipaddress`; ``::1`` is reported, the bare
   unspecified ``::`` is not (it is also a separator in code).
-* **Hostname**: a dotted name whose last label is a known top-level domain
-  (a curated public list plus internal ones: local, internal, corp, lan,
-  home, svc, localdomain...), written in one case. File names (``app.log``,
-  ``config.yaml``), code (``com.example.Foo``, ``self.app``), dotfiles
-  (``.env.local``) are not hosts because their last label is not a TLD or
-  they are glued to a preceding ".". Hosts inside URLs are reported;
-  ``.py``, ``.sh``, ``.pl``, ``.md``, ``.rs``, ``.zip``, ``.app``, ``.dev``
-  and TLDs that are English words (``.in``, ``.it``, ``.at``...) are
-  deliberately not in the list.
+* **Hostname**: a dotted name whose last label is a public suffix (the
+  Public Suffix List snapshot bundled with ``tldextract``, read without
+  network or cache) or an internal one (internal, local, lan, corp, intra,
+  home.arpa, svc, localdomain...), written in one case. How much else a
+  name needs depends on its suffix (``validators.tld_tier``): classic and
+  country domains two labels; word-like country codes (``.at``, ``.in``,
+  ``.us``) and hosting domains (``.dev``, ``.app``, ``.cloud``) three;
+  other generic domains, mostly English nouns (``.events``, ``.email``),
+  also a digit or hyphen or a fourth label; domains that are file
+  extensions (``.py``, ``.sh``, ``.rs``, ``.md``, ``.zip``, ``.java``)
+  only as the host of a URL. Code (``com.acme.Foo``, ``request.user.id``),
+  versions (``3.2.1.GA``), dotfiles (``.env.local``) and bare public
+  suffixes (``co.uk``) are not hosts. Hosts inside URLs are reported.
 * **Email**: RFC-ish local part and a dotted domain with an alphabetic TLD.
   Message-ID and SIP Call-ID values are not addresses; a local part that is
   only digits (``sip:+14155550123@pbx``) is a PhoneNumber.

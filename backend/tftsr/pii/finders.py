@@ -220,8 +220,8 @@ def find_emails(text: str, lower: str, out: list) -> None:
 # A known top-level domain written in one case, right after a "." that ends a
 # label, and not followed by more of a name. Found from the ".".
 _HOST_TLD = re.compile(
-    r"\.(?=[A-Za-z])(?<=[A-Za-z0-9]\.)(?:" + alternation(v.TLDS) + "|" + alternation(t.upper() for t in v.TLDS)
-    + r")(?![A-Za-z0-9_]|\.[A-Za-z0-9])")
+    r"\.(?=[A-Za-z])(?<=[A-Za-z0-9]\.)(?:" + alternation(sorted(v.top_level_domains())) + "|"
+    + alternation(sorted(t.upper() for t in v.top_level_domains())) + r")(?![A-Za-z0-9_]|\.[A-Za-z0-9])")
 _HOST_REV = re.compile(r"[A-Za-z0-9.\-]{1,253}")
 # Fields whose value is a dotted identifier of an API, a schema or a message
 # type rather than a machine: Kubernetes ``apiVersion: apps.example.io/v1``
@@ -236,7 +236,8 @@ _IDENTIFIER_FIELD_REV = re.compile(
 
 
 def find_hostnames(text: str, lower: str, out: list) -> None:
-    """Dotted names ending in a known top-level domain, found from the TLD
+    """Dotted names ending in a public suffix or an internal one (see
+    ``validators.tld_tier`` for how much each needs), found from the TLD
     and read backwards. Names that start right after a "." (``.env.local``,
     the tail of a longer dotted token) or belong to code (``self.app.io``)
     are not hosts, nor are API, schema and type identifiers in the fields
@@ -252,7 +253,8 @@ def find_hostnames(text: str, lower: str, out: list) -> None:
             start += 1
         if not head or (start > 0 and text[start - 1] in "._"):
             continue  # glued to something longer: ``.env.local``, ``x_y.example.com``
-        if not v.valid_hostname(text[start:m.end()]):
+        if not v.valid_hostname(text[start:m.end()], in_url=text[start - 3:start] == "://"
+                                or text[start - 1:start] == "@"):
             continue
         if _IDENTIFIER_FIELD_REV.match(lower[max(0, start - 160):start][::-1]):
             continue  # apiVersion: audit.k8s.io/v1, xmlns="http://schemas.example.com/..."

@@ -11,37 +11,135 @@ import base64
 import binascii
 import ipaddress
 import re
+from functools import lru_cache
 
 # --- top-level domains -------------------------------------------------------
-# A curated list rather than the full IANA registry: the full list contains
-# words that are file extensions or code (.py, .sh, .zip, .app, .java is not
-# one but .pl, .md, .rs are), which would turn ``app.py`` into a hostname.
-PUBLIC_TLDS = frozenset(
-    ["com", "net", "org", "edu", "gov", "mil", "int", "arpa", "io", "co", "ai", "uk", "de", "fr", "jp", "cn", "ru", "br", "au", "ca", "nl", "se", "ch", "eu", "ie", "nz", "za", "mx", "ar", "kr", "tw", "sg", "hk", "fi", "dk", "cz", "es", "pt", "gr", "hu", "ro", "bg", "hr", "si", "sk", "lt", "lv", "ee", "ua", "tr", "il", "ae", "sa", "qa", "th", "vn", "ph", "my", "id", "pk", "ng", "ke", "eg", "cl", "pe", "ve", "uy", "info", "biz", "xyz", "cloud", "online", "site", "tech", "store", "cc", "tv", "ly", "gl", "fm", "gg", "je", "im", "li", "lu", "mc", "mt", "cy", "is"]
-)
+# Which last labels make a dotted name a host: the Public Suffix List, read
+# from the snapshot bundled with the ``tldextract`` package (no download, no
+# cache written: ``suffix_list_urls=()`` and ``cache_dir=None``), plus the
+# suffixes of private networks. The list holds about 1,500 top-level
+# domains, many of which are also words of code and file names, so a name's
+# last label decides how much more evidence it needs:
+#
+# * CLASSIC (com, net, org, edu, gov, mil, int, arpa, io, the two-letter
+#   country codes not listed below) and internal suffixes: two labels are
+#   enough (``example.com``, ``db01.prod.internal``);
+# * WORD_CCTLDS, two-letter codes that are English words or code (``at``,
+#   ``in``, ``is``, ``it``, ``id``, ``me``, ``no``, ``to``, ``us``...), and
+#   the generic domains that hosting and services use (``dev``, ``app``,
+#   ``cloud``, ``tech``, ``info``...): three labels or more
+#   (``mail.firma.at``, ``api.payments.dev``; not ``logger.info``,
+#   ``sign.in``), and a first label that is not a variable or configuration
+#   root of code (``request.user.id``, ``spring.mail.host``);
+# * every other generic domain (about a thousand: ``events``, ``email``,
+#   ``name``, ``host``, ``group``, ``date``, ``phone``...), most of them
+#   English nouns that end attribute paths and SQL names
+#   (``orders.public.events``, ``request.user.email``): as the line above,
+#   and also a digit or hyphen in a label, or four labels or more
+#   (``web-01.acme.events``);
+# * FILE_EXTENSION_TLDS, domains that are also common file extensions or
+#   unit types (``.py``, ``.sh``, ``.rs``, ``.md``, ``.pl``, ``.so``,
+#   ``.zip``, ``.mov``, ``.java``, ``.properties``, ``.target``...): only as
+#   the host of a URL (``https://example.sh/``), never as a bare name
+#   (``main.py``, ``deploy.sh``, ``Foo.java``, ``multi-user.target``).
 INTERNAL_TLDS = frozenset(
-    ["local", "internal", "corp", "lan", "home", "intranet", "localdomain", "localhost", "test", "example", "invalid", "svc", "private"]
+    ["local", "internal", "corp", "lan", "intra", "intranet", "home", "localdomain", "localhost", "test",
+     "example", "invalid", "svc", "private"]
 )
-TLDS = PUBLIC_TLDS | INTERNAL_TLDS
+CLASSIC_GTLDS = frozenset(["com", "net", "org", "edu", "gov", "mil", "int", "arpa", "io"])
+WORD_CCTLDS = frozenset(
+    ["am", "as", "at", "be", "by", "do", "go", "id", "if", "in", "is", "it", "me", "my", "no", "of", "on",
+     "or", "so", "to", "tv", "up", "us", "we"]
+)
+HOSTING_GTLDS = frozenset(
+    ["dev", "app", "cloud", "tech", "online", "site", "website", "xyz", "biz", "info", "pro", "digital",
+     "systems", "services", "solutions", "software", "tools", "zone", "works", "company", "agency", "shop",
+     "store", "space", "studio", "ai", "co"]
+)
+FILE_EXTENSION_TLDS = frozenset(
+    ["py", "sh", "rs", "md", "pl", "pm", "ps", "so", "mk", "ml", "mm", "ac", "cc", "tf", "la", "nu", "re",
+     "sv", "zip", "mov", "java", "properties", "target", "cab", "pid", "pub", "map", "download", "run",
+     "data", "link", "page", "new", "fish", "coffee", "click", "network"]
+)
+
+
+@lru_cache(maxsize=1)
+def public_suffixes() -> frozenset[str]:
+    """Every public suffix (``com``, ``co.uk``, ``github.io`` is private and
+    left out), lowercase, from the Public Suffix List snapshot that ships
+    inside ``tldextract``; reading it touches neither the network nor the
+    disk cache."""
+    import tldextract
+
+    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+    return frozenset(s.lower().lstrip("*.!") for s in extractor.tlds)
+
+
+@lru_cache(maxsize=1)
+def top_level_domains() -> frozenset[str]:
+    """The last labels a host name may end in (ASCII, lowercase)."""
+    tlds = {s.rsplit(".", 1)[-1] for s in public_suffixes()}
+    return frozenset(t for t in tlds if t.isascii() and t.isalnum() or t.startswith("xn--")) | INTERNAL_TLDS
+
+
+def tld_tier(tld: str) -> int:
+    """What a name ending in ``tld`` (lowercase) needs (see above): 2 or 3
+    labels, 4 for "three labels and a digit or hyphen, or four labels", or
+    0 when it is a host only inside a URL."""
+    if tld in FILE_EXTENSION_TLDS:
+        return 0
+    if tld in CLASSIC_GTLDS or tld in INTERNAL_TLDS or (len(tld) == 2 and tld not in WORD_CCTLDS):
+        return 2
+    if tld in WORD_CCTLDS or tld in HOSTING_GTLDS:
+        return 3
+    return 4
+
 
 # First labels that mark a dotted name as code, not a host (``self.app.io``).
 CODE_FIRST_LABELS = frozenset(
-    ["java", "javax", "jdk", "sun", "self", "this", "cls", "super", "os", "sys", "np", "pd"]
+    ["java", "javax", "jakarta", "jdk", "sun", "kotlin", "android", "self", "this", "cls", "super", "os",
+     "sys", "np", "pd"]
+)
+# ...and, for the names that need three labels, the variables and
+# configuration roots that dotted attribute paths start with.
+CODE_ROOT_LABELS = CODE_FIRST_LABELS | frozenset(
+    ["com", "org", "net", "edu", "gov", "io", "request", "req", "response", "resp", "res", "ctx", "context",
+     "event", "evt", "err", "error", "obj", "item", "row", "record", "msg", "message", "data", "payload",
+     "body", "user", "params", "props", "state", "config", "cfg", "conf", "settings", "options", "opts",
+     "args", "kwargs", "process", "module", "exports", "window", "document", "console", "logger", "log",
+     "spring", "server", "management", "logging", "kafka", "hibernate", "jdbc", "quarkus", "micronaut",
+     "akka", "django", "flask", "celery", "airflow", "sqlalchemy", "trace", "span", "service", "host",
+     "client", "source", "destination", "container", "cloud", "file", "http", "url"]
 )
 
 # One or more DNS labels joined by dots (the part of a host name before its TLD).
 _LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*")
 
 
-def valid_hostname(name: str) -> bool:
-    """``name`` has at least two labels, every label is a DNS label and the
-    last one is a known top-level domain written in one case."""
+def valid_hostname(name: str, in_url: bool = False) -> bool:
+    """``name`` is made of DNS labels, ends in a known top-level domain
+    written in one case, has the labels its tier asks for (``tld_tier``)
+    and does not look like code: its first label is no code root, its
+    labels before the suffix are not all numbers (``3.2.1.GA`` is a
+    version) and it is not itself a public suffix (``co.uk``). ``in_url``:
+    the name is the host of a URL, where any public suffix will do."""
     head, _, tld = name.rpartition(".")
     if not head or len(name) > 253:
         return False
-    if tld.lower() not in TLDS or not (tld.islower() or tld.isupper()):
+    low_tld = tld.lower()
+    if low_tld not in top_level_domains() or not (tld.islower() or tld.isupper()):
         return False
-    if head.partition(".")[0].lower() in CODE_FIRST_LABELS:
+    labels = head.split(".")
+    first = labels[0].lower()
+    if first in CODE_FIRST_LABELS or all(label.isdigit() for label in labels):
+        return False
+    if not in_url:
+        tier = tld_tier(low_tld)
+        if tier == 0 or (tier > 2 and (len(labels) < 2 or first in CODE_ROOT_LABELS)):
+            return False
+        if tier == 4 and len(labels) < 3 and not any(c.isdigit() or c == "-" for c in head):
+            return False
+    if name.lower() in public_suffixes():
         return False
     return _LABELS.fullmatch(head) is not None
 
