@@ -27,6 +27,8 @@ DOMAIN_MODULES = (
     "tftsr.evidence.commands",
     "tftsr.docs.commands",
     "tftsr.ai.commands",
+    "tftsr.approvals.commands",
+    "tftsr.mcp.commands",
 )
 
 

@@ -28,6 +28,7 @@ from tftsr.ai.base import (
     Usage,
 )
 from tftsr.db.ids import now_text, uuid7
+from tftsr.egress.gate import Gate, cut
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class ToolContext:
     conversation_id: str
     message_id: str
     extra: dict[str, Any] = field(default_factory=dict)
+    cancel: Cancellation | None = None  # Stop: a handler waiting for approval gives up
 
 
 @dataclass
@@ -170,6 +172,8 @@ def run_tool_loop(client: ProviderBase, request: ChatRequest, *, registry: ToolR
     with its result. Raises ProviderError / Cancelled from the provider.
     """
     messages = list(request.messages)
+    ctx.cancel = cancel
+    gate = Gate(ctx.app, ctx.issue_id)
     text_parts: list[str] = []
     usage = Usage(0, 0)
     made: list[dict] = []
@@ -197,11 +201,16 @@ def run_tool_loop(client: ProviderBase, request: ChatRequest, *, registry: ToolR
             on_tool_call(row)
             output, error = execute(registry, ctx, call)
             row = _complete_call(ctx.app, row, output, error)
+            # What a tool returns (command output, an MCP server's answer) reaches the model
+            # only through the PII gate, redacted first and cut after.
+            payload = json.dumps(output if error is None else {"error": error}, ensure_ascii=False)
+            payload, removed = gate.redact(payload)
+            row = {**row, "redactions": len(removed),
+                   "redacted_types": sorted({r.pii_type for r in removed})}
             made.append(row)
             on_tool_call(row)
-            payload = json.dumps(output if error is None else {"error": error}, ensure_ascii=False)
-            messages.append(Message("tool", payload[:MAX_RESULT_CHARS], tool_call_id=call.id,
-                                    name=call.name))
+            messages.append(Message("tool", cut(payload, MAX_RESULT_CHARS, " [… cut]"),
+                                    tool_call_id=call.id, name=call.name))
         if text_parts and not text_parts[-1].endswith("\n"):
             text_parts.append("\n\n")
             on_text("\n\n")
