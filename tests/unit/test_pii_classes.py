@@ -222,3 +222,32 @@ def test_public_suffix_list_is_read_from_the_bundled_snapshot(monkeypatch, tmp_p
     suffixes = validators.public_suffixes.__wrapped__()
     assert {"com", "co.uk", "us", "dev", "at", "events"} <= suffixes
     assert list(tmp_path.iterdir()) == []
+
+
+# --- phone numbers and SSNs with a context word ------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("customer phone 415 555 0165 unreachable", ("PhoneNumber", "415 555 0165")),
+    ("please call me at 4155550165 today", ("PhoneNumber", "4155550165")),
+    ("Phone number: (415) 555 0165", ("PhoneNumber", "(415) 555 0165")),
+    ("mobile +1 415 555 0165", ("PhoneNumber", "+1 415 555 0165")),
+    ("tel 1-415-555-0165", ("PhoneNumber", "1-415-555-0165")),
+    ("fax: 415.555.0165", ("PhoneNumber", "415.555.0165")),
+    ("cell 14155550165", ("PhoneNumber", "14155550165")),
+    ("ssn 219331065 rejected", ("Ssn", "219331065")),
+    ("SSN: 219 33 1065", ("Ssn", "219 33 1065")),
+    ("social security number 219-33-1065", ("Ssn", "219-33-1065")),
+    ("Social Security no. 219331065", ("Ssn", "219331065")),
+])
+def test_phone_and_ssn_with_context(text, expected):
+    assert expected in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "order 4155550165 shipped", "request 415 555 0165 bytes", "id 219331065",
+    "hotel 4155550165", "syscall 4155550165", "telemetry 4155550165",
+    "call took 4155550165 ns", "the call id 4155550165", "cell 12 then 4155550165",
+    "ssn 000331065 ssn 666331065 ssn 219001065", "phone 0155550165 phone 4151550165",
+    "phone 1111111111", "ssn 219-33 1065", "phone 4155550165.5",
+])
+def test_phone_and_ssn_traps(text):
+    assert [t for t, _ in found(text) if t in ("PhoneNumber", "Ssn")] == []

@@ -97,8 +97,11 @@ Decisions
   value of an ``ssn`` key). PhoneNumber is E.164 (``+`` and 8-15 digits),
   North American (``(415) 555-0132``, ``415-555-0132``, ``415.555.0132``,
   area and exchange 2-9), national numbers starting with 0 in groups, or the
-  value of a phone-like key (``caller_id_number=...``); a bare digit run is
-  not a phone number.
+  value of a phone-like key (``caller_id_number=...``). A bare or spaced
+  run (``4155550165``, ``415 555 0165``, ``ssn 219331065``) is a phone
+  number or SSN only right after a word that names it (phone, tel, mobile,
+  cell, fax, call, sms; ssn, social security), with nothing but
+  punctuation and connecting words between; alone it is not.
 * **Name/value pairs** (``{'name': 'DB_PASSWORD', 'value': '...'}``, a
   Kubernetes ``env`` entry, CloudFormation ``ParameterKey``/``ParameterValue``):
   the value is typed by the name, as if it were ``DB_PASSWORD=...``.

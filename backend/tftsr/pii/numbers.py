@@ -185,3 +185,50 @@ def find_phones(text: str, lower: str, out: list) -> None:
 
 
 _NOT_DIGITS = {ord(c): None for c in "() .-"}
+
+
+# --- phone numbers and SSNs written plainly, after a word that names them -------------
+# ``415 555 0165`` and ``4155550165`` are phone numbers, and ``219331065``
+# an SSN, only when the text says so: alone, a run of nine or ten digits is
+# far more often an id, a counter or a timestamp. Between the word and the
+# number only punctuation and the little words of "phone number is",
+# "call me at", "SSN no." may stand (``call took 4155550165 ns`` and
+# ``call id 4155550165`` are not phone numbers). The word must stand alone
+# (``hotel``, ``syscall``, ``telemetry`` are not context).
+_FILLER = r"(?:[ \t:=#'\"_.\-]|(?:number|no|num|nr|is|was|me|us|him|her|them|at|on|to|back|of)(?![a-z])){0,24}"
+_CONTEXT_NUMBER = re.compile(
+    r"(?P<word>telephone|tel|phone|mobile|cellphone|cell|fax|call|sms|ssn|social[ _\-]?security)(?![a-z])"
+    + _FILLER +
+    r"(?:(?P<phone>(?:\+?1[ .\-]?)?\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-]?[0-9]{4})"
+    r"|(?P<ssn>[0-9]{3}(?P<sep>[ \-]?)[0-9]{2}(?P=sep)[0-9]{4}))"
+    r"(?![0-9]|[.,][0-9])")
+
+
+def find_context_numbers(text: str, lower: str, out: list) -> None:
+    """Phone numbers and SSNs without their usual punctuation, when a word
+    right before them names them (see ``_CONTEXT_NUMBER``)."""
+    for m in _CONTEXT_NUMBER.finditer(lower):
+        start = m.start("word")
+        if start > 0 and lower[start - 1].isalpha():
+            continue
+        word = m.group("word")
+        is_ssn_word = word == "ssn" or word.startswith("social")
+        if m.group("ssn") is not None:
+            if not is_ssn_word:
+                continue
+            s, e = m.span("ssn")
+            if s > 0 and (text[s - 1].isdigit() or text[s - 1] == "."):
+                continue
+            digits = text[s:e].replace(" ", "").replace("-", "")
+            if v.ssn_ok(digits[:3], digits[3:5], digits[5:]):
+                out.append((s, e, "Ssn"))
+        elif not is_ssn_word:
+            s, e = m.span("phone")
+            if s > 0 and (text[s - 1].isdigit() or text[s - 1] == "."):
+                continue
+            digits = "".join(c for c in text[s:e] if c.isdigit())
+            if len(digits) == 11:
+                digits = digits[1:]
+            if len(digits) == 10 and digits[0] not in "01" and digits[3] not in "01" \
+                    and v.phone_digits_ok(digits):
+                out.append((s, e, "PhoneNumber"))
