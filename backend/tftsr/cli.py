@@ -97,6 +97,10 @@ def _open(data_dir: Path, debug: bool, mode: str):
         with app.db.connection() as conn:
             logging.getLogger("tftsr").setLevel(get_value(conn, "log_level"))
     log.info("TFTSR %s started in %s mode", __version__, mode)
+    if mode != "cli":  # list the enabled MCP servers' tools on worker threads; nobody waits
+        from tftsr.mcp import discovery
+
+        discovery.start_background(app)
     return app
 
 
