@@ -10,9 +10,10 @@ import time
 from tftsr.ai import analyze as analyze_mod
 from tftsr.ai import chat, ollama_admin, registry
 from tftsr.ai import whys as ai_whys
-from tftsr.ai.base import ChatRequest, Message, ProviderError, SendHooks, ToolSpec
+from tftsr.ai.base import ChatRequest, Message, ProviderError, SendHooks, ToolSpec, host_of
 from tftsr.ai.complete import audited_hooks
 from tftsr.ai.providers import PROVIDER_KINDS
+from tftsr.audit import record as audit_record
 from tftsr.commands import command
 from tftsr.issues.domains import DOMAIN_IDS
 from tftsr.validation import Any_, Bool, Enum, Id, IdList, Str
@@ -102,7 +103,12 @@ def delete_ai_provider(app, provider_id):
 @command(provider_id=PROVIDER_ID)
 def set_active_ai_provider(app, provider_id):
     with app.db.transaction() as conn:
+        previous = registry.active_row(conn)
         provider = registry.set_active(conn, provider_id)
+        if previous is None or previous["id"] != provider_id:
+            audit_record(conn, "ai_provider_activated", "ai_provider", provider_id, {
+                "name": provider["name"], "kind": provider["kind"], "model": provider["model"],
+                "previous_provider_id": previous["id"] if previous else None})
     app.events.emit("ai_providers_changed", {"provider_id": provider_id})
     return provider
 
@@ -195,7 +201,12 @@ def get_conversation(app, conversation_id):
 @command(conversation_id=CONVERSATION_ID, title=Str(min_len=1, max_len=200))
 def rename_conversation(app, conversation_id, title):
     with app.db.transaction() as conn:
-        return chat.rename(conn, conversation_id, title)
+        before = chat.get_row(conn, conversation_id)
+        conversation = chat.rename(conn, conversation_id, title)
+        if before.get("title") != title:
+            audit_record(conn, "ai_conversation_renamed", "ai_conversation", conversation_id,
+                         {"issue_id": before["issue_id"], "title": title})
+        return conversation
 
 
 @command(conversation_id=CONVERSATION_ID)
@@ -211,7 +222,16 @@ def delete_conversation(app, conversation_id):
 @command(conversation_id=CONVERSATION_ID, provider_id=PROVIDER_ID)
 def set_conversation_provider(app, conversation_id, provider_id):
     with app.db.transaction() as conn:
-        return chat.set_provider(conn, conversation_id, provider_id)
+        before = chat.get_row(conn, conversation_id)
+        conversation = chat.set_provider(conn, conversation_id, provider_id)
+        if before.get("provider_id") != provider_id:
+            provider = registry.get_row(conn, provider_id)
+            audit_record(conn, "ai_conversation_provider_changed", "ai_conversation",
+                         conversation_id, {"issue_id": before["issue_id"],
+                                           "provider_id": provider_id, "kind": provider["kind"],
+                                           "model": provider["model"],
+                                           "previous_provider_id": before.get("provider_id")})
+        return conversation
 
 
 @command(issue_id=Id("incident id", required=False), conversation_id=Id("conversation id", required=False),
@@ -252,7 +272,15 @@ def chat_message(app, content, conversation_id, issue_id, log_file_ids, provider
 @command(message_id=MESSAGE_ID)
 def stop_generation(app, message_id):
     """Stop a reply that is streaming; the connection is closed and the partial text kept."""
-    return chat.stop(app, message_id)
+    result = chat.stop(app, message_id)
+    if result.get("stopped"):
+        with app.db.transaction() as conn:
+            row = conn.execute("SELECT conversation_id FROM ai_messages WHERE id = ?",
+                               (message_id,)).fetchone()
+            if row is not None:
+                audit_record(conn, "ai_generation_stopped", "ai_conversation",
+                             row["conversation_id"], {"message_id": message_id})
+    return result
 
 
 # -- 5-Whys proposals -------------------------------------------------------------------------------
@@ -319,12 +347,19 @@ def ollama_list_models(app, base_url):
 @command(model=MODEL_NAME, base_url=OLLAMA_URL)
 def ollama_pull_model(app, model, base_url):
     """Start a download; progress arrives as ollama_pull_progress events."""
-    return ollama_admin.start_pull(app, base_url, model)
+    result = ollama_admin.start_pull(app, base_url, model)
+    with app.db.transaction() as conn:
+        audit_record(conn, "ollama_pull_started", "ollama_pull", result["pull_id"],
+                     {"model": model, "host": host_of(result["base_url"])})
+    return result
 
 
 @command(pull_id=Id("download id"))
 def ollama_cancel_pull(app, pull_id):
-    return ollama_admin.cancel_pull(app, pull_id)
+    result = ollama_admin.cancel_pull(app, pull_id)
+    with app.db.transaction() as conn:
+        audit_record(conn, "ollama_pull_cancelled", "ollama_pull", pull_id, {})
+    return result
 
 
 @command(model=MODEL_NAME, base_url=OLLAMA_URL)

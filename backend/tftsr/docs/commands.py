@@ -6,7 +6,10 @@ other command contracts; the short version is in each docstring.
 
 from __future__ import annotations
 
+import hashlib
+
 from tftsr.audit import head_text as audit_head_text
+from tftsr.audit import record as audit_record
 from tftsr.commands import command
 from tftsr.delivery import deliver_file
 from tftsr.docs import actions, ai_draft, export, generate
@@ -83,11 +86,20 @@ def get_document(app, document_id):
          title=Str(min_len=1, max_len=300, required=False),
          base_updated_at=Int(min=0, required=False))
 def update_document(app, document_id, content_md, title, base_updated_at):
-    """Save the editor's content. With ``base_updated_at`` a stale write is refused (409)."""
+    """Save the editor's content. With ``base_updated_at`` a stale write is refused (409).
+    A change is audited with the new content's size and SHA-256, never the content."""
     with app.db.transaction() as conn:
-        before = doc_store.summary(conn, document_id)
+        before = doc_store.get(conn, document_id)
         doc = doc_store.update(conn, document_id, content_md=content_md, title=title,
                                base_updated_at=base_updated_at)
+        changed = [f for f in ("title", "content_md") if doc[f] != before[f]]
+        if changed:
+            content = doc["content_md"].encode("utf-8")
+            audit_record(conn, "document_updated", "document", document_id, {
+                "issue_id": doc["issue_id"], "doc_type": doc["doc_type"], "title": doc["title"],
+                "fields": ["content" if f == "content_md" else f for f in changed],
+                "content_bytes": len(content), "content_sha256": hashlib.sha256(content).hexdigest(),
+                "previous_content_bytes": len(before["content_md"].encode("utf-8"))})
     if doc["updated_at"] != before["updated_at"]:
         _changed(app, doc["issue_id"], doc)
     return doc
@@ -219,4 +231,10 @@ def draft_document_with_ai(app, document_id, section_ids):
 def cancel_document_draft(app, draft_id):
     """Stop a draft being written; nothing is changed. {cancelled: false} when it had ended,
     not_found for an unknown draft."""
-    return ai_draft.cancel(app, draft_id)
+    job = ai_draft._jobs(app).get(draft_id)
+    result = ai_draft.cancel(app, draft_id)
+    if result.get("cancelled") and job is not None:
+        with app.db.transaction() as conn:
+            audit_record(conn, "document_draft_cancelled", "document", job.document_id,
+                         {"draft_id": draft_id})
+    return result

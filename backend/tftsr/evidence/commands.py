@@ -7,9 +7,11 @@ the dialog, never from the page.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
+from tftsr.audit import record as audit_record
 from tftsr.commands import command
 from tftsr.errors import InvalidArgument, TftsrError, Unavailable
 from tftsr.evidence import images, logs, review
@@ -27,6 +29,7 @@ MAX_DETECT_TEXT = 1024 * 1024
 LOG_FILE_TYPES = ["Log files (*.log;*.txt;*.gz;*.json;*.jsonl;*.csv;*.out;*.err)",
                   "All files (*.*)"]
 IMAGE_FILE_TYPES = ["Images (*.png;*.jpg;*.jpeg;*.gif;*.webp)"]
+MAX_AUDITED_IDS = 100  # more finding ids than this are audited by count and SHA-256 only
 
 
 def _changed(app, issue_id: str) -> None:
@@ -107,9 +110,21 @@ def detect_pii(app, log_file_id, text):
 @command(span_ids=IdList("finding id", max_items=10_000),
          status=Enum(review.STATUSES))
 def set_pii_span_status(app, span_ids, status):
-    """Approve (redact), reject (keep) or reset some findings."""
+    """Approve (redact), reject (keep) or reset some findings (audited per log file)."""
     with app.db.transaction() as conn:
+        marks = ", ".join("?" * len(span_ids))
+        changing = conn.execute(
+            f"SELECT log_file_id, id FROM pii_spans WHERE id IN ({marks}) AND status != ?"
+            " ORDER BY log_file_id, id", [*span_ids, status]).fetchall() if span_ids else []
         updated = review.set_span_status(conn, span_ids, status)
+        per_file: dict[str, list[str]] = {}
+        for row in changing:
+            per_file.setdefault(row["log_file_id"], []).append(row["id"])
+        for log_file_id, ids in per_file.items():
+            audit_record(conn, "pii_findings_decided", "log_file", log_file_id, {
+                "status": status, "count": len(ids),
+                "span_ids": ids if len(ids) <= MAX_AUDITED_IDS else None,
+                "span_ids_sha256": hashlib.sha256(",".join(ids).encode()).hexdigest()})
     return {"updated": updated}
 
 
@@ -118,6 +133,9 @@ def set_pii_type_status(app, log_file_id, pii_type, status):
     """Decide every finding of one type in a log at once."""
     with app.db.transaction() as conn:
         updated = review.set_type_status(conn, log_file_id, pii_type, status)
+        if updated:
+            audit_record(conn, "pii_type_decided", "log_file", log_file_id,
+                         {"pii_type": pii_type, "status": status, "count": updated})
     return {"updated": updated}
 
 

@@ -123,6 +123,9 @@ def add_manual_span(app, log_file_id: str, start: int, end: int, pii_type: str |
                      " line, original_value, replacement, status, source) VALUES (:id,"
                      " :log_file_id, :pii_type, :start_offset, :end_offset, :line,"
                      " :original_value, :replacement, :status, :source)", span)
+        audit_record(conn, "pii_span_added", "log_file", log_file_id, {
+            "span_id": span["id"], "pii_type": span["pii_type"], "start": start, "end": end,
+            "line": span["line"]})
     return to_span(span)
 
 
@@ -141,15 +144,17 @@ def redetect(app, log_file_id: str, detect: Callable[[str], list]) -> None:
     found = scan_text(logs.load_text(app, log_file_id, redacted=False), detect)
     with app.db.transaction() as conn:
         _require_open(conn, log_file_id)
-        conn.execute("DELETE FROM pii_spans WHERE log_file_id = ? AND source = 'detected'"
-                     " AND status = 'pending'", (log_file_id,))
+        removed = conn.execute("DELETE FROM pii_spans WHERE log_file_id = ? AND source = 'detected'"
+                               " AND status = 'pending'", (log_file_id,)).rowcount
         kept = {(r["start_offset"], r["end_offset"], r["pii_type"]) for r in conn.execute(
             "SELECT start_offset, end_offset, pii_type FROM pii_spans WHERE log_file_id = ?",
             (log_file_id,))}
-        conn.executemany(
+        added = conn.executemany(
             "INSERT INTO pii_spans (id, log_file_id, pii_type, start_offset, end_offset,"
             " original_value, replacement, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (r for r in found.rows(log_file_id) if (r[3], r[4], r[2]) not in kept))
+            (r for r in found.rows(log_file_id) if (r[3], r[4], r[2]) not in kept)).rowcount
+        audit_record(conn, "pii_redetected", "log_file", log_file_id,
+                     {"pending_replaced": removed, "added": added, "kept": len(kept)})
 
 
 def detect_in_text(text: str, detect: Callable[[str], list]) -> list[dict]:
