@@ -32,7 +32,14 @@ from tftsr.ai.base import (
     SendHooks,
 )
 from tftsr.ai.complete import record_send
-from tftsr.ai.tools import MAX_ITERATIONS, ToolContext, ToolRegistry, list_calls, run_tool_loop
+from tftsr.ai.tools import (
+    MAX_ITERATIONS,
+    TOOL_PROVIDERS,
+    ToolContext,
+    ToolRegistry,
+    list_calls,
+    run_tool_loop,
+)
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
 from tftsr.egress.gate import Gate, cut
@@ -51,15 +58,17 @@ MSG_COLUMNS = ("id, conversation_id, role, content, token_count, created_at, sta
 
 # -- tools available to the assistant ---------------------------------------------------------
 def tool_registry(app) -> ToolRegistry:
-    """The tools offered in this app: record_why, plus any registered by other packages
-    (MCP, shell diagnostics) in ``app.extras["ai_tools"]``."""
-    reg = app.extras.get("ai_tool_registry")
-    if reg is None:
-        reg = ToolRegistry()
-        reg.register(ai_whys.RECORD_WHY)
-        for tool in app.extras.get("ai_tools", []):
-            reg.register(tool)
-        app.extras["ai_tool_registry"] = reg
+    """The tools offered right now: record_why, any registered by other packages (shell
+    diagnostics) in ``app.extras["ai_tools"]``, and those of the tool providers (the MCP
+    servers enabled at this moment), asked afresh on every call."""
+    reg = ToolRegistry()
+    reg.register(ai_whys.RECORD_WHY)
+    for tool in app.extras.get("ai_tools", []):
+        reg.register(tool)
+    for provide in TOOL_PROVIDERS:
+        for tool in provide(app):
+            if reg.get(tool.name) is None:
+                reg.register(tool)
     return reg
 
 

@@ -66,6 +66,17 @@ class ToolError(Exception):
     """Raised by a handler to report a failure back to the model in words."""
 
 
+# Functions ``provide(app) -> list[Tool]`` asked on every request, for tools that come and
+# go while the app runs (the tools of the MCP servers enabled right now).
+TOOL_PROVIDERS: list[Callable[[Any], list[Tool]]] = []
+
+
+def tool_provider(provide: Callable[[Any], list[Tool]]) -> Callable[[Any], list[Tool]]:
+    if provide not in TOOL_PROVIDERS:
+        TOOL_PROVIDERS.append(provide)
+    return provide
+
+
 class ToolRegistry:
     def __init__(self) -> None:
         self._tools: dict[str, Tool] = {}

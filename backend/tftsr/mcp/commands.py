@@ -6,6 +6,7 @@ from __future__ import annotations
 from tftsr.audit import record as audit_record
 from tftsr.commands import command
 from tftsr.mcp import calls, client, discovery, store
+from tftsr.mcp import tools as _offered  # noqa: F401 - offers the MCP tools to the assistant
 from tftsr.validation import Any_, Bool, Enum, Id, Int, Str, StrList
 
 SERVER_ID = Id("MCP server id")

@@ -7,8 +7,11 @@ its full input schema (nested objects, enums, descriptions kept; ``$ref`` defini
 inlined because several providers do not resolve them). When any server has resources,
 one more tool, ``read_resource``, reads them by URI.
 
-A call the model makes runs only after the user approved it (or set the tool to "always
-allow" in Settings). What the server answers reaches the model through the PII gate.
+A call the model makes runs only after the user approved it through
+:mod:`tftsr.approvals` (allow once, allow this tool for the conversation, deny; no answer
+in 60 s or Stop is a deny), or when the user set the tool to "always allow" in Settings.
+What the server answers reaches the model through the PII gate, which
+:func:`tftsr.ai.tools.run_tool_loop` applies to every tool result.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import json
 import logging
 from typing import Any
 
-from tftsr.ai.tools import Tool, ToolContext, ToolError
+from tftsr.ai.tools import Tool, ToolContext, ToolError, tool_provider
+from tftsr.approvals import request_approval
 from tftsr.mcp import calls, client
 
 log = logging.getLogger(__name__)
@@ -93,6 +97,7 @@ def _server_key(server_name: str) -> str:
     return slug(server_name)
 
 
+@tool_provider
 def offered_tools(app) -> list[Tool]:
     """Every enabled, connected server's tools, plus ``read_resource`` when there are
     resources. Cheap enough to ask on every request."""
@@ -142,15 +147,20 @@ def _read_resource_tool(rows: list[dict]) -> Tool:
         if len(matches) > 1:
             raise ToolError("Several servers offer that URI; say which with 'server'.")
         row = matches[0]
-        proposal = {"server_id": row["server_id"], "server": row["server_name"], "uri": wanted}
-        decision = _approve(ctx, "mcp_resource", proposal, always_allow=False)
+        decision = _approve(
+            ctx, title=f"Read {row['name']} from the MCP server {row['server_name']}",
+            proposal={"server": row["server_name"], "server_id": row["server_id"], "uri": wanted},
+            classification=_facts(ctx.app, row["server_id"]),
+            pattern=f"mcp resource {row['server_name']} {wanted}",
+            session_key=f"mcp-resources:{row['server_id']}",
+            session_label=f"reading any resource of {row['server_name']}", always_allow=False)
         try:
             result = calls.read_resource(ctx.app, row["server_id"], wanted, decision=decision, origin="ai",
                                          issue_id=ctx.issue_id, conversation_id=ctx.conversation_id,
-                                         cancel=_cancel_of(ctx))
+                                         cancel=ctx.cancel)
         except client.McpError as exc:
             raise ToolError(exc.message) from None
-        return _for_model(ctx, {"server": row["server_name"], "uri": wanted}, result["text"], False)
+        return _for_model({"server": row["server_name"], "uri": wanted}, result["text"], False)
 
     return Tool(READ_RESOURCE, description, params, handler)
 
@@ -161,40 +171,65 @@ def _tool_handler(row: dict):
     def handler(ctx: ToolContext, arguments: dict) -> dict:
         with ctx.app.db.connection() as conn:
             current = conn.execute(
-                "SELECT t.name, t.always_allow, s.name AS server_name, s.enabled FROM mcp_tools t JOIN"
-                " mcp_servers s ON s.id = t.server_id WHERE t.tool_key = ?", (tool_key,)).fetchone()
+                "SELECT t.name, t.description, t.always_allow, s.name AS server_name, s.enabled FROM"
+                " mcp_tools t JOIN mcp_servers s ON s.id = t.server_id WHERE t.tool_key = ?",
+                (tool_key,)).fetchone()
         if current is None or not current["enabled"]:
             raise ToolError(f"The MCP tool {tool_key} is no longer available.")
-        proposal = {"server_id": server_id, "server": current["server_name"], "tool": tool_name,
-                    "tool_key": tool_key, "arguments": arguments}
-        decision = _approve(ctx, "mcp_tool", proposal, always_allow=bool(current["always_allow"]))
+        server_name = current["server_name"]
+        facts = {**_facts(ctx.app, server_id), "tool_description": (current["description"] or "")[:500]}
+        decision = _approve(
+            ctx, title=f"Run the tool {tool_name} of the MCP server {server_name}",
+            proposal={"server": server_name, "server_id": server_id, "tool": tool_name,
+                      "arguments": arguments},
+            classification=facts, pattern=f"mcp {server_name} {tool_name}",
+            session_key=f"mcp-tool:{server_id}:{tool_name}",
+            session_label=f"the tool {tool_name} of {server_name} (any arguments)",
+            always_allow=bool(current["always_allow"]))
         try:
             result = calls.call_tool(ctx.app, server_id, tool_name, arguments, decision=decision, origin="ai",
                                      issue_id=ctx.issue_id, conversation_id=ctx.conversation_id,
-                                     cancel=_cancel_of(ctx))
+                                     cancel=ctx.cancel)
         except client.McpError as exc:
             raise ToolError(exc.message) from None
-        return _for_model(ctx, {"server": current["server_name"], "tool": tool_name}, result["text"],
-                          result["is_error"])
+        return _for_model({"server": server_name, "tool": tool_name}, result["text"], result["is_error"])
 
     return handler
 
 
-def _cancel_of(ctx: ToolContext):
-    return getattr(ctx, "cancel", None) or ctx.extra.get("cancel")
+def _facts(app, server_id: str) -> dict:
+    """What the approval card says about where the call goes."""
+    with app.db.connection() as conn:
+        row = conn.execute("SELECT url, transport_type, transport_config FROM mcp_servers WHERE id = ?",
+                           (server_id,)).fetchone()
+    if row is None:
+        raise ToolError("That MCP server was deleted.")
+    local = row["transport_type"] == "stdio"
+    return {"transport": "stdio" if local else "http", "destination": calls.destination(dict(row)),
+            "leaves_machine": not local,
+            "note": ("Runs a program on this machine." if local else
+                     "Sends the arguments (after PII redaction) to a server on the network.")}
 
 
-def _for_model(ctx: ToolContext, head: dict, text: str, is_error: bool) -> dict:
-    """The result as the model and the chat see it: through the PII gate, then cut."""
-    sent, findings = calls.outbound_text(ctx.app, text or "", ctx.issue_id)
-    if len(sent) > MAX_RESULT_FOR_MODEL:
-        sent = sent[:MAX_RESULT_FOR_MODEL] + f"\n[… {len(sent) - MAX_RESULT_FOR_MODEL:,} more characters not shown]"
-    return {**head, "is_error": is_error, "result": sent, "redactions": findings}
+def _for_model(head: dict, text: str, is_error: bool) -> dict:
+    """The result for the model (the tool loop passes it through the PII gate)."""
+    if len(text) > MAX_RESULT_FOR_MODEL:
+        text = text[:MAX_RESULT_FOR_MODEL] + f"\n[… {len(text) - MAX_RESULT_FOR_MODEL:,} more characters not shown]"
+    return {**head, "is_error": is_error, "result": text}
 
 
 # -- approval ----------------------------------------------------------------------------------------------
-def _approve(ctx: ToolContext, kind: str, proposal: dict, *, always_allow: bool) -> str:
-    """Wait for the user's decision; returns it, or raises ToolError when refused."""
+def _approve(ctx: ToolContext, *, title: str, proposal: dict, classification: dict, pattern: str,
+             session_key: str, session_label: str, always_allow: bool) -> str:
+    """Wait for the user's decision (unless the tool is set to "always allow"); returns
+    the decision for the audit log, or raises ToolError telling the model it was not run."""
     if always_allow:
         return "always_allow"
-    raise ToolError("This MCP call needs the user's approval, and approvals are not available.")
+    decision = request_approval(
+        ctx.app, kind="mcp", title=title, proposal=proposal, classification=classification,
+        pattern=pattern, session_key=session_key, session_label=session_label,
+        conversation_id=ctx.conversation_id, issue_id=ctx.issue_id, message_id=ctx.message_id,
+        cancel=ctx.cancel)
+    if not decision.allowed:
+        raise ToolError(f"Not run: the call was {decision.words()}.")
+    return decision.decision

@@ -1,0 +1,196 @@
+"""MCP tools offered to the assistant: names every provider accepts, schemas kept whole,
+and a loopback provider asking for a tool — held for approval, run on allow, refused on
+deny, its answer reaching the provider only after the PII gate."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from tftsr.ai import chat
+from tftsr.mcp import discovery
+from tftsr.mcp.tools import model_schema
+
+from tests.fakes.helpers import EventLog, make_fast
+from tests.fakes.mcp_helpers import close_mcp_sessions, stdio_args  # noqa: F401 (autouse)
+
+PROVIDER_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
+KEY = "mcp_checkout_metrics_"
+
+
+@pytest.fixture
+def events(app):
+    make_fast(app)
+    log = EventLog(app)
+    yield log
+    chat.wait_idle(app, 30)
+    log.close()
+
+
+@pytest.fixture
+def mcp_server(call):
+    command, args = stdio_args()
+    server = call("add_mcp_server", name="Checkout metrics", transport="stdio", command=command, args=args)
+    assert call("discover_mcp_server", server_id=server["id"])["status"] == "connected"
+    return server
+
+
+def pending(call, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = call("list_pending_approvals")["items"]
+        if items:
+            return items
+        time.sleep(0.05)
+    raise AssertionError("no approval request appeared")
+
+
+def mcp_audit(call):
+    """MCP tool entries of the audit log, oldest first."""
+    items = call("get_audit_log", limit=500)["items"]
+    return [e for e in reversed(items) if e["action"].startswith("mcp_tool")]
+
+
+# -- names and schemas ---------------------------------------------------------------------------------
+def test_tool_keys_are_valid_for_every_provider_and_unique():
+    taken: set[str] = set()
+    names = ["query", "get.metrics", "search/issues", "weird name with spaces", "x" * 120, "query"]
+    keys = []
+    for i, name in enumerate(names):
+        key = discovery.tool_key(f"server-{i % 2}", "Grafana (prod) — EU", name, taken)
+        taken.add(key)
+        keys.append(key)
+    assert all(PROVIDER_NAME.match(k) for k in keys), keys
+    assert len(set(keys)) == len(keys)
+    assert keys[0] == "mcp_grafana_prod_eu_query" and keys[1] == "mcp_grafana_prod_eu_get_metrics"
+    assert len(keys[4]) == 64 and keys[5] != keys[0]
+
+
+def test_model_schema_inlines_definitions_and_keeps_enums():
+    schema = {
+        "type": "object", "title": "queryArguments",
+        "properties": {"query": {"$ref": "#/$defs/Query"},
+                       "severity": {"enum": ["info", "warning"], "type": "string"},
+                       "tree": {"$ref": "#/$defs/Node"}},
+        "required": ["query"],
+        "$defs": {
+            "Query": {"type": "object", "properties": {
+                "expr": {"type": "string", "description": "PromQL"},
+                "range": {"$ref": "#/$defs/Range"},
+                "step": {"enum": ["1m", "5m"], "default": "5m"}}, "required": ["expr", "range"]},
+            "Range": {"type": "object", "properties": {"start": {"type": "string"}, "end": {"type": "string"}}},
+            "Node": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}},
+        },
+    }
+    out = model_schema(schema)
+    assert "$defs" not in json.dumps(out) and "$ref" not in json.dumps(out)
+    query = out["properties"]["query"]
+    assert query["required"] == ["expr", "range"]
+    assert query["properties"]["expr"] == {"type": "string", "description": "PromQL"}
+    assert query["properties"]["step"] == {"enum": ["1m", "5m"], "default": "5m"}
+    assert query["properties"]["range"]["properties"]["start"] == {"type": "string"}
+    assert out["properties"]["severity"]["enum"] == ["info", "warning"]
+    # a recursive definition stops at a plain object
+    assert out["properties"]["tree"]["properties"]["children"]["items"] == {"type": "object"}
+    assert model_schema(None) == {"type": "object", "properties": {}}
+
+
+def test_enabled_connected_servers_tools_are_offered(call, mcp_server):
+    offered = {t["name"]: t for t in call("list_ai_tools")}
+    assert "record_why" in offered
+    query = offered[KEY + "query_metrics"]
+    params = query["parameters"]
+    assert params["properties"]["severity"]["enum"] == ["info", "warning", "critical"]
+    assert params["properties"]["query"]["properties"]["range"]["properties"]["end"]["description"] == \
+        "RFC 3339 end time"
+    assert params["properties"]["query"]["properties"]["step"]["enum"] == ["1m", "5m", "1h"]
+    assert "Checkout metrics" in query["description"]
+    assert offered["read_resource"]["parameters"]["properties"]["uri"]["enum"] == [
+        "image://logo.png", "runbook://checkout/disk-full"]
+    assert all(PROVIDER_NAME.match(name) for name in offered)
+    call("set_mcp_server_enabled", server_id=mcp_server["id"], enabled=False)
+    assert [t["name"] for t in call("list_ai_tools") if t["name"].startswith("mcp_") or
+            t["name"] == "read_resource"] == []
+
+
+# -- the assistant asks --------------------------------------------------------------------------------------
+def test_a_call_waits_for_approval_runs_on_allow_and_reaches_the_provider_redacted(
+        app, call, events, make_issue, provider, openai_fake, mcp_server):
+    issue = make_issue()
+    openai_fake.push_reply("Checking the notes.", tool_calls=[{"name": KEY + "leak_secrets", "arguments": {}}])
+    openai_fake.push_reply("The notes mention a database password.")
+    sent = call("chat_message", issue_id=issue["id"], content="What do the incident notes say?")
+    [item] = pending(call)
+    assert item["kind"] == "mcp" and item["conversation_id"] == sent["conversation_id"]
+    assert item["proposal"]["tool"] == "leak_secrets" and item["proposal"]["server"] == "Checkout metrics"
+    assert item["classification"]["transport"] == "stdio"
+    assert [e["action"] for e in mcp_audit(call)] == []  # nothing ran yet
+    call("decide_approval", approval_id=item["id"], decision="allow_once")
+    kind, done = events.wait_end(sent["message_id"], timeout=60)
+    assert kind == "ai_done", done
+    tool_message = openai_fake.chat_requests()[1].json["messages"][-1]
+    assert tool_message["role"] == "tool"
+    body = tool_message["content"]
+    for planted in ("Tr0ub4dor&3x", "oncall.lead@example.com", "10.20.30.40", "AKIAIOSFODNN7EXAMPLE",
+                    "4111 1111 1111 1111"):
+        assert planted not in body
+    assert "Incident notes" in body and "[Email" in body
+    entries = mcp_audit(call)
+    assert [e["action"] for e in entries][-2:] == ["mcp_tool_call", "mcp_tool_result"]
+    assert entries[-1]["details"]["decision"] == "allow_once"
+    assert entries[-1]["details"]["origin"] == "ai" and entries[-1]["details"]["tool"] == "leak_secrets"
+    assert len(entries[-1]["details"]["result_sha256"]) == 64
+
+
+def test_a_denied_call_does_not_run(app, call, events, make_issue, provider, openai_fake, mcp_server):
+    openai_fake.push_reply("", tool_calls=[{"name": KEY + "echo", "arguments": {"text": "hi"}}])
+    openai_fake.push_reply("Understood, I will not run it.")
+    sent = call("chat_message", issue_id=make_issue()["id"], content="go")
+    [item] = pending(call)
+    call("decide_approval", approval_id=item["id"], decision="deny")
+    kind, _ = events.wait_end(sent["message_id"], timeout=60)
+    assert kind == "ai_done"
+    tool_message = openai_fake.chat_requests()[1].json["messages"][-1]
+    assert "denied by the user" in tool_message["content"]
+    assert mcp_audit(call) == []
+
+
+def test_always_allow_runs_without_asking_and_can_be_revoked(
+        app, call, events, make_issue, provider, openai_fake, mcp_server):
+    call("set_mcp_tool_always_allow", server_id=mcp_server["id"], tool_name="add", always_allow=True)
+    openai_fake.push_reply("", tool_calls=[{"name": KEY + "add", "arguments": {"a": 20, "b": 22}}])
+    openai_fake.push_reply("It is 42.")
+    sent = call("chat_message", issue_id=make_issue()["id"], content="add")
+    kind, _ = events.wait_end(sent["message_id"], timeout=60)
+    assert kind == "ai_done"
+    assert json.loads(openai_fake.chat_requests()[1].json["messages"][-1]["content"])["result"] == "42"
+    assert mcp_audit(call)[-1]["details"]["decision"] == "always_allow"
+    tool = call("set_mcp_tool_always_allow", server_id=mcp_server["id"], tool_name="add", always_allow=False)
+    assert tool["always_allow"] is False
+
+
+def test_the_assistant_reads_a_resource_after_approval(
+        app, call, events, make_issue, provider, openai_fake, mcp_server):
+    openai_fake.push_reply("", tool_calls=[{"name": "read_resource",
+                                            "arguments": {"uri": "runbook://checkout/disk-full"}}])
+    openai_fake.push_reply("Follow the runbook.")
+    sent = call("chat_message", issue_id=make_issue()["id"], content="disk full, what now?")
+    [item] = pending(call)
+    assert item["proposal"]["uri"] == "runbook://checkout/disk-full"
+    call("decide_approval", approval_id=item["id"], decision="allow_once")
+    kind, _ = events.wait_end(sent["message_id"], timeout=60)
+    assert kind == "ai_done"
+    assert "Rotate /var/log/checkout" in openai_fake.chat_requests()[1].json["messages"][-1]["content"]
+
+
+def test_a_crash_during_an_approved_call_is_told_to_the_model(
+        app, call, events, make_issue, provider, openai_fake, mcp_server):
+    call("set_mcp_tool_always_allow", server_id=mcp_server["id"], tool_name="crash", always_allow=True)
+    openai_fake.push_reply("", tool_calls=[{"name": KEY + "crash", "arguments": {}}])
+    openai_fake.push_reply("The server went away; continuing without it.")
+    sent = call("chat_message", issue_id=make_issue()["id"], content="go")
+    kind, done = events.wait_end(sent["message_id"], timeout=60)
+    assert kind == "ai_done" and done["content"].endswith("continuing without it.")
+    assert "stopped" in openai_fake.chat_requests()[1].json["messages"][-1]["content"]
