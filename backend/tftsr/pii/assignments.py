@@ -47,7 +47,6 @@ _PHONE_KEY = re.compile(
 _PHONE_VALUE = re.compile(r"\+?\d[\d \-().]{5,20}\d\Z")
 _SSN_VALUE = re.compile(r"(\d{3})-?(\d{2})-?(\d{4})\Z")
 _VALUE_TRAIL = ".,;:)]}"
-_NEXT_PARAM = re.compile(r"&[A-Za-z_][\w.\-]{0,64}=|\Z")
 
 
 def _key_type(key: str, original: str) -> str | None:
@@ -85,11 +84,13 @@ def _value_ok(pii_type: str, key: str, value: str) -> bool:
             return False  # PWD=/home/deploy is the working directory
         return len(value) >= 3 and not (value.isdigit() and len(value) < 6)
     if pii_type == "PhoneNumber":
+        if len(value) > 32:
+            return False
         digits = "".join(c for c in value if c.isdigit())
         return bool(_PHONE_VALUE.match(value)) and v.phone_digits_ok(digits) and len(digits) >= 10 \
             or (value.startswith("+") and v.phone_digits_ok(digits) and len(digits) >= 8)
     if pii_type == "Ssn":
-        m = _SSN_VALUE.match(value)
+        m = _SSN_VALUE.match(value) if len(value) <= 11 else None
         return bool(m) and v.ssn_ok(*m.groups())
     if value.lower().startswith(("hmac-", "sha256:", "sha1:", "md5:")):
         return False  # Vault audit logs store HMACs of tokens, not tokens
@@ -125,13 +126,20 @@ _ASSIGN_REV = (
     re.compile(r"(?P<sep>=:?)" + _KEY_REV),   # key=, key =>, key :=  (reversed)
     re.compile(r"(?P<sep>:)(?<!=:)" + _KEY_REV),  # key:, "key": (":=" is the pattern above)
 )
+# A bare value ends at a blank, a quote, "," or ";", or at "&name=" (the
+# next parameter of a query string or form body; a "&" not followed by a
+# parameter is part of the value). Stopping there in the pattern, rather
+# than reading a long stretch and cutting it afterwards, keeps the cost of a
+# line packed with keys (``token=a,token=a,...``) linear.
 _VALUE = re.compile(
     r"""(?:=>|:=|=|:)[ \t]*
-    (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'|(?P<raw>[^\s"'<>()\[\]`][^\s"'<>`]{0,1023}))
+    (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'
+      |(?P<raw>[^\s"'<>()\[\]`](?:[^\s"'<>`,;&]|&(?![a-z_][\w.\-]{0,64}=)){0,1023}))
     """, re.VERBOSE)
-# The name half of a name/value pair, right before the "value" key.
-_PAIR_NAME = re.compile(
-    r"""(?:name|key)["']?[ \t]*(?:=>|=|:)[ \t]*["']?(?P<name>[a-z0-9_.\-/]{1,64})["']?[ \t]*[,;]?\s{0,16}["']?\Z""")
+# The name half of a name/value pair, right before the "value" key, read
+# backwards from it (reversed: ``"name": "DB_PASSWORD", `` then "value").
+_PAIR_NAME_REV = re.compile(
+    r"""["']?\s{0,16}[,;]?[ \t]*["']?(?P<name>[a-z0-9_.\-/]{1,64})["']?[ \t]*(?:>=|=|:)[ \t]*["']?(?:eman|yek)""")
 
 
 def _assignment_keys(lower: str) -> list[tuple[int, int, int]]:
@@ -149,10 +157,11 @@ def _assignment_keys(lower: str) -> list[tuple[int, int, int]]:
 
 def _pair_name(text: str, lower: str, key_start: int) -> tuple[str, str] | None:
     """The name that a ``value`` key belongs to (lowercase, and as written)."""
-    m = _PAIR_NAME.search(lower, max(0, key_start - 96), key_start)
+    window = max(0, key_start - 128)
+    m = _PAIR_NAME_REV.match(lower[window:key_start][::-1])
     if not m:
         return None
-    start, end = m.span("name")
+    start, end = key_start - m.end("name"), key_start - m.start("name")
     start = max(start, lower.rfind("/", start, end) + 1)  # a path (/prod/db/password) names its leaf
     return lower[start:end], text[start:end]
 
@@ -186,13 +195,8 @@ def find_assignments(text: str, lower: str, out: list) -> None:
         if m.group("raw") is not None:
             start, end = m.span("raw")
             value = text[start:end]
-            # a query string or form body goes on with "&name="; a "&" not
-            # followed by a parameter is part of the value
-            cut = value.find("&") if query else _NEXT_PARAM.search(value).start()
-            if cut > 0:
-                value = value[:cut]
-            for stop in (",", ";"):
-                cut = value.find(stop)
+            if query:  # in a query string every "&" starts the next parameter
+                cut = value.find("&")
                 if cut > 0:
                     value = value[:cut]
             while value and value[-1] in _VALUE_TRAIL:
@@ -204,7 +208,8 @@ def find_assignments(text: str, lower: str, out: list) -> None:
             value = text[start:end]
         if value and _value_ok(pii_type, key, value):
             out.append((start, end, pii_type))
-            consumed = m.end()
+        # a key inside a value is part of that value, found or not
+        consumed = m.end()
 
 
 # --- credentials introduced by a word rather than a key=value ---------------

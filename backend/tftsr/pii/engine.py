@@ -13,7 +13,7 @@ from .finders import (
     find_url_credentials,
 )
 from .normalize import normalise
-from .numbers import find_context_numbers, find_numbers, find_phones
+from .numbers import find_numbers, find_phones
 from .spans import RANK, PiiSpan, make_span
 
 # Each finder scans the whole text in a few passes, each pass one regular
@@ -33,7 +33,6 @@ FINDERS = (
     find_macs,
     find_numbers,
     find_phones,
-    find_context_numbers,
 )
 
 

@@ -219,9 +219,16 @@ def find_emails(text: str, lower: str, out: list) -> None:
 # --- hostnames ---------------------------------------------------------------
 # A known top-level domain written in one case, right after a "." that ends a
 # label, and not followed by more of a name. Found from the ".".
+# Domains that are file extensions (``Foo.java``, ``run.sh``) are hosts only
+# in a URL; they are looked for there alone (``_URL_HOST_EXT``), so the
+# thousands of source file names in a stack trace cost nothing.
+_NAME_TLDS = sorted(t for t in v.top_level_domains() if t not in v.FILE_EXTENSION_TLDS)
 _HOST_TLD = re.compile(
-    r"\.(?=[A-Za-z])(?<=[A-Za-z0-9]\.)(?:" + alternation(sorted(v.top_level_domains())) + "|"
-    + alternation(sorted(t.upper() for t in v.top_level_domains())) + r")(?![A-Za-z0-9_]|\.[A-Za-z0-9])")
+    r"\.(?=[A-Za-z])(?<=[A-Za-z0-9]\.)(?:" + alternation(_NAME_TLDS) + "|"
+    + alternation(t.upper() for t in _NAME_TLDS) + r")(?![A-Za-z0-9_]|\.[A-Za-z0-9])")
+_URL_HOST_EXT = re.compile(
+    r"://(?:[^\s/@]{1,256}@)?(?P<host>[A-Za-z0-9][A-Za-z0-9.\-]{0,251}\.(?:"
+    + alternation(sorted(v.FILE_EXTENSION_TLDS)) + r"))(?![A-Za-z0-9_\-]|\.[A-Za-z0-9])")
 _HOST_REV = re.compile(r"[A-Za-z0-9.\-]{1,253}")
 # Fields whose value is a dotted identifier of an API, a schema or a message
 # type rather than a machine: Kubernetes ``apiVersion: apps.example.io/v1``
@@ -259,6 +266,9 @@ def find_hostnames(text: str, lower: str, out: list) -> None:
         if _IDENTIFIER_FIELD_REV.match(lower[max(0, start - 160):start][::-1]):
             continue  # apiVersion: audit.k8s.io/v1, xmlns="http://schemas.example.com/..."
         out.append((start, m.end(), "Hostname"))
+    for m in _URL_HOST_EXT.finditer(text):
+        if v.valid_hostname(m.group("host"), in_url=True):
+            out.append((*m.span("host"), "Hostname"))
 
 
 # --- network addresses -------------------------------------------------------

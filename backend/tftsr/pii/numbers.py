@@ -74,6 +74,11 @@ _SPACED = re.compile(
     rf"{_CARD_REST.format(s=' ')}{_SPACED_CARD_END})"
     rf"|(?P<natl>(?=[0-9]{{3,4}} [0-9]{{3,4}}{_END})(?:(?<={_PHONE_GUARD}0 )|(?<={_PHONE_GUARD}0[0-9] )"
     rf"|(?<={_PHONE_GUARD}0[0-9]{{2}} )|(?<={_PHONE_GUARD}0[0-9]{{3}} ))[0-9]{{3,4}} [0-9]{{3,4}})"
+    # a bare run of 9-11 digits, "NNN NNN NNNN" or "NNN NN NNNN": a phone
+    # number or SSN only after a word that names it (``_named_number``).
+    # Looked at ahead only, so the separators inside stay triggers of their own.
+    r"|(?=(?P<bare>[0-9]{9,11}(?![\w\-]|[.,][0-9])))"
+    r"|(?=(?P<spaced>[0-9]{3} [0-9]{2,3} [0-9]{4}(?![\w\-]|[.,][0-9])))"
     r")")
 
 # A bare digit run after a word that says it is a card: ``card=``,
@@ -120,8 +125,12 @@ def find_numbers(text: str, lower: str, out: list) -> None:
         elif _nanp_ok(text, start + (2 if kind == "nanp1" else 0)):
             out.append((start, m.end(), "PhoneNumber"))
     for m in _SPACED.finditer(text):
+        kind = m.lastgroup
+        if kind in ("bare", "spaced"):
+            _named_number(text, lower, *m.span(kind), out)
+            continue
         start = _lead_start(text, m.start())
-        if m.lastgroup == "card":
+        if kind == "card":
             _card(text, start, m.end(), out)
         else:
             digits = text[start:m.end()].replace(" ", "")
@@ -194,41 +203,27 @@ _NOT_DIGITS = {ord(c): None for c in "() .-"}
 # number only punctuation and the little words of "phone number is",
 # "call me at", "SSN no." may stand (``call took 4155550165 ns`` and
 # ``call id 4155550165`` are not phone numbers). The word must stand alone
-# (``hotel``, ``syscall``, ``telemetry`` are not context).
-_FILLER = r"(?:[ \t:=#'\"_.\-]|(?:number|no|num|nr|is|was|me|us|him|her|them|at|on|to|back|of)(?![a-z])){0,24}"
-_CONTEXT_NUMBER = re.compile(
-    r"(?P<word>telephone|tel|phone|mobile|cellphone|cell|fax|call|sms|ssn|social[ _\-]?security)(?![a-z])"
-    + _FILLER +
-    r"(?:(?P<phone>(?:\+?1[ .\-]?)?\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-]?[0-9]{4})"
-    r"|(?P<ssn>[0-9]{3}(?P<sep>[ \-]?)[0-9]{2}(?P=sep)[0-9]{4}))"
-    r"(?![0-9]|[.,][0-9])")
+# (``hotel``, ``syscall``, ``telemetry`` are not context). Read backwards
+# from the number over a short window (reversed text, reversed words).
+_NAMED_BY_REV = re.compile(
+    r"(?:[ \t:=#'\"_.\-]|(?:rebmun|on|mun|rn|si|saw|em|su|mih|reh|meht|ta|no|ot|kcab|fo)(?![a-z])){0,24}"
+    r"(?P<word>enohpelet|let|enohp|elibom|enohpllec|llec|xaf|llac|sms|nss|ytiruces[ _\-]?laicos)(?![a-z])")
 
 
-def find_context_numbers(text: str, lower: str, out: list) -> None:
-    """Phone numbers and SSNs without their usual punctuation, when a word
-    right before them names them (see ``_CONTEXT_NUMBER``)."""
-    for m in _CONTEXT_NUMBER.finditer(lower):
-        start = m.start("word")
-        if start > 0 and lower[start - 1].isalpha():
-            continue
-        word = m.group("word")
-        is_ssn_word = word == "ssn" or word.startswith("social")
-        if m.group("ssn") is not None:
-            if not is_ssn_word:
-                continue
-            s, e = m.span("ssn")
-            if s > 0 and (text[s - 1].isdigit() or text[s - 1] == "."):
-                continue
-            digits = text[s:e].replace(" ", "").replace("-", "")
-            if v.ssn_ok(digits[:3], digits[3:5], digits[5:]):
-                out.append((s, e, "Ssn"))
-        elif not is_ssn_word:
-            s, e = m.span("phone")
-            if s > 0 and (text[s - 1].isdigit() or text[s - 1] == "."):
-                continue
-            digits = "".join(c for c in text[s:e] if c.isdigit())
-            if len(digits) == 11:
-                digits = digits[1:]
-            if len(digits) == 10 and digits[0] not in "01" and digits[3] not in "01" \
-                    and v.phone_digits_ok(digits):
-                out.append((s, e, "PhoneNumber"))
+def _named_number(text: str, lower: str, start: int, end: int, out: list) -> None:
+    """A bare or spaced run of digits that a word right before it names as
+    a phone number or an SSN."""
+    m = _NAMED_BY_REV.match(lower[max(0, start - 80):start][::-1])
+    if not m:
+        return
+    word = m.group("word")
+    digits = text[start:end].replace(" ", "")
+    if word == "nss" or word.startswith("ytiruces"):
+        # 219331065 or 219 33 1065
+        if len(digits) == 9 and end - start in (9, 11) and v.ssn_ok(digits[:3], digits[3:5], digits[5:]):
+            out.append((start, end, "Ssn"))
+        return
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]  # 14155550165
+    if len(digits) == 10 and digits[0] not in "01" and digits[3] not in "01" and v.phone_digits_ok(digits):
+        out.append((start, end, "PhoneNumber"))

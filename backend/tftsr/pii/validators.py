@@ -126,22 +126,26 @@ def valid_hostname(name: str, in_url: bool = False) -> bool:
     head, _, tld = name.rpartition(".")
     if not head or len(name) > 253:
         return False
-    low_tld = tld.lower()
-    if low_tld not in top_level_domains() or not (tld.islower() or tld.isupper()):
+    tier = _TIERS.get(tld) or _TIERS.get(tld.lower())
+    if tier is None or not (tld.islower() or tld.isupper()):
         return False
     labels = head.split(".")
     first = labels[0].lower()
     if first in CODE_FIRST_LABELS or all(label.isdigit() for label in labels):
         return False
-    if not in_url:
-        tier = tld_tier(low_tld)
-        if tier == 0 or (tier > 2 and (len(labels) < 2 or first in CODE_ROOT_LABELS)):
+    if not in_url and tier != 2:
+        if tier == 0 or len(labels) < 2 or first in CODE_ROOT_LABELS:
             return False
-        if tier == 4 and len(labels) < 3 and not any(c.isdigit() or c == "-" for c in head):
+        if tier == 4 and len(labels) < 3 and not _DIGIT_OR_HYPHEN.search(head):
             return False
-    if name.lower() in public_suffixes():
+    if len(labels) < 3 and name.lower() in _SUFFIXES:
         return False
     return _LABELS.fullmatch(head) is not None
+
+
+_SUFFIXES = public_suffixes()
+_TIERS = {tld: tld_tier(tld) for tld in top_level_domains()}
+_DIGIT_OR_HYPHEN = re.compile(r"[0-9\-]")
 
 
 # --- numbers -----------------------------------------------------------------
@@ -232,6 +236,10 @@ def is_basic_credential(value: str) -> bool:
 def looks_random(value: str) -> bool:
     """A token drawn from a mixed alphabet: at least one digit and one letter,
     or long enough that it cannot be a word."""
-    has_digit = any(c.isdigit() for c in value)
-    has_alpha = any(c.isalpha() for c in value)
-    return (has_digit and has_alpha) or len(value) >= 24
+    if len(value) >= 24:
+        return True
+    return _DIGIT.search(value) is not None and _LETTER.search(value) is not None
+
+
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
