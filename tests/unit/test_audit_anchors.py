@@ -30,7 +30,7 @@ from tests.fakes.helpers import add_unreviewed_log
 
 HEAD_RE = re.compile(r"^(\d+):([0-9a-f]{64})$")
 EVERY_KIND = {"incident", "log file", "image", "document", "AI provider", "AI conversation",
-              "action item", "5-Whys step", "timeline event"}
+              "action item", "5-Whys step", "timeline event", "MCP server"}
 
 
 def tftsr_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -122,6 +122,8 @@ def worked(app, call, make_issue, data_dir):
                     base_url="http://127.0.0.1:9/v1", model="gpt-4o-mini", api_key="sk-test-0000")
     call("create_conversation", issue_id=iid, provider_id=provider["id"])
     call("create_action_item", issue_id=iid, title="Turn backoff back on", kind="immediate")
+    call("add_mcp_server", name="Runbooks", transport="stdio", command=sys.executable,
+         args=["-c", "pass"])
     call("update_setting", key="theme", value="light")
     late = make_issue(title="DNS resolution flaps", severity="medium", category="network")
     assert call("verify_audit")["ok"] is True

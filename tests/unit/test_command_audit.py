@@ -13,6 +13,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ from tests.conftest import TEST_KEY
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_openai import FakeOpenAI
 from tests.fakes.helpers import EventLog
+from tests.fakes.mcp_helpers import stdio_args
 
 load_all()
 
@@ -73,6 +77,10 @@ READ_ONLY: dict[str, str] = {
     "ollama_status": "asks Ollama whether it runs; stores and changes nothing",
     "ollama_list_models": "asks Ollama for its models; stores and changes nothing",
     "recommend_models": "reads hardware and Ollama's models; stores and changes nothing",
+    "list_mcp_servers": "reads MCP servers (secrets masked)",
+    "get_mcp_server": "reads one MCP server with its tools and resources",
+    "list_pending_approvals": "reads the proposals waiting for an answer",
+    "list_approval_rules": "reads the allow-for-this-session rules",
 }
 
 
@@ -85,6 +93,7 @@ class World:
         self.app, self.openai, self.ollama, self.tmp = app, openai, ollama, tmp
         self.events = EventLog(app)
         self.counter = 0
+        self.waiting: list[threading.Thread] = []
         self.first_provider = self.provider()  # the active one
 
     def call(self, name: str, /, **args):
@@ -167,6 +176,49 @@ class World:
             return whys.propose(conn, issue_id=issue_id, conversation_id=None, message_id=None,
                                 question="Why did retries pile up?", answer=None, evidence=None,
                                 is_root_cause=False, source="marker")["id"]
+
+    def mcp_server(self) -> str:
+        command, args = stdio_args()
+        return self.call("add_mcp_server", name=self.unique("Checkout metrics"),
+                         transport="stdio", command=command, args=args)["id"]
+
+    def discovered_mcp_server(self) -> str:
+        server_id = self.mcp_server()
+        assert self.call("discover_mcp_server", server_id=server_id)["status"] == "connected"
+        return server_id
+
+    def pending_approval(self, conversation_id: str | None = None) -> str:
+        """A shell proposal waiting for an answer, asked on a worker thread as the AI would."""
+        from tftsr.approvals import request_approval
+
+        conversation_id = conversation_id or self.conversation()
+        command = f"kubectl -n payments rollout restart deploy/{self.unique('api').replace(' ', '-')}"
+        thread = threading.Thread(target=request_approval, daemon=True, kwargs=dict(
+            app=self.app, kind="shell", title="Run a shell command", proposal={"command": command},
+            classification={"tier": 2, "reason": "restarts pods", "risk_factors": ["restart"]},
+            pattern=command, session_key=command, session_label="kubectl rollout restart …",
+            conversation_id=conversation_id, issue_id=None, cancel=None))
+        thread.start()
+        self.waiting.append(thread)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for asked in self.events.named("approval_requested", conversation_id=conversation_id):
+                if asked["proposal"]["command"] == command:
+                    return asked["id"]
+            time.sleep(0.02)
+        raise AssertionError(f"no approval was requested for {command}")
+
+    def approval_rule(self) -> str:
+        conversation_id = self.conversation()
+        self.call("decide_approval", approval_id=self.pending_approval(conversation_id),
+                  decision="allow_session")
+        self.answered({}, None)  # the asking thread stores the rule as it resumes
+        return self.call("list_approval_rules", conversation_id=conversation_id)["items"][0]["id"]
+
+    def answered(self, _args: dict, _result) -> None:
+        for thread in self.waiting:
+            thread.join(30)
+        self.waiting.clear()
 
     def desktop_dialog(self, path: Path) -> None:
         self.app.mode, self.app.open_dialog = "desktop", lambda types, multiple: [str(path)]
@@ -336,6 +388,23 @@ AUDITED: dict[str, Case] = {
     "ollama_cancel_pull": Case(_running_pull, settle=lambda w, args, _r: w.events.wait(
         "ollama_pull_progress", timeout=30, pull_id=args["pull_id"], done=True)),
     "ollama_delete_model": Case(lambda w: {"model": "llama3.1:8b", "base_url": w.ollama.base_url}),
+    # MCP servers
+    "add_mcp_server": Case(lambda w: {"name": w.unique("Runbooks"), "transport": "stdio",
+                                      "command": sys.executable, "args": ["-c", "pass"]}),
+    "update_mcp_server": Case(lambda w: {"server_id": w.mcp_server(), "name": w.unique("Renamed")}),
+    "set_mcp_server_enabled": Case(lambda w: {"server_id": w.mcp_server(), "enabled": False}),
+    "delete_mcp_server": Case(),
+    "discover_mcp_server": Case(),
+    "set_mcp_tool_always_allow": Case(lambda w: {"server_id": w.discovered_mcp_server(),
+                                                 "tool_name": "echo", "always_allow": True}),
+    "call_mcp_tool": Case(lambda w: {"server_id": w.discovered_mcp_server(), "tool_name": "echo",
+                                     "arguments": {"text": "ping"}}),
+    "read_mcp_resource": Case(lambda w: {"server_id": w.discovered_mcp_server(),
+                                         "uri": "runbook://checkout/disk-full"}),
+    # approvals
+    "decide_approval": Case(lambda w: {"approval_id": w.pending_approval(), "decision": "deny"},
+                            settle=World.answered),
+    "revoke_approval_rule": Case(lambda w: {"rule_id": w.approval_rule()}, settle=World.answered),
 }
 
 # Fresh targets for the declared parameters of commands run without their own factory.
@@ -343,7 +412,7 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "issue_id": World.issue, "provider_id": World.provider, "conversation_id": World.conversation,
     "step_id": World.step, "document_id": World.document, "action_item_id": World.action_item,
     "event_id": World.event, "log_file_id": World.log, "image_id": World.image,
-    "proposal_id": World.proposal,
+    "proposal_id": World.proposal, "server_id": World.mcp_server,
 }
 
 
@@ -389,6 +458,9 @@ def world(tmp_path_factory):
         try:
             yield w
         finally:
+            from tftsr.mcp import client
+
+            client.shutdown(app)
             ai_draft.wait_idle(app, 10)
             w.events.close()
             openai.stop()

@@ -4,8 +4,8 @@ The hash chain shows that the entries present were not altered, inserted or reor
 someone who could not recompute the hashes. It cannot, by itself, show that a log which was
 emptied or cut short by someone holding the database key is incomplete: an empty chain, or
 a shorter one whose head was set back, verifies. But every incident, log file, image,
-document, AI provider, conversation, action item, 5-Whys step and timeline event is created
-together with its audit entry, in one transaction. A row without that entry therefore means
+document, AI provider, conversation, action item, 5-Whys step, timeline event, MCP server
+and approval decision is created together with its audit entry, in one transaction. A row without that entry therefore means
 entries were removed (or the row was added behind TFTSR's back).
 
 To cover a new kind of row whose creation is audited, add a :class:`CreationCheck` below.
@@ -44,6 +44,8 @@ CHECKS: tuple[CreationCheck, ...] = (
                   "$.metadata.step_id"),
     # Every timeline event is written with an audit twin about its incident.
     CreationCheck("timeline_events", "timeline event", (), None, "$.timeline_event_id"),
+    CreationCheck("mcp_servers", "MCP server", ("mcp_server_added",), "mcp_server"),
+    CreationCheck("approval_decisions", "approval decision", ("approval_decided",), "approval"),
 )
 
 
