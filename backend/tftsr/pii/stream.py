@@ -49,26 +49,33 @@ def _safe_cut(text: str, final: bool, block_size: int) -> int:
 
 
 def _iter_blocks(pieces: Iterable[str], block_size: int) -> Iterator[tuple[int, str]]:
-    """Regroup ``pieces`` into ``(offset, block)`` with safe boundaries."""
+    """Regroup ``pieces`` into ``(offset, block)`` with safe boundaries.
+
+    Pieces are only collected until at least ``block_size`` characters are
+    pending; then they are joined once and cut. When no cut is possible yet
+    (a long line, an open private key), the next attempt waits until the
+    pending text has doubled, so each character is joined a bounded number
+    of times and the whole run stays linear in the input, however small the
+    pieces (a 4 MB line given in 256-character pieces)."""
     parts: list[str] = []
     size = 0
     offset = 0
+    next_try = block_size
     for piece in pieces:
         if not piece:
             continue
         parts.append(piece)
         size += len(piece)
-        if size < block_size:
+        if size < next_try:
             continue
         text = "".join(parts)
         cut = _safe_cut(text, False, block_size)
-        if cut == 0:
-            parts, size = [text], len(text)
-            continue
-        yield offset, text[:cut]
-        offset += cut
-        rest = text[cut:]
-        parts, size = ([rest] if rest else []), len(rest)
+        if cut:
+            yield offset, text[:cut]
+            offset += cut
+            text = text[cut:]
+        parts, size = ([text] if text else []), len(text)
+        next_try = max(block_size, 2 * size)
     if parts:
         yield offset, "".join(parts)
 
