@@ -16,9 +16,13 @@ import html
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from types import SimpleNamespace
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it import helpers as md_helpers
+
+from tftsr.errors import InvalidArgument
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s",
@@ -45,10 +49,38 @@ def _image_as_text(renderer, tokens, idx, options, env) -> str:
     return html.escape(f"[image: {alt}]" if alt else "[image]")
 
 
+# The preview renders at most this many characters; a longer text is refused
+# with a message rather than keeping the window busy (Markdown is parsed in
+# Python at roughly 50-500 KB/s depending on how dense its markup is).
+MAX_PREVIEW_CHARS = 300_000
+# A link or image label longer than this is not a label: CommonMark limits
+# reference labels to 999 characters, and an unbounded search for the "]"
+# of every "[" makes text full of brackets (``![![![...``) quadratic.
+MAX_LABEL_CHARS = 999
+
+
+def _bounded_link_label(state, start: int, disableNested: bool = False) -> int:
+    """markdown-it's ``parseLinkLabel``, looking at most ``MAX_LABEL_CHARS``
+    ahead and giving up at once when no "]" follows at all, so each "[" costs
+    a bounded amount of work."""
+    src = state.src
+    if src.find("]", start + 1, min(state.posMax, start + 2 + MAX_LABEL_CHARS)) < 0:
+        return -1
+    old_max = state.posMax
+    state.posMax = min(old_max, start + 2 + MAX_LABEL_CHARS)
+    try:
+        return md_helpers.parseLinkLabel(state, start, disableNested)
+    finally:
+        state.posMax = old_max
+
+
 @lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
+    md.helpers = SimpleNamespace(parseLinkLabel=_bounded_link_label,
+                                 parseLinkDestination=md_helpers.parseLinkDestination,
+                                 parseLinkTitle=md_helpers.parseLinkTitle)
     md.validateLink = _validate_link
     md.add_render_rule("image", _image_as_text)
     return md
@@ -67,7 +99,13 @@ def sanitise(fragment: str) -> str:
 
 
 def render_markdown(markdown: str) -> str:
-    """A sanitised HTML fragment for ``markdown``; safe to assign to innerHTML."""
+    """A sanitised HTML fragment for ``markdown``; safe to assign to innerHTML.
+    Texts longer than ``MAX_PREVIEW_CHARS`` are refused (InvalidArgument)."""
+    if len(markdown) > MAX_PREVIEW_CHARS:
+        raise InvalidArgument(
+            f"This document is too long to preview ({len(markdown):,} characters; the preview shows "
+            f"documents of up to {MAX_PREVIEW_CHARS:,}). Export it as Markdown, HTML or PDF instead, "
+            "or split it into shorter documents.")
     return sanitise(parser().render(markdown))
 
 
