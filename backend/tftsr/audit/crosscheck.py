@@ -23,8 +23,9 @@ class CreationCheck:
     table: str                   # the table whose rows must each have a creation entry
     label: str                   # what one row is called in reports
     actions: tuple[str, ...]     # the audit actions that record a creation
-    entity_type: str | None      # entries about the row itself: entity_id is the row id
-    detail_path: str | None = None  # otherwise: JSON path of the row id inside details
+    entity_type: str             # the entity_type of those entries
+    detail_path: str | None = None  # None: entity_id is the row id; else the row id's JSON path
+    #                                 inside details (the entry is about another entity)
 
     def describe(self) -> str:
         return " or ".join(self.actions) if self.actions else "its audit entry"
@@ -34,16 +35,16 @@ CHECKS: tuple[CreationCheck, ...] = (
     CreationCheck("issues", "incident", ("triage_started",), "issue"),
     CreationCheck("log_files", "log file", ("log_file_added",), "log_file"),
     CreationCheck("image_attachments", "image", ("image_attached",), "image_attachment"),
-    CreationCheck("documents", "document", ("rca_generated", "postmortem_generated"), None,
+    CreationCheck("documents", "document", ("rca_generated", "postmortem_generated"), "issue",
                   "$.metadata.doc_id"),
     CreationCheck("ai_providers", "AI provider", ("ai_provider_added",), "ai_provider"),
     CreationCheck("ai_conversations", "AI conversation", ("ai_conversation_created",),
                   "ai_conversation"),
     CreationCheck("action_items", "action item", ("action_item_created",), "action_item"),
-    CreationCheck("resolution_steps", "5-Whys step", ("why_level_advanced",), None,
+    CreationCheck("resolution_steps", "5-Whys step", ("why_level_advanced",), "issue",
                   "$.metadata.step_id"),
     # Every timeline event is written with an audit twin about its incident.
-    CreationCheck("timeline_events", "timeline event", (), None, "$.timeline_event_id"),
+    CreationCheck("timeline_events", "timeline event", (), "issue", "$.timeline_event_id"),
     CreationCheck("mcp_servers", "MCP server", ("mcp_server_added",), "mcp_server"),
     CreationCheck("approval_decisions", "approval decision", ("approval_decided",), "approval"),
 )
@@ -62,9 +63,9 @@ def _missing_sql(check: CreationCheck) -> tuple[str, list]:
         return sql, [check.entity_type, *actions]
     action_clause = f" AND action IN ({marks})" if actions else ""
     sql = (f"SELECT t.id AS id FROM {check.table} t WHERE t.id NOT IN (SELECT json_extract(details, ?)"
-           f" FROM audit_log WHERE json_valid(details){action_clause}"
+           f" FROM audit_log WHERE entity_type = ?{action_clause} AND json_valid(details)"
            " AND json_extract(details, ?) IS NOT NULL)")
-    return sql, [check.detail_path, *actions, check.detail_path]
+    return sql, [check.detail_path, check.entity_type, *actions, check.detail_path]
 
 
 def missing_creation_entries(conn) -> dict:
