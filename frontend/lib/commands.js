@@ -205,3 +205,18 @@ export const api = {
 
   getDashboard: (days) => call('get_dashboard', { days }),
 };
+
+// Settings → MCP servers (secrets are write-only: results carry only "set" or "…abcd").
+export const mcp = {
+  list: () => call('list_mcp_servers'),
+  get: (server_id) => call('get_mcp_server', { server_id }),
+  add: (fields) => call('add_mcp_server', fields),
+  update: (server_id, fields) => call('update_mcp_server', { server_id, ...fields }),
+  setEnabled: (server_id, enabled) => call('set_mcp_server_enabled', { server_id, enabled }),
+  remove: (server_id) => call('delete_mcp_server', { server_id }),
+  discover: (server_id) => call('discover_mcp_server', { server_id }),
+  callTool: (server_id, tool_name, args) => call('call_mcp_tool', { server_id, tool_name, arguments: args }),
+  readResource: (server_id, uri) => call('read_mcp_resource', { server_id, uri }),
+  setAlwaysAllow: (server_id, tool_name, always_allow) =>
+    call('set_mcp_tool_always_allow', { server_id, tool_name, always_allow }),
+};

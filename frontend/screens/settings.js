@@ -5,6 +5,7 @@ import { useApp, saveSetting, loadSettings, uiStore } from '../lib/state.js';
 import { humanize } from '../lib/format.js';
 import { AiProvidersSection } from './ai-providers.js';
 import { OllamaPanel } from './ollama.js';
+import { McpServersSection } from './mcp.js';
 
 const CHOICE_LABELS = {
   theme: { light: 'Light', dark: 'Dark', system: 'System' },
@@ -77,6 +78,7 @@ export function Settings() {
 
     <${AiProvidersSection} />
     <${OllamaPanel} />
+    <${McpServersSection} />
 
     <section class="card settings-card" aria-labelledby="data-h" data-testid="your-data">
       <h2 class="card-title" id="data-h">Your data</h2>

@@ -6,7 +6,8 @@ Run as ``python tests/fakes/mcp_server.py stdio`` or
 Tools: ``query_metrics`` (nested object arguments with enums), ``echo``, ``add``,
 ``fail`` (reports an error in its own words), ``hang`` (never answers in time),
 ``leak_secrets`` (returns planted credentials and personal data), ``crash`` (the
-process dies mid-call), ``env`` (reads its own environment). Resources: a Markdown
+process dies mid-call), ``env`` (reads its own environment), ``markup`` (HTML in its
+description and answer, which a page must show as text). Resources: a Markdown
 runbook and a small PNG. Over HTTP, ``--token`` makes every request need
 ``Authorization: Bearer <token>`` and ``--record`` appends each request (headers and
 body, as received) to a JSON-lines file.
@@ -86,6 +87,11 @@ def crash() -> str:
 @server.tool(description="Read one of the server's environment variables.")
 def env(name: str) -> str:
     return os.environ.get(name, "<unset>")
+
+
+@server.tool(description='Shows <b>markup</b> <img src=x onerror="window.__mcp_xss=1"> as text.')
+def markup(text: str = "<script>window.__mcp_xss=2</script>") -> str:
+    return f"<i>{text}</i>"
 
 
 @server.resource("runbook://checkout/disk-full", name="Disk full runbook", mime_type="text/markdown",

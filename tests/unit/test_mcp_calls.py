@@ -201,7 +201,7 @@ def test_rediscovery_replaces_tools_and_keeps_always_allow(call, app, stdio_serv
     call("set_mcp_tool_always_allow", server_id=stdio_server["id"], tool_name="echo", always_allow=True)
     again = call("discover_mcp_server", server_id=stdio_server["id"])
     names = [t["name"] for t in again["tools"]]
-    assert len(names) == len(set(names)) == 8
+    assert len(names) == len(set(names)) == 9
     assert {t["name"]: t["always_allow"] for t in again["tools"]}["echo"] is True
     with app.db.connection() as conn:
         assert conn.execute("SELECT count(*) AS n FROM mcp_resources").fetchone()["n"] == 2
@@ -213,7 +213,7 @@ def test_a_failed_discovery_keeps_what_was_found(call, app, stdio_server, tmp_pa
     broken.write_text("import sys; sys.exit(1)\n")
     call("update_mcp_server", server_id=stdio_server["id"], args=[str(broken)])
     found = call("discover_mcp_server", server_id=stdio_server["id"])
-    assert found["status"] == "unreachable" and len(found["tools"]) == 8
+    assert found["status"] == "unreachable" and len(found["tools"]) == 9
 
 
 def test_background_discovery_at_start(call, app, stdio_server):

@@ -114,7 +114,7 @@ def test_enabled_servers_are_discovered_when_the_app_starts(tmp_path):
         assert api(second, "ping", echo="up")
         got = wait_for(lambda: (s := api(second, "get_mcp_server", server_id=server["id"]))
                        ["discovery_status"] == "connected" and s, what="background discovery")
-        assert len(got["tools"]) == 8
+        assert len(got["tools"]) == 9
     finally:
         second.stop()
 
