@@ -39,3 +39,33 @@ def send(app, prepared: OutboundRequest, *, purpose: str, entity_type: str, enti
                      {"purpose": purpose, **audit_facts(prepared), **(details or {})})
     return open_response(prepared, read_timeout=read_timeout, connect_timeout=connect_timeout,
                          transport=transport)
+
+
+def send_rendered_binary(app, prepared: OutboundRequest, *, rendered_from: str, purpose: str,
+                         entity_type: str, entity_id: str, read_timeout: float,
+                         connect_timeout: float, gate: Gate | None = None,
+                         transport: httpx.BaseTransport | None = None,
+                         details: dict | None = None) -> tuple[httpx.Client, httpx.Response]:
+    """Send a binary body that TFTSR rendered itself from data that holds no user text.
+
+    The text gate cannot read an image, so :func:`send` refuses one. This is the single
+    exception, and it is safe for what it is used for: the body is produced on this machine
+    by TFTSR's own drawing code (today the incident timeline chart, whose layout carries only
+    fixed lane and milestone names, times and event counts — never a title, description or
+    log line), so there is no user-supplied value in it to redact. The URL's path and query
+    are still checked by the gate, and the audit entry (host, path, SHA-256 and size of the
+    exact bytes, and ``rendered_from`` naming what was drawn) is written before the send,
+    exactly as for every other request.
+    """
+    body = prepared.body
+    prepared.body = None
+    try:
+        (gate or Gate(app)).seal(prepared)  # the URL only
+    finally:
+        prepared.body = body
+    with app.db.transaction() as conn:
+        audit_record(conn, "egress_send", entity_type, entity_id,
+                     {"purpose": purpose, **audit_facts(prepared), "rendered_from": rendered_from,
+                      **(details or {})})
+    return open_response(prepared, read_timeout=read_timeout, connect_timeout=connect_timeout,
+                         transport=transport)
