@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import bashlex
 import bashlex.errors
+
 from tftsr.shell import lexer
 from tftsr.shell.lexer import Unparseable
 
