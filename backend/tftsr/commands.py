@@ -29,6 +29,7 @@ DOMAIN_MODULES = (
     "tftsr.ai.commands",
     "tftsr.approvals.commands",
     "tftsr.mcp.commands",
+    "tftsr.integrations.commands",
     "tftsr.shell.commands",
 )
 
