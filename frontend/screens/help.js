@@ -53,6 +53,7 @@ export function ShortcutTable({ testid }) {
 const SECTIONS = [
   { id: 'start', label: 'Getting started' },
   { id: 'ai', label: 'AI provider' },
+  { id: 'mcp', label: 'MCP servers' },
   { id: 'privacy', label: 'Privacy and security' },
   { id: 'data', label: 'Your data' },
   { id: 'keys', label: 'Keyboard shortcuts' },
@@ -259,6 +260,7 @@ export function Help({ section }) {
       <div class="help-body">
         <${GettingStarted} />
         <${AiHelp} providers=${providers} />
+        <${McpHelp} />
         <${PrivacyHelp} />
         <${DataHelp} info=${info} keyEntry=${keyEntry} />
         <${Section} id="keys" icon=${html`<${Icon} name="keyboard" size=${18} />`} title="Keyboard shortcuts"
@@ -398,6 +400,40 @@ function AiHelp({ providers }) {
         <li>Log files only once their PII review is finalised, and only the redacted text. Screenshots are never sent.</li>
         <li>Before every request an <code>ai_send</code> entry is written to the audit log with the SHA-256 and size of the exact
           bytes sent, the provider, the model and the host.</li>
+      </ul>
+    </div>
+  <//>`;
+}
+
+// ---------------------------------------------------------------- MCP servers
+function McpHelp() {
+  const open = html`<a class="btn" href="#/settings" data-testid="help-open-mcp-settings">
+    <${Icon} name="settings" /> Open Settings</a>`;
+  return html`<${Section} id="mcp" icon=${html`<${Icon} name="layers" size=${18} />`} title="MCP servers"
+    lead="Optional. Lend the assistant the tools and resources of the MCP servers your team already runs." actions=${open}>
+    <ol class="help-list">
+      <li>In <strong>Settings → MCP servers</strong> choose <strong>Add server</strong>. A <strong>local command</strong> server
+        needs its command (<code>npx</code>, <code>uvx</code>, <code>docker</code> or a full path) and arguments, one per line; an
+        <strong>HTTP</strong> server needs its URL (often ending in <code>/mcp</code>) and, if it asks for one, a bearer token or an
+        API key header.</li>
+      <li>Saving <strong>discovers</strong> the server: its status turns <strong>Connected</strong> and its tools and resources
+        are listed. <strong>Unreachable</strong> or <strong>Error</strong> comes with the server’s own message. Enabled servers
+        are discovered again whenever TFTSR starts.</li>
+      <li><strong>Try it</strong> runs a tool with the JSON arguments you write; <strong>Read</strong> shows a resource.</li>
+      <li>In an incident’s <strong>AI triage</strong> chat the assistant can propose calls to these tools. Each one waits for
+        your answer — allow once, allow that tool for the conversation, or deny — unless you set the tool to
+        <strong>Always allow</strong>.</li>
+    </ol>
+    <div class="help-callout" data-testid="help-mcp-safety">
+      <h3><${Icon} name="shield" size=${15} /> Safety</h3>
+      <ul>
+        <li>Tokens, keys and environment values marked secret are encrypted and shown only as their last four characters.</li>
+        <li>A local server gets a minimal environment plus its own variables — never TFTSR’s database key. Variables that
+          change which code a program loads (<code>LD_PRELOAD</code>, <code>PYTHONPATH</code>, <code>NODE_OPTIONS</code>, …) are refused.</li>
+        <li>A bare command is looked up on the PATH your login shell sets, so a launcher-started TFTSR finds the same
+          <code>npx</code> as your terminal.</li>
+        <li>Arguments sent to an HTTP server, and everything a tool returns to the assistant, pass the PII gate. Every
+          discovery and call is in the audit log with the SHA-256 of its arguments and result.</li>
       </ul>
     </div>
   <//>`;

@@ -182,3 +182,14 @@ def test_a_server_that_cannot_start_says_why(page, served_app):
     expect(row.get_by_test_id("mcp-server-error")).to_contain_text("missing config.yaml")
     # the two refusals above are 400 answers the browser logs; nothing else went wrong
     assert [p for p in page.problems if "status of 400" not in p] == [], page.problems
+
+
+def test_help_has_an_mcp_section(page, served_app):
+    page.goto(f"{served_app.base_url}/#/help/mcp")
+    section = page.get_by_test_id("help-section-mcp")
+    expect(section).to_be_visible()
+    expect(page.get_by_test_id("help-toc-mcp")).to_have_attribute("aria-current", "true")
+    expect(section.get_by_test_id("help-mcp-safety")).to_contain_text("LD_PRELOAD")
+    section.get_by_test_id("help-open-mcp-settings").click()
+    expect(page.get_by_test_id("mcp-servers")).to_be_visible()
+    assert not page.problems, page.problems
