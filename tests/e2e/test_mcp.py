@@ -193,3 +193,45 @@ def test_help_has_an_mcp_section(page, served_app):
     section.get_by_test_id("help-open-mcp-settings").click()
     expect(page.get_by_test_id("mcp-servers")).to_be_visible()
     assert not page.problems, page.problems
+
+
+def test_the_assistant_asks_before_calling_an_mcp_tool(page, served_app, stdio_server, artifacts_dir):
+    """A loopback provider asks for an MCP tool; the chat shows the request and the call
+    runs only after "Allow once"."""
+    from tests.fakes.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    try:
+        api(served_app, "add_ai_provider", name="Loopback", kind="openai", base_url=fake.base_url,
+            model="gpt-4o-mini", api_key=fake.key)
+        issue = api(served_app, "create_issue", title="Checkout 502s", severity="high",
+                    category="application")["issue"]
+        key = "mcp_checkout_metrics_query_metrics"
+        arguments = {"query": {"expr": "sum(rate(http_5xx[5m]))", "range": {"start": "10:00", "end": "11:00"}},
+                     "severity": "critical"}
+        fake.push_reply("Let me check the error rate.", tool_calls=[{"name": key, "arguments": arguments}])
+        fake.push_reply("The 5xx rate rose at 10:02.")
+        page.goto(f"{served_app.base_url}/#/issue/{issue['id']}/chat")
+        page.get_by_test_id("chat-input").fill("Did errors rise?")
+        page.get_by_test_id("chat-send").click()
+
+        card = page.get_by_test_id("approval-card")
+        expect(card).to_be_visible(timeout=60_000)
+        expect(card).to_have_attribute("data-kind", "mcp")
+        expect(card.get_by_test_id("approval-tool")).to_contain_text("query_metrics")
+        expect(card.get_by_test_id("approval-tool")).to_contain_text("Checkout metrics")
+        expect(card).to_contain_text("sum(rate(http_5xx[5m]))")
+        page.screenshot(path=str(artifacts_dir / "mcp-chat-approval.png"))
+        assert len(fake.chat_requests()) == 1  # nothing ran, nothing went back
+        card.get_by_test_id("approval-allow-once").click()
+
+        expect(page.get_by_test_id("approval-card")).to_have_count(0, timeout=60_000)
+        reply = page.locator('[data-testid="chat-message"][data-role="assistant"]').last
+        expect(reply).to_contain_text("The 5xx rate rose at 10:02.", timeout=60_000)
+        tool_message = fake.chat_requests()[1].json["messages"][-1]
+        assert "sum(rate(http_5xx[5m])) from 10:00 to 11:00" in tool_message["content"]
+        audit = api(served_app, "get_audit_log", limit=100)["items"]
+        assert next(e for e in audit if e["action"] == "mcp_tool_result")["details"]["decision"] == "allow_once"
+        assert not page.problems, page.problems
+    finally:
+        fake.stop()

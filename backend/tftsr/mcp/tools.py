@@ -207,8 +207,8 @@ def _facts(app, server_id: str) -> dict:
     local = row["transport_type"] == "stdio"
     return {"transport": "stdio" if local else "http", "destination": calls.destination(dict(row)),
             "leaves_machine": not local,
-            "note": ("Runs a program on this machine." if local else
-                     "Sends the arguments (after PII redaction) to a server on the network.")}
+            "reason": ("Runs a tool of a program on this machine." if local else
+                       "Sends the arguments (after PII redaction) to a server on the network.")}
 
 
 def _for_model(head: dict, text: str, is_error: bool) -> dict:
