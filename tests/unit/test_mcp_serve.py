@@ -5,7 +5,9 @@ an MCP tool, held until ``decide_approval``."""
 from __future__ import annotations
 
 import json
+import os
 import time
+import uuid
 
 import httpx
 import pytest
@@ -159,3 +161,32 @@ def test_a_loopback_provider_gets_the_tool_answer_only_after_approval(served):
 def test_the_api_needs_its_token(served):
     r = httpx.post(f"{served.base_url}/api/list_mcp_servers", json={}, timeout=10)
     assert r.status_code == 401
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                if marker.encode() in fh.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc to find the server process")
+def test_stopping_the_app_stops_its_stdio_servers(tmp_path):
+    served_app = start_served_app(tmp_path / "data")
+    marker = f"tftsr-mcp-test-{uuid.uuid4()}"
+    try:
+        command, args = stdio_args()
+        server = api(served_app, "add_mcp_server", name="Runbooks", transport="stdio", command=command,
+                     args=[*args, "--marker", marker])
+        assert api(served_app, "discover_mcp_server", server_id=server["id"])["status"] == "connected"
+        assert len(_processes_with(marker)) == 1
+    finally:
+        served_app.stop()
+    wait_for(lambda: not _processes_with(marker), timeout=30, what="the stdio server to exit")
