@@ -15,6 +15,7 @@ import { Icon } from '../lib/icons.js';
 import { createStore, useStore, Modal, openDialog, confirmDialog, toast, Spinner, ErrorState, EmptyState, Field, useUid } from '../lib/ui.js';
 import { navigate, issueHref, settingValue } from '../lib/state.js';
 import { relativeTime, formatDateTime, plural, humanize } from '../lib/format.js';
+import { hookApprovals, usePendingApprovals, ApprovalCard, SessionRules } from './approvals.js';
 
 // ---------------------------------------------------------------- commands
 export const ai = {
@@ -319,6 +320,7 @@ export function ChatTab({ issue, detail, reload }) {
 
   useEffect(() => {
     hookLiveReplies();
+    hookApprovals();
     start();
   }, [start]);
 
@@ -483,7 +485,7 @@ export function ChatTab({ issue, detail, reload }) {
         : null}
       ${convError
         ? html`<div class="ai-messages"><${ErrorState} error=${convError} onRetry=${() => openConversation(currentId)} /></div>`
-        : html`<${MessageList} key=${currentId || 'none'} issue=${issue} messages=${messages} proposals=${proposals}
+        : html`<${MessageList} key=${currentId || 'none'} issue=${issue} messages=${messages} proposals=${proposals} conversationId=${currentId}
             summary=${summary && summary.conversation_id === currentId ? summary : null}
             onCloseSummary=${() => setSummary(null)}
             onProposalDecided=${onProposalDecided}
@@ -782,8 +784,9 @@ function ProposalCard({ proposal, onDecided }) {
 }
 
 // ---------------------------------------------------------------- messages
-function MessageList({ issue, messages, proposals, summary, onCloseSummary, onProposalDecided, onRetry }) {
+function MessageList({ issue, messages, proposals, summary, onCloseSummary, onProposalDecided, onRetry, conversationId }) {
   const ref = useRef(null);
+  const waiting = usePendingApprovals((a) => conversationId && a.conversation_id === conversationId);
   const stick = useRef(true);
   const onScroll = () => {
     const el = ref.current;
@@ -793,7 +796,7 @@ function MessageList({ issue, messages, proposals, summary, onCloseSummary, onPr
   useLayoutEffect(() => {
     const el = ref.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [messages.length, last && last.content, last && last.status, proposals.length]);
+  }, [messages.length, last && last.content, last && last.status, proposals.length, waiting.length]);
 
   return html`<div class="ai-messages" ref=${ref} onScroll=${onScroll} data-testid="chat-messages" aria-live="polite">
     ${summary ? html`<${LogSummary} summary=${summary} onClose=${onCloseSummary} />` : null}
@@ -807,6 +810,8 @@ function MessageList({ issue, messages, proposals, summary, onCloseSummary, onPr
       : null}
     ${messages.map((m) => html`<${MessageView} key=${m.id} issue=${issue} message=${m} onRetry=${onRetry}
         proposals=${proposals.filter((p) => p.message_id === m.id)} onProposalDecided=${onProposalDecided} />`)}
+    ${waiting.map((a) => html`<${ApprovalCard} key=${a.id} item=${a} />`)}
+    <${SessionRules} conversationId=${conversationId} />
   </div>`;
 }
 
@@ -858,7 +863,29 @@ function AttachedNote({ ids }) {
   </p>`;
 }
 
+function CommandRun({ call: c }) {
+  const r = c.result || {};
+  const args = c.arguments || {};
+  const output = [r.stdout, r.stderr].filter(Boolean).join(r.stdout && r.stderr ? '\n' : '');
+  return html`<details class=${'ai-tool ai-command st-' + c.status} data-testid="chat-command-run" data-status=${c.status} open=${c.status !== 'pending'}>
+    <summary>
+      <${AiIcon} name="tool" size=${13} />
+      <code class="ai-code-inline" data-testid="chat-command-text">${args.command || ''}</code>
+      <span class=${'ai-tool-status ' + c.status}>${c.status === 'pending' ? 'running or waiting…'
+        : c.status === 'ok' ? 'exit ' + r.exit_code + (r.timed_out ? ' (timed out)' : '') : 'not run'}</span>
+    </summary>
+    <div class="ai-tool-body">
+      ${args.reason ? html`<p class="subtle">${args.reason}</p>` : null}
+      ${c.error ? html`<p class="ai-command-refused" data-testid="chat-command-refused">${c.error}</p>` : null}
+      ${c.status === 'ok' ? html`<pre class="ai-command-output" data-testid="chat-command-output">${output || '(no output)'}</pre>` : null}
+      ${r.note ? html`<p class="subtle">${r.note}</p>` : null}
+      ${c.redactions ? html`<p class="subtle" data-testid="chat-command-redacted">${plural(c.redactions, 'value')} redacted before the assistant saw the output.</p>` : null}
+    </div>
+  </details>`;
+}
+
 function ToolCallView({ call: c }) {
+  if (c.tool_name === 'run_diagnostic_command') return html`<${CommandRun} call=${c} />`;
   const label = c.tool_name === 'record_why' ? 'Recorded a why' : humanize(c.tool_name || 'tool');
   return html`<details class=${'ai-tool st-' + c.status} data-testid="chat-tool-call" data-tool=${c.tool_name} data-status=${c.status}>
     <summary>

@@ -15,6 +15,7 @@ import { SEVERITY_OPTIONS, DomainGlyph } from './new-issue.js';
 import { EvidenceTab } from './evidence.js';
 import { ChatTab } from './chat.js';
 import { DocumentsTab } from './documents.js';
+import { DiagnosticsTab } from './diagnostics.js';
 import { confirmDelete } from '../lib/confirm.js';
 
 const TABS = [
@@ -23,6 +24,7 @@ const TABS = [
   { id: 'timeline', label: 'Timeline' },
   { id: 'evidence', label: 'Evidence' },
   { id: 'chat', label: 'AI triage' },
+  { id: 'diagnostics', label: 'Diagnostics' },
   { id: 'documents', label: 'Documents' },
 ];
 
@@ -202,6 +204,8 @@ export function IssueScreen({ id, tab }) {
         ? html`<${ChatTab} key=${issue.id} issue=${issue} detail=${detail} reload=${load} />`
         : activeTab === 'evidence'
         ? html`<${EvidenceTab} key=${issue.id} issue=${issue} detail=${detail} reload=${load} />`
+        : activeTab === 'diagnostics'
+        ? html`<${DiagnosticsTab} key=${issue.id} issue=${issue} />`
         : activeTab === 'overview'
         ? html`<${Overview} key=${issue.id} issue=${issue} info=${info} steps=${steps} root=${root} events=${events} onSaved=${load} />`
         : activeTab === 'whys'

@@ -63,6 +63,7 @@ READ_ONLY: dict[str, str] = {
     "list_image_attachments": "reads images",
     "list_all_image_attachments": "reads images",
     "get_image_attachment": "reads one image",
+    "sign_image_urls": "signs image addresses for the running server; stores nothing",
     "list_ai_providers": "reads providers (keys masked)",
     "get_ai_provider": "reads one provider (key masked)",
     "list_conversations": "reads conversations",
@@ -81,6 +82,8 @@ READ_ONLY: dict[str, str] = {
     "get_mcp_server": "reads one MCP server with its tools and resources",
     "list_pending_approvals": "reads the proposals waiting for an answer",
     "list_approval_rules": "reads the allow-for-this-session rules",
+    "list_command_executions": "reads the commands run for an incident",
+    "get_incident_kubeconfig": "reads which kubeconfig an incident's kubectl runs use",
 }
 
 
@@ -405,6 +408,10 @@ AUDITED: dict[str, Case] = {
     "decide_approval": Case(lambda w: {"approval_id": w.pending_approval(), "decision": "deny"},
                             settle=World.answered),
     "revoke_approval_rule": Case(lambda w: {"rule_id": w.approval_rule()}, settle=World.answered),
+    # diagnostics
+    "run_shell_command": Case(lambda w: {"issue_id": w.issue(), "command": "echo audited"},
+                              settle=lambda w, _args, result: w.events.wait(
+                                  "shell_run_finished", timeout=30, run_id=result["run_id"])),
 }
 
 # Fresh targets for the declared parameters of commands run without their own factory.
@@ -526,7 +533,8 @@ def test_read_only_commands_leave_the_log_alone(world):
     arguments, write nothing (the ones that ask a server are audited by the egress gate)."""
     asks_a_server = {"list_ai_models", "ollama_status", "ollama_list_models", "recommend_models"}
     needs_a_message = {"get_message_redactions"}  # covered by the chat tests
-    for name in sorted(set(READ_ONLY) - asks_a_server - needs_a_message):
+    needs_the_server = {"sign_image_urls"}  # covered by tests/unit/test_server_hardening.py
+    for name in sorted(set(READ_ONLY) - asks_a_server - needs_a_message - needs_the_server):
         args = declared_args(world, name)
         before = world.audit_count()
         world.call(name, **args)

@@ -68,6 +68,13 @@ SCHEMA: dict[str, Setting] = {s.key: s for s in (
             "Leave RFC 1918, loopback and link-local addresses (10.x, 172.16–31.x, 192.168.x, "
             "127.x) as they are in what is sent; they name nothing outside your networks.",
             group="Privacy"),
+    Setting("shell_assistant_enabled", "bool", True, "Let the assistant run diagnostics",
+            "Offer the assistant a tool to run commands on this machine: read-only commands run at "
+            "once, commands that change state wait for your approval, destructive ones are refused.",
+            group="Diagnostics"),
+    Setting("shell_timeout_seconds", "int", 30, "Command time limit (seconds)",
+            "A diagnostic command still running after this is stopped, with everything it started.",
+            min=1, max=600, group="Diagnostics"),
     Setting("max_upload_mb", "int", 200, "Largest log file (MB)",
             "Log files bigger than this are refused.", min=1, max=2048, group="Evidence"),
 )}
