@@ -49,9 +49,26 @@ _SSN_VALUE = re.compile(r"(\d{3})-?(\d{2})-?(\d{4})\Z")
 _VALUE_TRAIL = ".,;:)]}"
 
 
+_KEY_TYPES: dict[tuple[str, str], str | None] = {}
+
+
 def _key_type(key: str, original: str) -> str | None:
     """The type a value assigned to ``key`` (lowercased; ``original`` as
-    written) would be, or None when the key names no secret."""
+    written) would be, or None when the key names no secret. Logs repeat the
+    same few keys, so answers are remembered (a bounded table)."""
+    cache_key = (key, original)
+    pii_type = _KEY_TYPES.get(cache_key, _UNKNOWN)
+    if pii_type is _UNKNOWN:
+        if len(_KEY_TYPES) >= 4096:
+            _KEY_TYPES.clear()
+        pii_type = _KEY_TYPES[cache_key] = _classify_key(key, original)
+    return pii_type
+
+
+_UNKNOWN = object()
+
+
+def _classify_key(key: str, original: str) -> str | None:
     key = key.strip("-_.")
     if _AWS_KEY.search(key):
         return "AwsAccessKey"
@@ -76,8 +93,13 @@ def _key_type(key: str, original: str) -> str | None:
     return None
 
 
+# The shortest value each type can have (checked before anything else).
+_MIN_LENGTH = {"Password": 3, "PhoneNumber": 7, "Ssn": 9, "AwsAccessKey": 30, "ApiKey": 12,
+               "SecretAssignment": 8, "CreditCard": 13}
+
+
 def _value_ok(pii_type: str, key: str, value: str) -> bool:
-    if v.is_placeholder(value):
+    if len(value) < _MIN_LENGTH[pii_type] or v.is_placeholder(value):
         return False
     if pii_type == "Password":
         if key.endswith("pwd") and value[:1] in "/~\\" or value[1:3] == ":\\":
@@ -192,6 +214,9 @@ def find_assignments(text: str, lower: str, out: list) -> None:
         m = _VALUE.match(lower, sep)
         if m is None:
             continue
+        consumed = m.end()  # a key inside a value is part of that value, found or not
+        if m.end() - m.start() <= _MIN_LENGTH[pii_type]:
+            continue  # too short for any value of this type, even with its quotes
         if m.group("raw") is not None:
             start, end = m.span("raw")
             value = text[start:end]
@@ -208,8 +233,6 @@ def find_assignments(text: str, lower: str, out: list) -> None:
             value = text[start:end]
         if value and _value_ok(pii_type, key, value):
             out.append((start, end, pii_type))
-        # a key inside a value is part of that value, found or not
-        consumed = m.end()
 
 
 # --- credentials introduced by a word rather than a key=value ---------------
@@ -229,29 +252,96 @@ _ARG = r"""(?:'(?P<sq>[^'\n]{1,256})'|"(?P<dq>[^"\n]{1,256})"|(?P<v>[^\s'"]{1,25
 # an option later on the same command line (after the program name)
 _LATER = r"[ \t](?:[^\n]{0,200}?[ \t])?"
 _CLI_SECRET = (
-    (re.compile(r"login\b(?:(?<=docker[ \t]login)|(?<=podman[ \t]login)|(?<=helm[ \t]login)|(?<=helm[ \t]registry[ \t]login)"
-                r"|(?<=buildah[ \t]login)|(?<=skopeo[ \t]login))"
-                r"[^\n]{0,200}?[ \t]-p[ \t]+" + _ARG), "Password"),
-    (re.compile(r"ldap(?:search|modify|add|delete|whoami|passwd)\b[^\n]{0,200}?[ \t]-w[ \t]+" + _ARG), "Password"),
     (re.compile(r"net(?<![a-z]net)[ \t]+use\b[^\n]{0,200}?[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)"), "Password"),
     # Windows ``net user <name> <password>`` sets an account's password
     (re.compile(r"net(?<![a-z]net)[ \t]+user[ \t]+[^\s/]{1,64}[ \t]+(?P<v>[^\s/'\"]{1,256})"), "Password"),
-    # mysql takes its password glued to -p (``-pX``, ``-p'X'``); "-p X" asks for it
-    (re.compile(r"mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p" + _ARG), "Password"),
-    # sshpass -p gives the password to ssh, glued or as the next argument
-    (re.compile(r"sshpass" + _LATER + r"-p[ \t]*" + _ARG), "Password"),
-    # the MongoDB shells take -p <password> (and -u <user>)
-    (re.compile(r"mongo(?:sh|dump|restore|export|import)?" + _LATER + r"-p[ \t]+" + _ARG), "Password"),
-    (re.compile(r"redis-cli" + _LATER + r"(?:-a|--pass)[ \t]+" + _ARG), "Password"),
-    # curl -u user:password ("curl/8.4.0" in a user agent is not a command)
-    (re.compile(r"curl" + _LATER + r"(?:-u|--user)[ \t]+['\"]?[^\s:'\"]{1,128}:(?P<v>[^\s'\"]+)"), "Password"),
-    # smbclient -U user%password
-    (re.compile(r"smbclient" + _LATER + r"(?:-u|--user)[ \t=]+['\"]?[^\s%'\"]{1,128}%(?P<v>[^\s'\"]+)"), "Password"),
     # xfreerdp / wlfreerdp /p:password
     (re.compile(r"freerdp" + _LATER + r"/p:" + _ARG), "Password"),
     (re.compile(r"stats[ \t]+auth[ \t]+[^\s:]+:(?P<v>[^\s'\"]+)"), "Password"),
     (re.compile(r"unseal[ \t]+key[ \t]+\d{1,2}:[ \t]+(?P<v>[a-z0-9+/=]{20,})"), "SecretAssignment"),
 )
+
+# Short options that carry a password for the programs that define them,
+# found from the option (one scan for all of them) and checked against the
+# program named earlier on the same line (the nearest one wins):
+#   program                                      option         argument
+#   docker/podman/helm/buildah/skopeo login      -p             next word
+#   ldapsearch, ldapmodify, ... (OpenLDAP)       -w             next word
+#   mysql, mysqldump, mysqladmin                 -p             glued: -pX, -p'X' ("-p X" asks)
+#   sshpass                                      -p             glued or next word
+#   mongo, mongosh, mongodump, ...               -p             next word
+#   redis-cli                                    -a, --pass     next word
+#   curl                                         -u, --user     user:password
+#   smbclient                                    -U, --user     user%password
+# ("curl/8.4.0" in a user agent is not a command: a program name must be
+# followed by a blank.)
+_SHORT_OPTION = re.compile(
+    r" -(?P<opt>-pass(?![a-z])|-user(?![a-z])|[pwau])(?P<gap>[ \t=]*)"
+    r"(?:['\"]?(?P<user>[^\s:%'\"]{1,128})(?P<usep>[:%]))?" + _ARG)
+_PROGRAMS = {
+    "login": [f"{tool} {reg}login" for tool in ("docker", "podman", "helm", "buildah", "skopeo")
+              for reg in ("", "registry ")],
+    "ldap": ["ldap" + verb for verb in ("search", "modify", "add", "delete", "whoami", "passwd", "compare",
+                                        "exop", "url", "modrdn")],
+    "mysql": ["mysql", "mysqldump", "mysqladmin"], "sshpass": ["sshpass"],
+    "mongo": ["mongo" + tail for tail in ("", "sh", "dump", "restore", "export", "import", "stat", "top")],
+    "redis": ["redis-cli"], "curl": ["curl"], "smb": ["smbclient"],
+}
+# Program names, at the start of a word and followed by a blank.
+_PROGRAM = re.compile(
+    r"(?<![\w\-.])(?:" + "|".join(f"(?P<{kind}>{alternation(names)})" for kind, names in _PROGRAMS.items())
+    .replace("\\ ", r"[ \t]+") + r")(?=[ \t])")
+# program -> (options, gap rule: "blank" a separate word, "glued" no gap,
+# "any" either, user-info separator or None)
+_PROGRAM_OPTIONS = {
+    "login": ("p", "blank", None), "ldap": ("w", "blank", None), "mysql": ("p", "glued", None),
+    "sshpass": ("p", "any", None), "mongo": ("p", "blank", None), "redis": ("a-pass", "blank", None),
+    "curl": ("u-user", "blank", ":"), "smb": ("u-user", "any", "%"),
+}
+class _ProgramTracker:
+    """The nearest program name before a position, for positions given in
+    increasing order: the text between two questions is scanned once, so a
+    line full of options costs linear time."""
+
+    def __init__(self, lower: str) -> None:
+        self.lower = lower
+        self.scanned = 0
+        self.kind: str | None = None
+        self.end = -1
+
+    def before(self, pos: int) -> str | None:
+        lower = self.lower
+        newline = lower.rfind("\n", self.scanned, pos)
+        if newline >= 0:
+            self.scanned, self.kind = newline + 1, None
+        for program in _PROGRAM.finditer(lower, self.scanned, pos + 1):
+            self.kind, self.end = program.lastgroup, program.end()
+        self.scanned = pos  # no name spans an option (" -p")
+        if self.kind is None or pos - self.end > 200:
+            return None
+        return self.kind
+
+
+def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[int, int] | None:
+    """The password span of a ``_SHORT_OPTION`` match, when the program
+    named before it on the line takes its password there."""
+    kind = programs.before(m.start())
+    if kind is None:
+        return None
+    opts, gap_rule, user_sep = _PROGRAM_OPTIONS[kind]
+    opt, gap = m.group("opt"), m.group("gap")
+    if opt.lstrip("-") not in opts.split("-") or ("=" in gap and kind != "smb"):
+        return None
+    if (gap_rule == "blank" and not gap) or (gap_rule == "glued" and gap):
+        return None
+    if user_sep is not None:
+        if m.group("usep") != user_sep:
+            return None
+    elif m.group("user") is not None:
+        return None
+    start, end, _ = _arg_span(m)
+    return (start, end) if not v.is_placeholder(text[start:end]) else None
+
 
 # A long option that names a secret takes the secret as its next argument:
 # ``--password X``, ``--db-password 'X'``, ``--token X``, ``--client-secret X``
@@ -356,6 +446,11 @@ def find_credential_phrases(text: str, lower: str, out: list) -> None:
             start, end = m.span(group)
             if not v.is_placeholder(text[start:end]):
                 out.append((start, end, "Password"))
+    programs = _ProgramTracker(lower)
+    for m in _SHORT_OPTION.finditer(lower):
+        found = _program_option(text, m, programs)
+        if found:
+            out.append((*found, "Password"))
     for rx, pii_type in _CLI_SECRET:
         for m in rx.finditer(lower):
             group = next(g for g in ("v", "sq", "dq") if g in rx.groupindex and m.group(g) is not None)

@@ -230,6 +230,7 @@ _URL_HOST_EXT = re.compile(
     r"://(?:[^\s/@]{1,256}@)?(?P<host>[A-Za-z0-9][A-Za-z0-9.\-]{0,251}\.(?:"
     + alternation(sorted(v.FILE_EXTENSION_TLDS)) + r"))(?![A-Za-z0-9_\-]|\.[A-Za-z0-9])")
 _HOST_REV = re.compile(r"[A-Za-z0-9.\-]{1,253}")
+_HOST_CHARS = re.compile(r"[A-Za-z0-9.\-]*")
 # Fields whose value is a dotted identifier of an API, a schema or a message
 # type rather than a machine: Kubernetes ``apiVersion: apps.example.io/v1``
 # and ``apiGroup``, XML ``xmlns="http://schemas..."``, protobuf ``@type``
@@ -249,10 +250,26 @@ def find_hostnames(text: str, lower: str, out: list) -> None:
     the tail of a longer dotted token) or belong to code (``self.app.io``)
     are not hosts, nor are API, schema and type identifiers in the fields
     listed at ``_IDENTIFIER_FIELD_REV``."""
+    run_start = run_end = skip_to = -1000
+    in_run = 0
     for m in _HOST_TLD.finditer(text):
         dot = m.start()
-        rev = _HOST_REV.match(text[max(0, dot - 253):dot][::-1])
-        head = rev.group()[::-1]
+        if dot < skip_to:
+            continue
+        if run_start < dot <= run_start + 253 and _HOST_CHARS.fullmatch(text, run_end, dot):
+            # same run of name characters as the previous candidate: a real
+            # name has a few dots that could end it, a crafted line
+            # (``a.co-a.co-a.co-...``) thousands; past a few, skip the rest
+            in_run += 1
+            if in_run > 8:
+                skip_to = _HOST_CHARS.match(text, dot).end()
+                continue
+            head = text[run_start:dot]
+        else:
+            rev = _HOST_REV.match(text[max(0, dot - 253):dot][::-1])
+            head = rev.group()[::-1]
+            run_start, in_run = dot - len(head), 0
+        run_end = m.end()
         start = dot - len(head)
         # trim characters that cannot start a name
         while head and head[0] in ".-":

@@ -61,7 +61,8 @@ _CONFUSABLE_CLASS = "[" + "".join(CONFUSABLES) + "]"
 _CONFUSABLE_RUN = re.compile(
     rf"(?<=[A-Za-z]){_CONFUSABLE_CLASS}+|{_CONFUSABLE_CLASS}+(?=[A-Za-z])")
 
-_PERCENT = re.compile(r"%(?:40|2[BbDdEeFf]|3[AaDdFf])")
+# a run of escapes is one piece (``%2F%2F``): three characters for one
+_PERCENT = re.compile(r"(?:%(?:40|2[BbDdEeFf]|3[AaDdFf]))+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
@@ -85,7 +86,8 @@ class OffsetMap:
     characters or a ``%XX`` escape) became a piece of another length are
     stored: ``norm`` (sorted starts in the normalised text), and for each
     the original start, original length and normalised length. Elsewhere
-    the two texts run in step."""
+    the two texts run in step. Inside a run of ``%XX`` escapes (three
+    original characters for each normalised one) offsets map exactly."""
 
     __slots__ = ("norm", "orig", "olen", "nlen")
 
@@ -95,12 +97,6 @@ class OffsetMap:
         self.olen: list[int] = []
         self.nlen: list[int] = []
 
-    def add(self, norm: int, orig: int, olen: int, nlen: int) -> None:
-        self.norm.append(norm)
-        self.orig.append(orig)
-        self.olen.append(olen)
-        self.nlen.append(nlen)
-
     def start(self, pos: int) -> int:
         """Original offset of the character at normalised ``pos`` (a span
         starting inside a replaced piece starts at that piece)."""
@@ -109,6 +105,8 @@ class OffsetMap:
             return pos
         base = self.norm[k] + self.nlen[k]
         if pos < base:
+            if self.olen[k] == 3 * self.nlen[k]:  # inside a run of %XX escapes
+                return self.orig[k] + 3 * (pos - self.norm[k])
             return self.orig[k]
         return self.orig[k] + self.olen[k] + pos - base
 
@@ -124,6 +122,8 @@ class OffsetMap:
             return pos
         base = self.norm[k] + self.nlen[k]
         if last < base:
+            if self.olen[k] == 3 * self.nlen[k]:
+                return self.orig[k] + 3 * (last - self.norm[k]) + 3
             return self.orig[k] + self.olen[k]
         return self.orig[k] + self.olen[k] + last - base + 1
 
@@ -173,22 +173,22 @@ def normalise(text: str) -> tuple[str, OffsetMap | None]:
 def _decode(text: str, pieces: re.Pattern, replacements: dict[str, str]) -> tuple[str, OffsetMap]:
     out: list[str] = []
     mapping = OffsetMap()
+    norm, orig, olen, nlen = mapping.norm, mapping.orig, mapping.olen, mapping.nlen
     pos = 0
-    norm_len = 0
+    shift = 0  # original length minus normalised length so far
     for m in pieces.finditer(text):
         start, end = m.span()
-        out.append(text[pos:start])
-        norm_len += start - pos
         piece = m.group()
-        if piece[0] == "%":
-            repl = chr(int(piece[1:], 16))
-        elif end - start == 1:
-            repl = replacements[piece]
-        else:
-            repl = ""  # a run of removed characters
-        mapping.add(norm_len, start, end - start, len(repl))
+        repl = replacements.get(piece)
+        if repl is None:  # a run of removed characters, or of %XX escapes
+            repl = bytes.fromhex(piece.replace("%", "")).decode("ascii") if piece[0] == "%" else ""
+        out.append(text[pos:start])
         out.append(repl)
-        norm_len += len(repl)
+        norm.append(start - shift)
+        orig.append(start)
+        olen.append(end - start)
+        nlen.append(len(repl))
+        shift += end - start - len(repl)
         pos = end
     out.append(text[pos:])
     return "".join(out), mapping

@@ -218,10 +218,21 @@ _PLACEHOLDER = re.compile(
 
 def is_placeholder(value: str) -> bool:
     """Masks, template variables, environment references and booleans stand in
-    for a secret but are not one."""
-    if _PLACEHOLDER.match(value):
-        return True
-    return value.isupper() and value.replace("_", "").isalpha() and "_" in value
+    for a secret but are not one. (Logs repeat their placeholders, so short
+    values' answers are remembered in a bounded table.)"""
+    known = _PLACEHOLDER_SEEN.get(value)
+    if known is not None:
+        return known
+    answer = bool(_PLACEHOLDER.match(value)) or (
+        value.isupper() and value.replace("_", "").isalpha() and "_" in value)
+    if len(value) <= 64:
+        if len(_PLACEHOLDER_SEEN) >= 4096:
+            _PLACEHOLDER_SEEN.clear()
+        _PLACEHOLDER_SEEN[value] = answer
+    return answer
+
+
+_PLACEHOLDER_SEEN: dict[str, bool] = {}
 
 
 def is_basic_credential(value: str) -> bool:
