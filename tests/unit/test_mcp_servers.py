@@ -191,16 +191,17 @@ def _fake_login_shell(tmp_path: Path, path_value: str) -> Path:
 def test_bare_command_is_found_on_the_login_shell_path(call, app, tmp_path, monkeypatch):
     tools = tmp_path / "node-bin"
     tools.mkdir()
-    npx = tools / "npx"
-    npx.write_text("#!/bin/sh\nexit 0\n")
-    npx.chmod(0o755)
+    launcher = tools / "acme-docs-mcp"
+    launcher.write_text("#!/bin/sh\nexit 0\n")
+    launcher.chmod(0o755)
     monkeypatch.setenv("SHELL", str(_fake_login_shell(tmp_path, f"{tools}:/usr/bin:/bin")))
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # what a desktop launcher gives
-    server = call("add_mcp_server", name="Docs", transport="stdio", command="npx",
-                  args=["-y", "@acme/docs-mcp"])
-    assert server["command"] == "npx"
-    assert client.resolve_command(app, "npx") == str(npx)
-    assert app.extras["mcp.login_path"].split(os.pathsep)[0] == str(tools)
+    server = call("add_mcp_server", name="Docs", transport="stdio", command="acme-docs-mcp",
+                  args=["--stdio"])
+    assert server["command"] == "acme-docs-mcp"
+    assert client.resolve_command(app, "acme-docs-mcp") == str(launcher)
+    # the process's own PATH comes first, the login shell's additions after it
+    assert app.extras["mcp.login_path"].split(os.pathsep)[:3] == ["/usr/bin", "/bin", str(tools)]
 
 
 def test_bare_command_not_found_says_so(call, app, tmp_path, monkeypatch):

@@ -140,8 +140,9 @@ def _ask_login_shell() -> str | None:
 
 
 def login_path(app) -> str:
-    """PATH as the user's login shell sets it (asked once, then kept on the app), then this
-    process's PATH, then the usual user tool folders that exist."""
+    """Where commands are looked up: this process's PATH, then what the user's login shell
+    adds to it (asked once, then kept on the app: a desktop launcher starts the app with a
+    bare PATH), then the usual user tool folders that exist."""
     cached = app.extras.get("mcp.login_path")
     if cached is not None:
         return cached
@@ -149,7 +150,7 @@ def login_path(app) -> str:
         cached = app.extras.get("mcp.login_path")
         if cached is None:
             extra = [str(Path(p).expanduser()) for p in WELL_KNOWN_BIN if Path(p).expanduser().is_dir()]
-            cached = _merge_paths(_ask_login_shell() or "", os.environ.get("PATH", os.defpath),
+            cached = _merge_paths(os.environ.get("PATH", os.defpath), _ask_login_shell() or "",
                                   os.pathsep.join(extra))
             app.extras["mcp.login_path"] = cached
     return cached
