@@ -65,6 +65,12 @@ function useSecondsLeft(deadline) {
   return Math.max(0, Math.round((deadline - now) / 1000));
 }
 
+/** Text with `code spans` shown as code; everything stays text. */
+export function CodeText({ text }) {
+  const parts = String(text || '').split('`');
+  return html`${parts.map((p, i) => (i % 2 ? html`<code key=${i}>${p}</code>` : p))}`;
+}
+
 const TIER_LABEL = { 1: 'Read-only', 2: 'Changes state', 3: 'Destructive' };
 
 function Proposal({ item }) {
@@ -104,7 +110,7 @@ export function ApprovalCard({ item }) {
       <span class="approval-timer subtle" data-testid="approval-timer" aria-live="off">${left} s left</span>
     </header>
     <${Proposal} item=${item} />
-    ${c.reason ? html`<p class="approval-reason" data-testid="approval-reason">${c.reason}</p>` : null}
+    ${c.reason ? html`<p class="approval-reason" data-testid="approval-reason"><${CodeText} text=${c.reason} /></p>` : null}
     ${(c.risk_factors || []).length
       ? html`<ul class="approval-risks">${c.risk_factors.map((r) => html`<li key=${r}>${r}</li>`)}</ul>`
       : null}

@@ -9,7 +9,7 @@ import { on } from '../lib/events.js';
 import { Icon } from '../lib/icons.js';
 import { Modal, openDialog, toast, Spinner, EmptyState, Field, useDebounced } from '../lib/ui.js';
 import { formatDateTime } from '../lib/format.js';
-import { hookApprovals, usePendingApprovals, ApprovalCard } from './approvals.js';
+import { hookApprovals, usePendingApprovals, ApprovalCard, CodeText } from './approvals.js';
 
 export const shell = {
   classify: (command) => call('classify_command', { command }),
@@ -191,7 +191,7 @@ export function DiagnosticsTab({ issue }) {
       </form>
       ${preview
         ? html`<p class=${'diag-preview tier-' + preview.tier} data-testid="diag-preview">
-            <${TierBadge} tier=${preview.tier} /> ${TIER_TEXT[preview.tier]}. <span class="subtle">${preview.reason}</span></p>`
+            <${TierBadge} tier=${preview.tier} /> ${TIER_TEXT[preview.tier]}. <span class="subtle"><${CodeText} text=${preview.reason} /></span></p>`
         : null}
       ${running ? html`<${Spinner} inline label="Running…" />` : null}
     </div>

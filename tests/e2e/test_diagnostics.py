@@ -1,0 +1,69 @@
+"""Diagnostics in the browser: the assistant proposes a command that changes state, the
+approval card appears in the chat with the exact command, tier and reason; Allow once
+runs it and the output shows. The Diagnostics tab runs a typed command and refuses a
+destructive one."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.fakes.fake_openai import FakeOpenAI
+
+
+def _issue(served_app):
+    return served_app.call("create_issue", title="Payment pods restarting", severity="high",
+                           category="kubernetes")["issue"]
+
+
+def test_allow_once_in_the_chat_runs_the_command_and_shows_its_output(page, served_app, tmp_path,
+                                                                     artifacts_dir):
+    with FakeOpenAI() as fake:
+        served_app.call("add_ai_provider", name="Loopback", kind="openai", base_url=fake.base_url,
+                        model="gpt-4o-mini", api_key=fake.key)
+        issue = _issue(served_app)
+        target = tmp_path / "approved-in-browser"
+        command = f"mkdir -p {target} && echo created-by-approval"
+        fake.push_reply("", tool_calls=[{"name": "run_diagnostic_command",
+                                         "arguments": {"command": command,
+                                                       "reason": "make a scratch folder"}}])
+        fake.push_reply("The folder is there.")
+        page.goto(f"{served_app.base_url}/#/issue/{issue['id']}/chat")
+        page.get_by_test_id("chat-input").fill("Prepare a scratch folder")
+        page.get_by_test_id("chat-send").click()
+
+        card = page.get_by_test_id("approval-card")
+        expect(card).to_be_visible()
+        expect(card.get_by_test_id("approval-command")).to_have_text(command)
+        expect(card.get_by_test_id("approval-tier")).to_contain_text("Tier 2")
+        expect(card.get_by_test_id("approval-reason")).not_to_be_empty()
+        page.screenshot(path=str(artifacts_dir / "diagnostics-approval-card.png"))
+        assert not target.exists()
+        card.get_by_test_id("approval-allow-once").click()
+
+        expect(page.get_by_test_id("approval-card")).to_have_count(0)
+        run = page.get_by_test_id("chat-command-run")
+        expect(run.get_by_test_id("chat-command-output")).to_contain_text("created-by-approval")
+        expect(page.locator('[data-testid="chat-message"][data-role="assistant"][data-status="complete"]')).to_contain_text(
+            "The folder is there.")
+        assert target.is_dir()
+        page.screenshot(path=str(artifacts_dir / "diagnostics-command-output.png"))
+    assert not page.problems, page.problems
+
+
+def test_the_diagnostics_tab_runs_a_typed_command_and_refuses_a_destructive_one(page, served_app):
+    issue = _issue(served_app)
+    page.goto(f"{served_app.base_url}/#/issue/{issue['id']}/diagnostics")
+    box = page.get_by_test_id("diag-command")
+    box.fill("echo hello-from-the-panel")
+    expect(page.get_by_test_id("diag-preview")).to_contain_text("Read-only")
+    page.get_by_test_id("diag-run-button").click()
+    expect(page.get_by_test_id("diag-run-output").first).to_contain_text("hello-from-the-panel",
+                                                                          timeout=30_000)
+
+    box.fill("rm -rf /")
+    expect(page.get_by_test_id("diag-preview")).to_contain_text("refuses")
+    page.get_by_test_id("diag-run-button").click()
+    refused = page.locator('[data-testid="diag-run"][data-tier="3"]')
+    expect(refused).to_have_count(1)
+    expect(refused.get_by_test_id("diag-run-command")).to_have_text("rm -rf /")
+    assert not page.problems, page.problems
