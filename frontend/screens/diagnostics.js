@@ -153,7 +153,7 @@ export function DiagnosticsTab({ issue }) {
     load();
     return on('shell_run_finished', (p) => {
       if (!p || p.issue_id !== issue.id) return;
-      setRunning((n) => Math.max(0, n - 1));
+      if (p.status !== 'refused') setRunning((n) => Math.max(0, n - 1));
       if (p.status === 'refused' || p.status === 'denied' || p.status === 'error') toast.info(p.message);
       load();
     });
@@ -168,8 +168,7 @@ export function DiagnosticsTab({ issue }) {
     if (!command.trim()) return;
     try {
       const res = await shell.run(issue.id, command.trim());
-      setRunning((n) => n + 1);
-      if (res.status === 'refused') toast.info('Refused: ' + res.classification.reason);
+      if (res.status !== 'refused') setRunning((n) => n + 1);
       setCommand('');
     } catch (err) {
       toast.error(err);
