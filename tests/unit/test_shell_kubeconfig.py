@@ -209,13 +209,13 @@ def test_default_and_per_incident_choice(app, call, make_issue):
     assert "no context named" in errors(call, "set_active_kubeconfig", kubeconfig_id=first["id"],
                                         context="nope").message
     assert errors(call, "set_active_kubeconfig", kubeconfig_id=first["id"],
-                  issue_id="01890000-0000-7000-8000-000000000000").code == "issue_not_found"
+                  issue_id="01890000-0000-7000-8000-000000000000").message == \
+        "There is no such incident."
     call("delete_kubeconfig", kubeconfig_id=second["id"])
     with app.db.connection() as conn:
         assert conn.execute("SELECT COUNT(*) AS n FROM issue_kubeconfig").fetchone()["n"] == 0
         assert kubeconfig.resolve(conn, issue["id"]) is None
-    assert errors(call, "delete_kubeconfig", kubeconfig_id=second["id"]).code == \
-        "kubeconfig_not_found"
+    assert errors(call, "delete_kubeconfig", kubeconfig_id=second["id"]).code == "not_found"
     actions = audit_actions(app)
     for action in ("kubeconfig_imported", "kubeconfig_activated", "kubeconfig_deleted"):
         assert action in actions

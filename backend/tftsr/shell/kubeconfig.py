@@ -235,7 +235,7 @@ def store(app, conn, name: str, content: str) -> dict:
 def get_row(conn, kubeconfig_id: str) -> dict:
     row = conn.execute("SELECT * FROM kubeconfig_files WHERE id = ?", (kubeconfig_id,)).fetchone()
     if row is None:
-        raise NotFound("There is no such kubeconfig.", code="kubeconfig_not_found")
+        raise NotFound("There is no such kubeconfig.")
     return dict(row)
 
 
@@ -262,7 +262,7 @@ def set_active(app, conn, kubeconfig_id: str, *, issue_id: str | None = None,
         raise InvalidArgument(f"The kubeconfig has no context named '{context}' (it has: {names}).")
     if issue_id is not None:
         if conn.execute("SELECT 1 FROM issues WHERE id = ?", (issue_id,)).fetchone() is None:
-            raise NotFound("There is no such incident.", code="issue_not_found")
+            raise NotFound("There is no such incident.")
         conn.execute(
             "INSERT INTO issue_kubeconfig (issue_id, kubeconfig_id, context, updated_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT(issue_id) DO UPDATE SET"
