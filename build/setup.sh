@@ -3,11 +3,24 @@
 #   build/setup.sh          app only
 #   build/setup.sh --test   app, developer tools, and (Linux, root or sudo) the Debian
 #                           packages the browser and desktop-window tests need
+# With CI=true, anything that cannot be installed is an error (exit 1): a test run that
+# skips what it cannot run has not passed. Without it, missing system packages are only
+# reported and the tests that need them skip loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
+in_ci=0
+case "${CI:-}" in 1|true|TRUE|True|yes) in_ci=1 ;; esac
+
+missing_parts() {  # report what could not be installed; fatal in CI
+  if [ $in_ci -eq 1 ]; then
+    echo "ERROR (CI=true): $*" >&2
+    exit 1
+  fi
+  echo "NOTE: $*; the tests that need them will skip and say so." >&2
+}
 
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
@@ -32,14 +45,14 @@ apt_install() {
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
-      echo "NOTE: missing system packages (${missing[*]}); install them as root to enable every test." >&2
+      missing_parts "missing system packages (${missing[*]}) need root or sudo to install"
       return 0
     fi
   fi
   echo "Installing system packages: ${missing[*]}"
   $sudo apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || echo "NOTE: could not install ${missing[*]}; the tests that need them will say so." >&2
+    || missing_parts "could not install ${missing[*]}"
 }
 
 if [ "$(uname -s)" = "Linux" ] && command -v dpkg >/dev/null 2>&1; then
@@ -53,6 +66,8 @@ if [ "$(uname -s)" = "Linux" ] && command -v dpkg >/dev/null 2>&1; then
   else
     apt_install "${qt_libs[@]}"
   fi
+elif [ $want_test -eq 1 ]; then
+  missing_parts "system packages are installed with apt on Debian/Ubuntu only; install Chromium, Xvfb, xdotool, ImageMagick and poppler-utils yourself"
 fi
 
 if [ ! -x .venv/bin/python ]; then
@@ -61,6 +76,24 @@ if [ ! -x .venv/bin/python ]; then
 fi
 extras=""
 [ $want_test -eq 1 ] && extras="[dev]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" 2>&1 \
-  | grep -v "^WARNING: Location" || true
+pip_log="$(mktemp)"
+if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" >"$pip_log" 2>&1; then
+  grep -v "^WARNING: Location" "$pip_log" >&2 || true
+  rm -f "$pip_log"
+  echo "pip could not install TFTSR${extras:+ with its developer tools}." >&2
+  exit 1
+fi
+grep -v "^WARNING: Location" "$pip_log" || true
+rm -f "$pip_log"
 .venv/bin/python -c 'import tftsr, sqlcipher3' || { echo "TFTSR did not install correctly." >&2; exit 1; }
+
+if [ $want_test -eq 1 ] && [ $in_ci -eq 1 ]; then
+  # Everything the browser, desktop-window, executable and PDF tests run.
+  absent=()
+  for tool in chromium Xvfb xvfb-run xauth xdotool xwininfo convert import pdftotext pdftoppm; do
+    command -v "$tool" >/dev/null 2>&1 || absent+=("$tool")
+  done
+  .venv/bin/python -c 'import PyQt6.QtWebEngineWidgets, playwright, PyInstaller, ruff' 2>/dev/null \
+    || absent+=("Python test packages (PyQt6-WebEngine, playwright, PyInstaller, ruff)")
+  [ ${#absent[@]} -eq 0 ] || missing_parts "not available after setup: ${absent[*]}"
+fi

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Set up (first time) and run the whole test suite: unit and integration tests, browser
-# end-to-end tests in Debian's Chromium, the desktop window under Xvfb, and the
+# Set up (first time) and run the whole test suite: lint, unit and integration tests,
+# browser end-to-end tests in Debian's Chromium, the desktop window under Xvfb, and the
 # single-file executable build. Extra arguments go to pytest (e.g. -m "not slow").
+# With CI=true (as .ci/run sets it) a missing browser, display, Qt or tool fails the run
+# instead of skipping tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash build/setup.sh --test
+.venv/bin/python -m ruff check backend tests
 exec .venv/bin/python -m pytest "$@"

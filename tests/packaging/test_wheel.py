@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, tftsr_env
+from tests.conftest import ROOT, tftsr_env, unavailable
+
+# The module's first test builds the wheel in its setup (up to 300 s): more than
+# pytest-timeout's default per test.
+pytestmark = pytest.mark.timeout(600)
 
 NETWORK_HINTS = ("No matching distribution", "Could not find a version", "NewConnectionError",
                  "Temporary failure in name resolution", "Network is unreachable")
@@ -26,7 +30,7 @@ def wheel(tmp_path_factory) -> Path:
         capture_output=True, text=True, timeout=300, check=False,
     )
     if result.returncode != 0 and any(h in result.stderr for h in NETWORK_HINTS):
-        pytest.skip("LOUD SKIP: pip could not fetch setuptools/wheel to build the wheel "
+        unavailable("pip could not fetch setuptools/wheel to build the wheel "
                     f"(package registry unreachable):\n{result.stderr[-800:]}")
     assert result.returncode == 0, result.stdout + result.stderr
     wheels = list(out.glob("tftsr-*.whl"))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unavailable
 from tests.unit.test_docs_generate import RAW_EMAIL, TITLE, populated_incident
 from tests.unit.test_docs_render import assert_harmless, elements
 
@@ -85,7 +86,7 @@ def test_html_export_is_standalone_and_sanitised(call, rca, artifacts_dir):
 
 def _pdf_text(path: Path) -> str:
     if not shutil.which("pdftotext"):
-        pytest.skip("PDF TEXT CHECK SKIPPED: pdftotext (poppler-utils) is not installed")
+        unavailable("pdftotext (poppler-utils) is not installed for the PDF text check")
     out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True,
                          capture_output=True, text=True).stdout
     return " ".join(out.split())
@@ -114,15 +115,16 @@ def test_pdf_export_holds_the_content_in_order(call, rca, artifacts_dir):
     assert "Page 2 of" in text
     assert RAW_EMAIL not in text
 
-    if shutil.which("pdftoppm"):
-        pages_dir = artifacts_dir / "docs-pdf-pages"
-        pages_dir.mkdir(exist_ok=True)
-        for old in pages_dir.glob("*.png"):
-            old.unlink()
-        subprocess.run(["pdftoppm", "-r", "80", "-png", str(path), str(pages_dir / "page")],
-                       check=True)
-        pngs = sorted(pages_dir.glob("page-*.png"))
-        assert len(pngs) >= 3 and all(p.stat().st_size > 5000 for p in pngs)
+    if not shutil.which("pdftoppm"):
+        unavailable("pdftoppm (poppler-utils) is not installed to render the PDF's pages")
+    pages_dir = artifacts_dir / "docs-pdf-pages"
+    pages_dir.mkdir(exist_ok=True)
+    for old in pages_dir.glob("*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-r", "80", "-png", str(path), str(pages_dir / "page")],
+                   check=True)
+    pngs = sorted(pages_dir.glob("page-*.png"))
+    assert len(pngs) >= 3 and all(p.stat().st_size > 5000 for p in pngs)
 
 
 def test_pdf_of_a_bare_incident_has_no_chart_errors(call, make_issue, tmp_path):

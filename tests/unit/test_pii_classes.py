@@ -7,7 +7,7 @@ with the false-positive traps that keep it honest."""
 from __future__ import annotations
 
 import pytest
-from tftsr.pii import detect_pii, redact
+from tftsr.pii import detect_pii
 
 
 def found(text: str) -> list[tuple[str, str]]:
