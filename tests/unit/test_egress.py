@@ -30,7 +30,7 @@ ALLOWED_CLIENT_MODULE = BACKEND / "egress" / "clients.py"
 
 EMAIL = "owner10@corp-mail.example.com"
 IPV4 = "10.30.40.50"
-GH_TOKEN = "ghp_R7kLm2Np4Qs6Tv8Wx0Yz1Ab3Cd5Ef7Gh9Ij"
+GH_TOKEN = "ghp_R7kLm2Np4Qs6Tv8Wx0Yz1Ab3Cd5Ef7Gh9IjK"
 # A JWT whose payload decodes to an e-mail address.
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
        + base64.urlsafe_b64encode(b'{"sub":"carol.white@example.org","role":"admin"}').decode().rstrip("=")
