@@ -15,6 +15,8 @@ Key name -> type:
   refresh_token, auth_token, private_key, credentials,
   sig / signature (signed URLs: Azure SAS, S3 presigned)    -> SecretAssignment
 * ssn, social_security_number                               -> Ssn
+* card, card_number, cardNumber, cc_number, pan, amex       -> CreditCard
+  (13-19 digits that pass the issuer and Luhn checks)
 * phone, telephoneNumber, mobile, fax, msisdn, caller_id,
   destination_number ...                                    -> PhoneNumber
 
@@ -43,6 +45,9 @@ _PHONE_KEY = re.compile(
     r"(?:phone(?:[_.\-]?number)?|telephone(?:[_.\-]?number)?|(?:^|[_.\-])tel|mobile(?:[_.\-]?number)?"
     r"|(?:^|[_.\-])cell|(?:^|[_.\-])fax|msisdn|caller[_.\-]?id(?:[_.\-]?(?:number|num))?"
     r"|caller[_.\-]?number|callee(?:[_.\-]?number)?|destination[_.\-]?number|dnis)\Z")
+
+# card=, card_number=, cardNumber:, cc_number=, "pan":, amex= (not span=)
+_CARD_KEY = re.compile(r"(?:card|(?:^|[_.\-])(?:pan|cc|amex|visa))(?:[_.\-]?(?:number|num|no|nr))?\Z")
 
 _PHONE_VALUE = re.compile(r"\+?\d[\d \-().]{5,20}\d\Z")
 _SSN_VALUE = re.compile(r"(\d{3})-?(\d{2})-?(\d{4})\Z")
@@ -90,6 +95,8 @@ def _classify_key(key: str, original: str) -> str | None:
         return "Ssn"
     if _PHONE_KEY.search(key):
         return "PhoneNumber"
+    if _CARD_KEY.search(key):
+        return "CreditCard"
     return None
 
 
@@ -114,6 +121,9 @@ def _value_ok(pii_type: str, key: str, value: str) -> bool:
     if pii_type == "Ssn":
         m = _SSN_VALUE.match(value) if len(value) <= 11 else None
         return bool(m) and v.ssn_ok(*m.groups())
+    if pii_type == "CreditCard":
+        # a bare run of 13-19 digits: issuer prefix, length and Luhn agree
+        return len(value) <= 19 and value.isdigit() and v.card_brand_ok(value) and v.luhn_ok(value)
     if value.lower().startswith(("hmac-", "sha256:", "sha1:", "md5:")):
         return False  # Vault audit logs store HMACs of tokens, not tokens
     if pii_type == "AwsAccessKey":
@@ -131,7 +141,7 @@ _KEY_ENDINGS = (
     "password", "passwd", "passphrase", "pass", "pwd", "key", "secret", "token", "credential",
     "credentials", "ssn", "security", "number", "num", "phone", "tel", "mobile", "cell", "fax",
     "msisdn", "callerid", "caller_id", "caller-id", "caller.id", "callee", "dnis", "value",
-    "sig", "signature",
+    "sig", "signature", "card", "pan", "cc", "amex", "visa", "no", "nr",
 )
 # The scan runs on the reversed lowercase text, starting at each separator
 # ("=" and ":" have one pattern each, so that ``re`` looks for a single

@@ -74,25 +74,13 @@ _SPACED = re.compile(
     rf"{_CARD_REST.format(s=' ')}{_SPACED_CARD_END})"
     rf"|(?P<natl>(?=[0-9]{{3,4}} [0-9]{{3,4}}{_END})(?:(?<={_PHONE_GUARD}0 )|(?<={_PHONE_GUARD}0[0-9] )"
     rf"|(?<={_PHONE_GUARD}0[0-9]{{2}} )|(?<={_PHONE_GUARD}0[0-9]{{3}} ))[0-9]{{3,4}} [0-9]{{3,4}})"
-    # a bare run of 9-11 digits, "NNN NNN NNNN" or "NNN NN NNNN": a phone
-    # number or SSN only after a word that names it (``_named_number``).
+    # a bare run of 9-19 digits, "NNN NNN NNNN" or "NNN NN NNNN": a phone
+    # number, SSN or card number only after a word that names it
+    # (``_named_number``; ``card=...`` and ``"pan": ...`` are assignments).
     # Looked at ahead only, so the separators inside stay triggers of their own.
-    r"|(?=(?P<bare>[0-9]{9,11}(?![\w\-]|[.,][0-9])))"
+    r"|(?=(?P<bare>[0-9]{9,19}(?![\w\-]|[.,][0-9])))"
     r"|(?=(?P<spaced>[0-9]{3} [0-9]{2,3} [0-9]{4}(?![\w\-]|[.,][0-9])))"
     r")")
-
-# A bare digit run after a word that says it is a card: ``card=``,
-# ``card_number='...'``, ``"pan":"..."``, ``<pan>``, ``amex 3782...``. One
-# pattern per word so that each starts with its literal; the lookbehind
-# right after the literal keeps "span" and "access" out.
-_CARD_WORDS = ("card", "pan", "cc", "amex", "visa")
-_CARD_CONTEXT = tuple(
-    re.compile(word + ("" if word == "card" else rf"(?<![a-z]{word})")
-               + r"(?:[_\-. ]?(?:number|num|no|nr))?[\"'>]?[ \t]*(?:=>|:=|=|:)?[ \t]*[\"']?"
-               r"(?P<num>[0-9]{13,19})" + _END)
-    for word in _CARD_WORDS
-)
-
 
 def _lead_start(text: str, sep: int) -> int:
     """Start of the group of ASCII digits that ends right before ``sep``
@@ -136,12 +124,6 @@ def find_numbers(text: str, lower: str, out: list) -> None:
             digits = text[start:m.end()].replace(" ", "")
             if len(digits) >= 9 and v.phone_digits_ok(digits):
                 out.append((start, m.end(), "PhoneNumber"))
-    for rx in _CARD_CONTEXT:
-        for m in rx.finditer(lower):
-            start, end = m.span("num")
-            digits = text[start:end]
-            if v.card_brand_ok(digits) and v.luhn_ok(digits):
-                out.append((start, end, "CreditCard"))
 
 
 def _nanp_ok(text: str, area: int) -> bool:
@@ -207,7 +189,11 @@ _NOT_DIGITS = {ord(c): None for c in "() .-"}
 # from the number over a short window (reversed text, reversed words).
 _NAMED_BY_REV = re.compile(
     r"(?:[ \t:=#'\"_.\-]|(?:rebmun|on|mun|rn|si|saw|em|su|mih|reh|meht|ta|no|ot|kcab|fo)(?![a-z])){0,24}"
-    r"(?P<word>enohpelet|let|enohp|elibom|enohpllec|llec|xaf|llac|sms|nss|ytiruces[ _\-]?laicos)(?![a-z])")
+    r"(?P<word>enohpelet|let|enohp|elibom|enohpllec|llec|xaf|llac|sms|nss|ytiruces[ _\-]?laicos"
+    r"|drac|nap|cc|xema|asiv|dracretsam)(?![a-z])")
+
+
+_CARD_WORDS_REV = frozenset(["drac", "nap", "cc", "xema", "asiv", "dracretsam"])
 
 
 def _named_number(text: str, lower: str, start: int, end: int, out: list) -> None:
@@ -218,6 +204,13 @@ def _named_number(text: str, lower: str, start: int, end: int, out: list) -> Non
         return
     word = m.group("word")
     digits = text[start:end].replace(" ", "")
+    if word in _CARD_WORDS_REV:
+        # a bare run after a card word (``amex 378282246310005``): a bare
+        # 16-digit run alone is far more often a request id or a timestamp
+        if digits == text[start:end] and 13 <= len(digits) <= 19 and v.card_brand_ok(digits) \
+                and v.luhn_ok(digits):
+            out.append((start, end, "CreditCard"))
+        return
     if word == "nss" or word.startswith("ytiruces"):
         # 219331065 or 219 33 1065
         if len(digits) == 9 and end - start in (9, 11) and v.ssn_ok(digits[:3], digits[3:5], digits[5:]):

@@ -117,6 +117,21 @@ _LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-
 
 
 def valid_hostname(name: str, in_url: bool = False) -> bool:
+    """See ``_valid_hostname``; logs name the same hosts over and over, so
+    answers are remembered (a bounded table)."""
+    key = (name, in_url)
+    known = _HOSTS_SEEN.get(key)
+    if known is None:
+        if len(_HOSTS_SEEN) >= 8192:
+            _HOSTS_SEEN.clear()
+        known = _HOSTS_SEEN[key] = _valid_hostname(name, in_url)
+    return known
+
+
+_HOSTS_SEEN: dict[tuple[str, bool], bool] = {}
+
+
+def _valid_hostname(name: str, in_url: bool) -> bool:
     """``name`` is made of DNS labels, ends in a known top-level domain
     written in one case, has the labels its tier asks for (``tld_tier``)
     and does not look like code: its first label is no code root, its
@@ -131,7 +146,7 @@ def valid_hostname(name: str, in_url: bool = False) -> bool:
         return False
     labels = head.split(".")
     first = labels[0].lower()
-    if first in CODE_FIRST_LABELS or all(label.isdigit() for label in labels):
+    if first in CODE_FIRST_LABELS or head.replace(".", "").isdigit():
         return False
     if not in_url and tier != 2:
         if tier == 0 or len(labels) < 2 or first in CODE_ROOT_LABELS:
