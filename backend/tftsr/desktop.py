@@ -20,12 +20,17 @@ import queue
 import signal
 import sys
 import threading
-import time
 import webbrowser
 from typing import Any
 from urllib.parse import urlsplit
 
-from tftsr.bridge import adapt_pywebview_to_csp, build_bridge, run_script, use_eval_free_scripts
+from tftsr.bridge import (
+    adapt_pywebview_to_csp,
+    build_bridge,
+    install_bridge_guard,
+    run_script,
+    use_eval_free_scripts,
+)
 from tftsr.server import LocalServer
 from tftsr.settings.store import get_value, set_value
 
@@ -286,6 +291,7 @@ def run(app, *, debug: bool = False, instance=None) -> int:
     if sys.platform.startswith("linux"):
         install_page_guards(server.base_url)
     adapt_pywebview_to_csp()
+    install_bridge_guard()
 
     geometry = _load_geometry(app)
     saver = GeometrySaver(app, geometry)
@@ -321,10 +327,9 @@ def run(app, *, debug: bool = False, instance=None) -> int:
     unsubscribe = app.events.subscribe(pump.push)
 
     returns_to_app = 0
-    probe_path = os.environ.get("TFTSR_DESKTOP_PROBE")
 
     def on_loaded():
-        nonlocal returns_to_app, probe_path
+        nonlocal returns_to_app
         url = window.get_current_url() or ""
         if not is_app_url(url, server.base_url):
             # Navigation is refused by the page guard; this is the fallback.
@@ -334,11 +339,6 @@ def run(app, *, debug: bool = False, instance=None) -> int:
             returns_to_app += 1
             log.warning("the window left the app; bringing it back")
             window.load_url(start_url)
-            return
-        if probe_path:
-            path, probe_path = probe_path, None  # once per launch
-            threading.Thread(target=_run_probe, args=(window, path, server),
-                             name="tftsr-probe", daemon=True).start()
 
     def on_shown():
         _keep_on_screen(webview, window, geometry)
@@ -404,119 +404,3 @@ def _keep_on_screen(webview, window, geometry: dict) -> None:
     if screens:
         log.info("the remembered window position is off screen; moving the window")
         window.move(screens[0].x + 40, screens[0].y + 40)
-
-
-# --- smoke-test support ---------------------------------------------------------------------
-
-PROBE_SCRIPT = r"""
-window.__tftsrProbe = null;
-(async () => {
-  const out = {};
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  try {
-    for (let i = 0; i < 200 && !(window.pywebview && window.pywebview.api
-         && window.pywebview.api.ping); i++) { await sleep(50); }
-    const api = window.pywebview.api;
-    out.ping = await api.ping({echo: 'bridge'});
-    const info = await api.get_app_info({});
-    const events = [];
-    window.addEventListener('tftsr:event', (e) => events.push(e.detail));
-    const created = await api.create_issue({title: 'Desktop window probe', severity: 'low',
-      category: info.result.domains[0].id, description: 'Created by the desktop smoke test.'});
-    out.created_issue_id = created.ok ? created.result.issue.id : null;
-    for (let i = 0; i < 100 && !events.some((d) => d.name === 'issue_changed'); i++) {
-      await sleep(50);
-    }
-    out.events = events;
-    try { eval('1'); out.eval = 'allowed'; } catch (e) { out.eval = e.name; }
-    try { new Function('return 1'); out.new_function = 'allowed'; }
-    catch (e) { out.new_function = e.name; }
-    out.notification_permission = typeof Notification === 'undefined' ? 'unsupported'
-      : await Promise.race([Notification.requestPermission(), sleep(3000).then(() => 'no answer')]);
-    try {
-      const stream = await Promise.race([navigator.mediaDevices.getUserMedia({audio: true}),
-                                         sleep(3000).then(() => null)]);
-      out.microphone = stream ? 'granted' : 'no answer';
-    } catch (e) { out.microphone = e.name; }
-    const paints = {};
-    for (const p of performance.getEntriesByType('paint')) { paints[p.name] = p.startTime; }
-    out.paint = paints;
-    out.time_origin = performance.timeOrigin;
-    const root = document.querySelector('#app');
-    out.app_rendered = root ? root.children.length : -1;
-    out.title = document.title;
-    out.origin = location.origin;
-    out.inner = [window.innerWidth, window.innerHeight];
-  } catch (e) {
-    out.error = String(e && e.stack || e);
-  }
-  window.__tftsrProbe = JSON.stringify(out);
-})();
-"""
-
-
-def _run_probe(window, path: str, server) -> None:
-    """Support for the desktop smoke test (only when TFTSR_DESKTOP_PROBE names a file).
-
-    Runs a real JS -> Python -> JS round trip through the bridge, observes one event,
-    records what the page reports about its CSP, permissions and first paint, then tries
-    to leave the app (a link to a new window, a plain navigation, a file: link) and checks
-    the page is still the app. Writes the findings as JSON to ``path``.
-
-    When ``TFTSR_DESKTOP_PROBE_SCRIPT`` names a JS file, that script runs instead (and no
-    navigation is tried); like the built-in one it sets ``window.__tftsrProbe`` to a JSON
-    string when done. It may wait on a native dialog, so it gets more time.
-    """
-    result: dict = {"ok": False}
-    custom = os.environ.get("TFTSR_DESKTOP_PROBE_SCRIPT")
-    try:
-        if custom:
-            with open(custom, encoding="utf-8") as fh:
-                run_script(window, fh.read())
-        else:
-            run_script(window, PROBE_SCRIPT)
-        deadline = time.monotonic() + (300 if custom else 40)
-        value = None
-        while time.monotonic() < deadline and not value:
-            time.sleep(0.1)
-            value = run_script(window, "window.__tftsrProbe")
-        if not value:
-            result["error"] = "the probe script did not finish"
-        else:
-            page = json.loads(value)
-            result.update(page)
-            result["ok"] = "error" not in page
-            ping = page.get("ping") or {}
-            result["ping_ok"] = ping.get("ok")
-            result["ping_result"] = ping.get("result")
-            if not custom:
-                result.update(_probe_navigation(window, server))
-    except Exception as exc:  # noqa: BLE001
-        result["error"] = f"{type(exc).__name__}: {exc}"
-    result["token"] = server.token  # lets the test check the log never shows it
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
-    os.replace(tmp, path)
-
-
-def _probe_navigation(window, server) -> dict:
-    run_script(window, """
-      (() => {
-        for (const [href, target] of [['https://example.com/new-window', '_blank'],
-                                       ['file:///etc/hostname', '_blank']]) {
-          const a = document.createElement('a');
-          a.href = href; a.target = target; a.rel = 'noopener';
-          document.body.appendChild(a); a.click(); a.remove();
-        }
-      })();""")
-    time.sleep(1.0)
-    run_script(window, "location.assign('https://example.com/same-window');")
-    time.sleep(1.5)
-    run_script(window, "location.assign('file:///etc/hostname');")
-    time.sleep(1.0)
-    after = run_script(window, "JSON.stringify({origin: location.origin,"
-                               " api: Boolean(window.pywebview && window.pywebview.api"
-                               " && window.pywebview.api.ping)})")
-    return {"after_navigation": json.loads(after) if after else None,
-            "app_origin": server.base_url}

@@ -1,6 +1,6 @@
 // The one place that talks to the backend.
 //
-// Desktop mode (pywebview): window.pywebview.api[name](args) resolves to
+// Desktop mode (pywebview): window.pywebview.api.call(name, args) resolves to
 //   {ok: true, result} | {ok: false, error: {code, message}}.
 // Browser mode (tftsr serve): POST /api/<name> with a bearer token; 200 -> result,
 //   4xx/5xx -> {error: {code, message}}.
@@ -75,7 +75,7 @@ let bridgePromise = null;
 
 function bridgeReady() {
   const api = window.pywebview && window.pywebview.api;
-  if (api && Object.keys(api).length > 0) return Promise.resolve(api);
+  if (api && typeof api.call === 'function') return Promise.resolve(api);
   if (!bridgePromise) {
     bridgePromise = new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -97,15 +97,11 @@ function bridgeReady() {
 
 async function callDesktop(name, args) {
   const api = await bridgeReady();
-  const fn = api[name];
-  if (typeof fn !== 'function') {
-    throw new CommandError('not_found', `The backend has no command "${name}".`);
-  }
   let reply;
   try {
-    reply = await fn(args);
+    // The bridge has one entry point; the command name travels as data.
+    reply = await api.call(name, args);
   } catch (err) {
-    // pywebview rejects with the Python exception; show only its first line.
     throw toError({ code: 'internal', message: (err && err.message) || err });
   }
   if (reply && typeof reply === 'object' && 'ok' in reply) {

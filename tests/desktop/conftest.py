@@ -1,9 +1,11 @@
 """The real desktop window under Xvfb: a private X display and launched TFTSR processes.
 
-Nothing here is simulated: Xvfb is a real X server, ``python -m tftsr`` opens the real
-pywebview/Qt WebEngine window on it, and ``TFTSR_DESKTOP_PROBE`` makes the app run a
-bridge round trip inside that window and write what it saw to a JSON file.
-Tests skip (loudly) only when Xvfb or Qt WebEngine is truly unavailable.
+Nothing here is simulated: Xvfb is a real X server, and TFTSR's own command line opens
+the real pywebview/Qt WebEngine window on it. The app is started through
+``tests/desktop/probe_launcher.py``, which runs a probe (a bridge round trip, or a test's
+page script) inside that window and writes what it saw to a JSON file; the app itself has
+no test hooks. When Xvfb, Qt WebEngine or an X tool is missing, a test skips loudly -- and
+fails when CI=true (see ``unavailable`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -19,19 +21,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import tftsr_env
+from tests.conftest import ROOT, tftsr_env, unavailable
 
 SCREEN = (1600, 1000)
-# Output lines that mean the toolkit itself could not start (not a TFTSR bug).
-TOOLKIT_FAILURES = ("could not load the qt platform plugin", "no module named 'pyqt6",
-                    "qtwebengineprocess", "cannot open display")
+# The one start-up failure that is the machine's, not TFTSR's: Qt prints this line (then
+# aborts) when the system libraries its X11 platform plugin needs are missing -- the
+# libxcb-cursor0/libxkbcommon-x11-0/... set build/setup.sh installs. Any other crash,
+# including one whose output mentions QtWebEngineProcess, is a test failure.
+MISSING_QT_LIBRARIES = 'Could not load the Qt platform plugin "xcb"'
 
 
 def need_tool(name: str) -> str:
     path = shutil.which(name)
     if not path:
-        pytest.skip(f"DESKTOP TEST SKIPPED: `{name}` is not installed "
-                    "(build/setup.sh --test installs it)")
+        unavailable(f"`{name}` is not installed (build/setup.sh --test installs it)")
     return path
 
 
@@ -42,8 +45,7 @@ def xvfb_display():
     probe = subprocess.run([sys.executable, "-c", "import PyQt6.QtWebEngineWidgets"],
                            check=False, capture_output=True, text=True)
     if probe.returncode != 0:
-        pytest.skip("DESKTOP TEST SKIPPED: Qt WebEngine cannot be imported: "
-                    + probe.stderr.strip()[-500:])
+        unavailable("Qt WebEngine cannot be imported: " + probe.stderr.strip()[-500:])
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         [xvfb, "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
@@ -56,7 +58,7 @@ def xvfb_display():
     if not number.isdigit():
         proc.kill()
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        pytest.skip(f"DESKTOP TEST SKIPPED: Xvfb did not start: {err[-500:]}")
+        unavailable(f"Xvfb did not start: {err[-500:]}")
     yield f":{number}"
     proc.terminate()
     try:
@@ -76,21 +78,31 @@ def browser_log(tmp_path: Path):
 
 
 class DesktopApp:
-    """One ``python -m tftsr`` desktop process on the test display."""
+    """One TFTSR desktop process on the test display, started through the probe launcher.
+
+    ``page_script`` (JavaScript) replaces the default smoke-test probe; it must set
+    ``window.__tftsrProbe`` to a JSON string when done.
+    """
 
     def __init__(self, data_dir: Path, display: str, workdir: Path, name: str = "app",
-                 browser: Path | None = None):
+                 browser: Path | None = None, page_script: str | None = None):
         self.data_dir = data_dir
         self.probe_path = workdir / f"{name}-probe.json"
         self.output_path = workdir / f"{name}-output.txt"
-        extra = {"DISPLAY": display, "TFTSR_DESKTOP_PROBE": str(self.probe_path)}
+        extra = {"DISPLAY": display}
         if browser is not None:
             extra["BROWSER"] = f"{browser} %s"
         self.env = tftsr_env(data_dir, **extra)
+        launcher = [sys.executable, "-m", "tests.desktop.probe_launcher",
+                    "--out", str(self.probe_path)]
+        if page_script is not None:
+            script_path = workdir / f"{name}-page-script.js"
+            script_path.write_text(page_script, encoding="utf-8")
+            launcher += ["--page-script", str(script_path)]
         self.launched_at = time.time()
         self._output = open(self.output_path, "w", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tftsr", "--data-dir", str(data_dir)],
+            [*launcher, "--", "--data-dir", str(data_dir)], cwd=ROOT,
             env=self.env, stdout=self._output, stderr=subprocess.STDOUT, text=True,
         )
 
@@ -113,8 +125,9 @@ class DesktopApp:
                 return json.loads(self.probe_path.read_text(encoding="utf-8"))
             if self.proc.poll() is not None:
                 out = self.output
-                if any(marker in out.lower() for marker in TOOLKIT_FAILURES):
-                    pytest.skip("DESKTOP TEST SKIPPED: Qt WebEngine could not start:\n"
+                if MISSING_QT_LIBRARIES in out:
+                    unavailable("Qt's X11 platform plugin cannot load its system "
+                                "libraries (build/setup.sh --test installs them):\n"
                                 + out[-2000:])
                 pytest.fail(f"tftsr exited with {self.proc.returncode} before the window "
                             f"was ready:\n{out[-3000:]}\nlog:\n{self.log_text[-2000:]}")
@@ -156,11 +169,14 @@ class DesktopApp:
 
 @pytest.fixture
 def launch(xvfb_display, tmp_path):
-    """launch(data_dir, name=..., browser=...) -> a running DesktopApp; all stopped at the end."""
+    """launch(data_dir, name=..., browser=..., page_script=...) -> a running DesktopApp;
+    all stopped at the end."""
     started: list[DesktopApp] = []
 
-    def start(data_dir: Path, name: str = "app", browser: Path | None = None) -> DesktopApp:
-        app = DesktopApp(data_dir, xvfb_display, tmp_path, name=name, browser=browser)
+    def start(data_dir: Path, name: str = "app", browser: Path | None = None,
+              page_script: str | None = None) -> DesktopApp:
+        app = DesktopApp(data_dir, xvfb_display, tmp_path, name=name, browser=browser,
+                         page_script=page_script)
         started.append(app)
         return app
 

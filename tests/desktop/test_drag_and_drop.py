@@ -4,9 +4,9 @@ A second, tiny Qt window (``drag_source.py``) plays the file manager: when press
 starts a drag carrying the log file's ``file://`` URL. xdotool moves the real pointer of the
 Xvfb display from that window onto the Evidence tab of TFTSR's window and releases it, so
 the drop travels through X (XDND) into Qt WebEngine, which hands the page a ``File``; the
-Evidence tab uploads it over HTTP like any other log. The page script (handed to the app
-through ``TFTSR_DESKTOP_PROBE_SCRIPT``) opens the Evidence tab, reports where it is, then
-waits for the log file to appear in the incident.
+Evidence tab uploads it over HTTP like any other log. The page script (run in the page by
+tests/desktop/probe_launcher.py) opens the Evidence tab, reports where it is, then waits
+for the log file to appear in the incident.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.conftest import unavailable
 from tests.desktop.conftest import DesktopApp, x_tool
+from tests.desktop.probe_launcher import probe_script
 
 pytestmark = pytest.mark.desktop
 
@@ -31,17 +33,9 @@ READY_HOST = "tftsr-drop-ready"  # see PAGE_SCRIPT
 # tab (page pixels) by "opening" https://READY_HOST.invalid/?x=..&y=.. (the app passes it to
 # the system browser, which the test records), notes the drag events it sees, then waits for
 # the incident's first log file and stores the outcome in window.__tftsrProbe.
-PAGE_SCRIPT = r"""
-window.__tftsrProbe = null;
-(async () => {
-  const out = {};
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  try {
-    for (let i = 0; i < 200 && !(window.pywebview && window.pywebview.api
-         && window.pywebview.api.create_issue); i++) { await sleep(50); }
-    const api = window.pywebview.api;
-    const info = await api.get_app_info({});
-    const created = await api.create_issue({title: 'Checkout pods crash-looping',
+PAGE_SCRIPT = probe_script(r"""
+    const info = await api.call('get_app_info', {});
+    const created = await api.call('create_issue', {title: 'Checkout pods crash-looping',
       severity: 'high', category: info.result.domains[0].id});
     const issueId = created.result.issue.id;
     out.issue_id = issueId;
@@ -63,16 +57,11 @@ window.__tftsrProbe = null;
     window.open('https://READY.invalid/?x=' + Math.round(r.x + r.width / 2)
       + '&y=' + Math.round(r.y + Math.min(r.height, 300) / 2), '_blank');
     for (let i = 0; i < 900; i++) {
-      const logs = await api.list_log_files({issue_id: issueId});
+      const logs = await api.call('list_log_files', {issue_id: issueId});
       if (logs.result && logs.result.length) { out.log_files = logs.result; break; }
       await sleep(100);
     }
-  } catch (e) {
-    out.error = String(e && e.stack || e);
-  }
-  window.__tftsrProbe = JSON.stringify(out);
-})();
-""".replace("READY", READY_HOST)
+""").replace("READY", READY_HOST)
 
 
 def wait_for_drop_point(app: DesktopApp, opened: Path, timeout: float = 120) -> tuple[int, int]:
@@ -105,8 +94,7 @@ def start_drag_source(path: Path, display: str) -> subprocess.Popen:
     line = proc.stdout.readline()
     if line.strip() != "ready":
         proc.kill()
-        pytest.skip(f"DESKTOP TEST SKIPPED: the Qt drag source could not start: "
-                    f"{line}{proc.stdout.read()[-1500:]}")
+        unavailable(f"the Qt drag source could not start: {line}{proc.stdout.read()[-1500:]}")
     return proc
 
 
@@ -150,17 +138,14 @@ def drag(display: str, start: tuple[int, int], end: tuple[int, int], steps: int 
 
 
 def test_dropping_a_log_file_on_the_evidence_tab_uploads_it(
-        launch, data_dir, tmp_path, monkeypatch, xvfb_display, artifacts_dir, browser_log):
+        launch, data_dir, tmp_path, xvfb_display, artifacts_dir, browser_log):
     log_lines = [f"2026-03-02T10:{i:02d}:00Z checkout-7f9c ERROR upstream timeout after 30s "
                  f"(attempt {i})" for i in range(37)]
     log_file = tmp_path / "checkout-crash.log"
     log_file.write_text("\n".join(log_lines) + "\n", encoding="utf-8")
 
-    script = tmp_path / "page-script.js"
-    script.write_text(PAGE_SCRIPT, encoding="utf-8")
-    monkeypatch.setenv("TFTSR_DESKTOP_PROBE_SCRIPT", str(script))
     browser, opened = browser_log
-    app = launch(data_dir, browser=browser)
+    app = launch(data_dir, browser=browser, page_script=PAGE_SCRIPT)
     page_x, page_y = wait_for_drop_point(app, opened)
 
     app_wid = app.window_id()

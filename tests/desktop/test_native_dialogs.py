@@ -3,8 +3,8 @@
 The page asks for a dialog through the bridge (``open_log_files_dialog``,
 ``export_audit_log``); Qt opens its file dialog on the test's X display; xdotool types a
 full path into the dialog's file-name field and presses Return (or Escape to cancel). The
-script that makes the bridge calls is handed to the app through
-``TFTSR_DESKTOP_PROBE_SCRIPT`` and reports back through the probe file.
+script that makes the bridge calls runs in the page through the probe launcher
+(tests/desktop/probe_launcher.py) and reports back through the probe file.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.desktop.conftest import DesktopApp, need_tool, x_tool
+from tests.desktop.probe_launcher import probe_script
 
 pytestmark = pytest.mark.desktop
 
@@ -26,39 +27,28 @@ OPEN_TITLE = "Open files"  # pywebview's title for a multi-select Open dialog
 SAVE_TITLE = "Save file"
 
 # Runs in the page: waits for the bridge, makes an incident, then each call in `steps`
-# (await window.pywebview.api[name](args)), storing the replies in window.__tftsrProbe.
-PAGE_SCRIPT = r"""
-window.__tftsrProbe = null;
-(async () => {
-  const out = {replies: []};
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  try {
-    for (let i = 0; i < 200 && !(window.pywebview && window.pywebview.api
-         && window.pywebview.api.open_log_files_dialog); i++) { await sleep(50); }
-    const api = window.pywebview.api;
-    const info = await api.get_app_info({});
-    const created = await api.create_issue({title: 'Gateway 502s after deploy',
+# (await window.pywebview.api.call(name, args)), storing the replies in
+# window.__tftsrProbe.
+PAGE_SCRIPT = probe_script(r"""
+    out.replies = [];
+    const info = await api.call('get_app_info', {});
+    const created = await api.call('create_issue', {title: 'Gateway 502s after deploy',
       severity: 'high', category: info.result.domains[0].id});
     const issueId = created.result.issue.id;
     out.issue_id = issueId;
     for (const [name, args] of STEPS) {
       const filled = JSON.parse(JSON.stringify(args).replaceAll('"$ISSUE"',
                                                                 JSON.stringify(issueId)));
-      out.replies.push(await api[name](filled));
+      out.replies.push(await api.call(name, filled));
     }
-    const logs = await api.list_log_files({issue_id: issueId});
+    const logs = await api.call('list_log_files', {issue_id: issueId});
     out.log_files = logs.result;
     out.contents = [];
     for (const lf of logs.result || []) {
-      const c = await api.get_log_file_content({log_file_id: lf.id});
+      const c = await api.call('get_log_file_content', {log_file_id: lf.id});
       out.contents.push(c.result.text);
     }
-  } catch (e) {
-    out.error = String(e && e.stack || e);
-  }
-  window.__tftsrProbe = JSON.stringify(out);
-})();
-"""
+""")
 
 
 def page_script(steps: list[tuple[str, dict]]) -> str:
@@ -67,14 +57,11 @@ def page_script(steps: list[tuple[str, dict]]) -> str:
 
 
 @pytest.fixture
-def launch_with_script(launch, data_dir, tmp_path, monkeypatch):
+def launch_with_script(launch, data_dir):
     """launch_with_script(steps) -> a DesktopApp whose page makes those bridge calls."""
 
     def start(steps: list[tuple[str, dict]]) -> DesktopApp:
-        script = tmp_path / "page-script.js"
-        script.write_text(page_script(steps), encoding="utf-8")
-        monkeypatch.setenv("TFTSR_DESKTOP_PROBE_SCRIPT", str(script))
-        return launch(data_dir)
+        return launch(data_dir, page_script=page_script(steps))
 
     return start
 
@@ -223,6 +210,7 @@ def test_audit_export_is_written_where_the_save_dialog_says(launch_with_script, 
     assert reply["result"]["path"] == str(target)
     assert reply["result"]["bytes"] == target.stat().st_size
     rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
+    rows = [r for r in rows if r and not r[0].startswith("#")]  # a trailing "# head:" note
     assert rows[0] == ["seq", "id", "timestamp", "action", "entity_type", "entity_id",
                        "user_id", "details", "prev_hash", "entry_hash"]
     assert [r[5] for r in rows[1:] if r[3] == "issue_deleted"] == [page["issue_id"]]

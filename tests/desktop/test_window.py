@@ -44,7 +44,8 @@ def test_window_shows_the_app_and_the_bridge_works(launch, data_dir, browser_log
     probe = app.wait_probe()
     assert probe["ok"], probe
 
-    # A JS -> Python -> JS round trip through window.pywebview.api.
+    # A JS -> Python -> JS round trip through the bridge's one entry point.
+    assert probe["api_names"] == ["call"]
     assert probe["ping_ok"] is True
     assert {k: probe["ping_result"][k] for k in ("pong", "echo", "mode")} == \
         {"pong": True, "echo": "bridge", "mode": "desktop"}
