@@ -9,9 +9,9 @@ and the sentences a failure becomes.
   explicit confirmation naming the new origin (:class:`TokenNeedsReentry`).
 * **Sending** (:meth:`Connection.request`): every request goes out through
   :func:`tftsr.egress.send.send` — sealed by the PII gate with the incident's pseudonyms
-  and audited (host, path, SHA-256 of the bytes) before it leaves. ``429`` (and ``503``
-  on reads) is retried after the service's ``Retry-After`` when that wait is short;
-  a longer wait is reported, not slept through.
+  and audited (host, path, SHA-256 of the bytes) before it leaves. ``429`` (and a server
+  error on a read) is retried after the service's ``Retry-After`` when that wait is
+  short; a longer wait is reported, not slept through.
 * **Failures** (:meth:`Connection.failure`, :func:`transport_failure`) become a sentence
   the user can act on, with the service's own words scrubbed of the token and of
   anything the PII detector finds.
@@ -420,7 +420,7 @@ class Connection:
         A 429 was not acted on, so any request may be repeated; other overloads only for reads."""
         if attempt >= t.attempts:
             return None
-        if not (answer.status == 429 or (answer.status in (502, 503, 504) and method == "GET")):
+        if not (answer.status == 429 or (answer.status in (500, 502, 503, 504) and method == "GET")):
             return None
         wait = parse_retry_after(answer.headers.get("retry-after"))
         if wait is None:

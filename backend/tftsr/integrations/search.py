@@ -41,7 +41,7 @@ from tftsr.issues import store as issue_store
 MAX_TERMS = 8
 PER_SERVICE = 8
 EXCERPT_LIMIT = 500
-_PLACEHOLDER = re.compile(r"\[[A-Za-z]+(?:-\d+)?\]")
+_PLACEHOLDER = re.compile(r"\[[A-Za-z][A-Za-z0-9]*(?:-\d+)?\]")
 _WORD = re.compile(r"[\w][\w.\-/:]*[\w]|\w", re.UNICODE)
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _HIGHLIGHT = re.compile(r"@@@(?:end)?hl@@@")

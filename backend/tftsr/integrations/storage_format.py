@@ -1,9 +1,10 @@
 """Markdown → Confluence storage format (the XHTML Confluence keeps pages in).
 
-The Markdown is parsed by the same markdown-it parser as the preview and the HTML export
-(:func:`tftsr.docs.render.parser`: CommonMark with tables and strikethrough, raw HTML off,
-links only for http(s), mailto and ``#``). The tokens are then written out as storage
-format, element by element:
+The Markdown is parsed with markdown-it configured as for the preview and the HTML export
+(:mod:`tftsr.docs.render`: CommonMark with tables and strikethrough, raw HTML off, links
+only for http(s), mailto and ``#``); a link whose address holds a redaction placeholder
+(``https://[Hostname-1]/…``) stays text, since it no longer leads anywhere. The tokens are
+then written out as storage format, element by element:
 
 * headings, paragraphs, emphasis, strong, strikethrough (``<s>``), inline code, block
   quotes, rules, bullet and numbered lists, tables (header cells as ``<th>``);
@@ -19,13 +20,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from html import escape
 
-from tftsr.docs.render import parser
+from markdown_it import MarkdownIt
 
 # Characters XML 1.0 does not allow (C0 controls other than tab, newline and return).
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SAFE_HREF = re.compile(r"^(https?://|mailto:|#)", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"\[[A-Za-z][A-Za-z0-9]*(?:-\d+)?\]")
 # Languages the code macro knows, by the names Markdown authors use for them.
 CODE_LANGUAGES = {
     "bash": "bash", "sh": "bash", "shell": "bash", "console": "bash", "zsh": "bash",
@@ -38,6 +41,16 @@ CODE_LANGUAGES = {
     "css": "css", "php": "php", "perl": "perl", "scala": "scala", "groovy": "groovy",
     "erlang": "erl", "vb": "vb",
 }
+
+
+@lru_cache(maxsize=1)
+def parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    normalize = md.normalizeLink
+    md.normalizeLink = lambda url: "redacted:" if _PLACEHOLDER.search(url) else normalize(url)
+    md.validateLink = lambda url: bool(_SAFE_HREF.match(url.strip()))
+    return md
 
 
 def text(value: str) -> str:
