@@ -350,7 +350,8 @@ def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[
     elif m.group("user") is not None:
         return None
     start, end, _ = _arg_span(m)
-    return (start, end) if not v.is_placeholder(text[start:end]) else None
+    value = text[start:end]
+    return (start, end) if len(value) >= 3 and not v.is_placeholder(value) else None
 
 
 # A long option that names a secret takes the secret as its next argument:

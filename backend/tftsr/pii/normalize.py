@@ -82,20 +82,21 @@ def normal_char(ch: str) -> str:
 class OffsetMap:
     """Maps offsets in the normalised text back to the original.
 
-    Only the places where one original piece (a character, a run of removed
-    characters or a ``%XX`` escape) became a piece of another length are
+    Only the places where one original piece (a run of removed or expanded
+    characters, or of ``%XX`` escapes) became a piece of another length are
     stored: ``norm`` (sorted starts in the normalised text), and for each
     the original start, original length and normalised length. Elsewhere
     the two texts run in step. Inside a run of ``%XX`` escapes (three
     original characters for each normalised one) offsets map exactly."""
 
-    __slots__ = ("norm", "orig", "olen", "nlen")
+    __slots__ = ("norm", "orig", "olen", "nlen", "escapes")
 
     def __init__(self) -> None:
         self.norm: list[int] = []
         self.orig: list[int] = []
         self.olen: list[int] = []
         self.nlen: list[int] = []
+        self.escapes: set[int] = set()  # pieces that are runs of %XX escapes
 
     def start(self, pos: int) -> int:
         """Original offset of the character at normalised ``pos`` (a span
@@ -105,7 +106,7 @@ class OffsetMap:
             return pos
         base = self.norm[k] + self.nlen[k]
         if pos < base:
-            if self.olen[k] == 3 * self.nlen[k]:  # inside a run of %XX escapes
+            if k in self.escapes:  # three original characters for each
                 return self.orig[k] + 3 * (pos - self.norm[k])
             return self.orig[k]
         return self.orig[k] + self.olen[k] + pos - base
@@ -122,7 +123,7 @@ class OffsetMap:
             return pos
         base = self.norm[k] + self.nlen[k]
         if last < base:
-            if self.olen[k] == 3 * self.nlen[k]:
+            if k in self.escapes:
                 return self.orig[k] + 3 * (last - self.norm[k]) + 3
             return self.orig[k] + self.olen[k]
         return self.orig[k] + self.olen[k] + last - base + 1
@@ -153,24 +154,20 @@ def normalise(text: str) -> tuple[str, OffsetMap | None]:
     has_percent = "%" in text and _PERCENT.search(text) is not None
     mapping = None
     if other_length or has_percent:
-        # runs of removed characters are one piece; a character that expands
-        # is one piece on its own
+        # a run of removed or expanded characters is one piece (a finding
+        # that starts or ends inside it takes all of it)
         branches = []
-        removed = "".join(re.escape(c) for c, r in other_length.items() if not r)
-        expanded = "".join(re.escape(c) for c, r in other_length.items() if r)
-        if removed:
-            branches.append(f"[{removed}]+")
-        if expanded:
-            branches.append(f"[{expanded}]")
+        if other_length:
+            branches.append("[" + "".join(re.escape(c) for c in other_length) + "]+")
         if has_percent:
             branches.append(_PERCENT.pattern)
-        text, mapping = _decode(text, re.compile("|".join(branches)), other_length)
+        text, mapping = _decode(text, re.compile("|".join(branches)), str.maketrans(other_length))
     if confusable:
         text = _CONFUSABLE_RUN.sub(lambda m: m.group().translate(_CONFUSABLE_TABLE), text)
     return text, mapping
 
 
-def _decode(text: str, pieces: re.Pattern, replacements: dict[str, str]) -> tuple[str, OffsetMap]:
+def _decode(text: str, pieces: re.Pattern, table: dict[int, str]) -> tuple[str, OffsetMap]:
     out: list[str] = []
     mapping = OffsetMap()
     norm, orig, olen, nlen = mapping.norm, mapping.orig, mapping.olen, mapping.nlen
@@ -179,9 +176,11 @@ def _decode(text: str, pieces: re.Pattern, replacements: dict[str, str]) -> tupl
     for m in pieces.finditer(text):
         start, end = m.span()
         piece = m.group()
-        repl = replacements.get(piece)
-        if repl is None:  # a run of removed characters, or of %XX escapes
-            repl = bytes.fromhex(piece.replace("%", "")).decode("ascii") if piece[0] == "%" else ""
+        if piece[0] == "%":
+            mapping.escapes.add(len(norm))
+            repl = bytes.fromhex(piece.replace("%", "")).decode("ascii")
+        else:
+            repl = piece.translate(table)
         out.append(text[pos:start])
         out.append(repl)
         norm.append(start - shift)
