@@ -147,8 +147,8 @@ def test_provider_set_up_in_settings_then_streamed_reply_with_pii_notice(page, s
     page.get_by_test_id("ai-providers").scroll_into_view_if_needed()
     shoot_both_themes(page, artifacts_dir, "providers")
 
-    # Chat: the reply streams in token by token.
-    fake.token_delay = 0.12
+    # Chat: the reply streams in token by token (held open after three until we look).
+    held = fake.hold_stream(after_tokens=3)
     fake.push_reply(REPLY)
     open_chat(page, served_app, issue["id"])
     expect(page.get_by_test_id("chat-welcome")).to_be_visible()
@@ -161,6 +161,8 @@ def test_provider_set_up_in_settings_then_streamed_reply_with_pii_notice(page, s
     # Text is visible while the reply is still being written …
     expect(assistant(page, "streaming").get_by_test_id("chat-message-text")).to_contain_text("gateway started")
     expect(page.get_by_test_id("chat-stop")).to_be_visible()
+    assert not assistant(page, "complete").count()
+    held.release()
     # … and complete at the end.
     done = assistant(page, "complete")
     expect(done.get_by_test_id("chat-message-text")).to_have_text(REPLY)
@@ -199,7 +201,7 @@ def test_stop_cancels_the_reply(page, served_app, fake):
     issue = new_issue(served_app)
     add_provider(served_app, fake)
     words = [f"word{i}" for i in range(60)]
-    fake.token_delay = 0.4
+    held = fake.hold_stream(after_tokens=2)  # the provider sends word0 and word1, then waits
     fake.push_reply(" ".join(words))
     open_chat(page, served_app, issue["id"])
     page.get_by_test_id("chat-input").fill("Explain slowly.")
@@ -213,9 +215,10 @@ def test_stop_cancels_the_reply(page, served_app, fake):
     expect(stopped.get_by_test_id("chat-stopped")).to_be_visible()
     expect(page.get_by_test_id("chat-send")).to_be_visible()
     text = stopped.get_by_test_id("chat-message-text").inner_text()
-    assert "word1" in text and "word59" not in text
-    # The provider connection was closed: the fake stopped long before the end.
-    assert len(fake.token_sent_at) < len(words)
+    assert "word1" in text and "word2" not in text
+    # Stop closed the provider connection while the provider was still holding the stream.
+    assert held.client_closed.wait(30), "the provider connection was not closed"
+    assert len(fake.token_sent_at) == 2
     conv_id = page.get_by_test_id("chat-conversation").get_attribute("data-conversation-id")
     stored = served_app.call("get_conversation", conversation_id=conv_id)["messages"]
     assert [m["status"] for m in stored] == ["complete", "stopped"]

@@ -9,12 +9,16 @@ Every request is recorded with its raw body bytes (``requests``), so tests can c
 what really reached the server. Failures are scripted per request with
 :meth:`FakeProvider.push_failure`: ``status`` (e.g. 401, 429 with Retry-After, 500),
 ``cut`` (the stream stops in the middle), ``hang`` (never answers) and ``stall``
-(a few tokens, then silence until the client gives up).
+(a few tokens, then silence until the client gives up). :meth:`FakeProvider.hold_stream`
+holds the next stream open after a few tokens until the test releases it, so a test can
+look at a reply while it is still streaming without racing the provider.
 """
 
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -68,6 +72,41 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     after_tokens: int = 2
+
+
+class Hold:
+    """The next stream stops after ``after_tokens`` tokens until :meth:`release` (or until
+    the client closes the connection, which sets ``client_closed``)."""
+
+    def __init__(self, after_tokens: int):
+        self.after_tokens = after_tokens
+        self.claimed = False  # a stream has taken this hold
+        self.reached = threading.Event()  # the held tokens have been sent
+        self.client_closed = threading.Event()
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait(self, sock: socket.socket, limit: float = 120) -> bool:
+        """Block until released (True) or the client hangs up or ``limit`` passes (False)."""
+        self.reached.set()
+        deadline = time.monotonic() + limit
+        while not self._released.wait(0.05):
+            if _peer_closed(sock):
+                self.client_closed.set()
+                return False
+            if time.monotonic() > deadline:
+                return False
+        return True
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 class Violation(Exception):
@@ -138,6 +177,7 @@ class FakeProvider:
         self.violations: list[str] = []
         self.failures: list[Failure] = []
         self.replies: list[Reply] = []
+        self.holds: list[Hold] = []
         self.release = threading.Event()
         self.token_sent_at: list[float] = []  # perf_counter() as each token is flushed
         self.token_delay = 0.0
@@ -154,6 +194,8 @@ class FakeProvider:
 
     def stop(self) -> None:
         self.release.set()
+        for hold in self.holds:
+            hold.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -174,6 +216,13 @@ class FakeProvider:
 
     def push_failure(self, kind: str, **kw) -> None:
         self.failures.append(Failure(kind, **kw))
+
+    def hold_stream(self, after_tokens: int = 2) -> Hold:
+        """Hold the next streamed reply open after ``after_tokens`` tokens; see :class:`Hold`."""
+        hold = Hold(after_tokens)
+        with self.lock:
+            self.holds.append(hold)
+        return hold
 
     def next_reply(self) -> Reply:
         with self.lock:
@@ -217,7 +266,15 @@ class FakeProvider:
         """Write chunks; apply cut/stall failures after ``after_tokens`` tokens.
         Returns False when the stream was cut (the caller must not finish it)."""
         sent_tokens = 0
+        with self.lock:
+            hold = next((x for x in self.holds if not x.claimed), None)
+            if hold is not None:
+                hold.claimed = True
         for i, chunk in enumerate(chunks):
+            if hold is not None and i in token_indexes and sent_tokens == hold.after_tokens:
+                if not hold.wait(h.connection):
+                    return False
+                hold = None
             if failure is not None and failure.kind in ("cut", "stall") and i in token_indexes \
                     and sent_tokens >= failure.after_tokens:
                 if failure.kind == "stall":

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tftsr.secrets import (
-    HKDF_INFO,
     SecretError,
     decrypt_secret,
     derive_key,
@@ -35,8 +36,12 @@ def test_every_encryption_uses_a_fresh_nonce():
 
 def test_the_secrets_key_is_derived_not_the_db_key():
     key = derive_key(DB_KEY)
-    assert len(key) == 32 and key != DB_KEY.encode()[:32]
-    assert HKDF_INFO.startswith(b"tftsr/secrets")
+    assert len(key) == 32 and key == derive_key(DB_KEY) != derive_key(DB_KEY + "x")
+    raw = base64.b64decode(encrypt_secret(DB_KEY, "token"))
+    # Neither the DB key's own bytes nor its plain hash open a stored secret.
+    for guess in (DB_KEY.encode()[:32].ljust(32, b"\0"), hashlib.sha256(DB_KEY.encode()).digest()):
+        with pytest.raises(InvalidTag):
+            AESGCM(guess).decrypt(raw[:12], raw[12:], None)
 
 
 def test_a_wrong_db_key_or_tampering_is_refused():

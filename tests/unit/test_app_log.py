@@ -136,12 +136,21 @@ def test_log_rotates(tmp_path, restore_logging):
 
 
 def test_default_rotation_is_bounded(tmp_path, restore_logging):
+    """With the default settings, 40 MB of log lines leave at most ~12 MB on disk, and the
+    newest line is in the current file."""
     from tftsr import logs
 
-    logs.configure(tmp_path)
-    handler = logging.getLogger("tftsr").handlers[0]
-    assert isinstance(handler, logging.handlers.RotatingFileHandler)
-    assert 0 < handler.maxBytes <= 10_000_000 and handler.backupCount >= 1
+    path = logs.configure(tmp_path)
+    log = logging.getLogger("tftsr.flood")
+    line = "y" * 200_000
+    for i in range(200):
+        log.warning("flood %03d %s", i, line)
+    for handler in logging.getLogger("tftsr").handlers:
+        handler.flush()
+    sizes = [p.stat().st_size for p in (tmp_path / "logs").iterdir()]
+    assert 1 < len(sizes) <= 10, sizes
+    assert sum(sizes) <= 12_000_000, sizes
+    assert "flood 199" in path.read_text()
 
 
 def test_known_secrets_are_masked_in_messages_and_tracebacks(tmp_path, restore_logging):

@@ -14,7 +14,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT, tftsr_env
+
+# Generates, scans and stores 200 MB: minutes on a busy two-core machine. The ingest
+# subprocess may take up to 900 s, beyond pytest-timeout's default per test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(960)]
 
 LOG_MB = 200
 PEAK_BOUND_MB = 400
