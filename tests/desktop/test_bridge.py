@@ -25,6 +25,8 @@ import webview.util
 from tftsr import bridge
 from tftsr.bridge import ENTRY_POINT, PYWEBVIEW_MESSAGES, Bridge, install_bridge_guard
 
+from tests.conftest import TEST_KEY
+
 WEBVIEW_DIR = Path(webview.__file__).resolve().parent
 REPLY_ARGS = re.compile(r"\}\)\((.*)\);\s*$", re.S)
 
@@ -59,10 +61,25 @@ class PageStandIn:
         return name, value_id, json.loads(value)
 
 
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory):
+    """One real app (SQLCipher database) for the module: these tests only read from it."""
+    from tftsr.app import open_app
+    from tftsr.commands import load_all
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TFTSR_DB_KEY", TEST_KEY)
+        env.setenv("TFTSR_NO_KEYRING", "1")
+        load_all()
+        application = open_app(tmp_path_factory.mktemp("bridge") / "data")
+        yield application
+        application.close()
+
+
 @pytest.fixture
-def page(app):
+def page(shared_app):
     install_bridge_guard()
-    return PageStandIn(app)
+    return PageStandIn(shared_app)
 
 
 def send(page_: PageStandIn, name, params, value_id="4815162342"):
@@ -171,12 +188,12 @@ def test_qt_channel_refuses_alert_and_bad_json_and_runs_call(page):
     assert value_id == "8" and value["result"]["echo"] == "qt"
 
 
-def test_the_page_is_offered_exactly_one_function(app):
+def test_the_page_is_offered_exactly_one_function(shared_app):
     """pywebview's own injection code lists what the page gets: only call(name, args)."""
     loaded = threading.Event()
     scripts: list[str] = []
     window = SimpleNamespace(
-        _js_api=Bridge(app), _functions={}, _expose_lock=threading.Lock(),
+        _js_api=Bridge(shared_app), _functions={}, _expose_lock=threading.Lock(),
         run_js=scripts.append, uid="master", js_api_endpoint=None, text_select=True,
         zoomable=False, draggable=False, easy_drag=False, frameless=False, state={},
         events=SimpleNamespace(before_load=threading.Event(), loaded=loaded,
