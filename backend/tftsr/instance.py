@@ -7,6 +7,7 @@ socket to bring its window forward, then exits politely.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -14,6 +15,8 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+from tftsr.errors import DatabaseOpenError
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +114,20 @@ def _unlock(fh) -> None:
 
 
 def acquire(data_dir: Path) -> InstanceLock | None:
-    """The lock for this data folder, or None when another TFTSR holds it."""
+    """The lock for this data folder, or None when another TFTSR holds it. Raises
+    DatabaseOpenError when the lock file cannot be opened (a read-only file system, a
+    folder TFTSR may not write to)."""
     path = data_dir / LOCK_NAME
-    fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while the lock lives
+    try:
+        fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while the lock lives
+    except OSError as exc:
+        reason = ("the file system is read-only" if exc.errno == errno.EROFS
+                  else exc.strerror or str(exc))
+        raise DatabaseOpenError(
+            f"TFTSR cannot write in its data folder {data_dir} ({reason}), so it cannot open "
+            "its database there. Nothing was changed. Choose a writable folder with "
+            "--data-dir or TFTSR_DATA_DIR."
+        ) from None
     if not _try_lock(fh):
         fh.close()
         return None
