@@ -59,7 +59,6 @@ PYWEBVIEW_MESSAGES = {
     "pywebviewStateDelete": "deletes an attribute of window.state",
     "_pywebviewAlert": "shows window.alert() text in a native message box",
 }
-ALLOWED_PYWEBVIEW_MESSAGES: frozenset[str] = frozenset()
 
 # pywebview's page script makes reply ids from Math.random(): digits, rarely "34e-7".
 _REPLY_ID = re.compile(r"[A-Za-z0-9.\-]{1,64}")
@@ -127,10 +126,10 @@ def refusal(func_name: Any) -> str | None:
         return "not a name"
     if "." in func_name:
         return "a dotted name"
-    if func_name.startswith("_") and func_name not in PYWEBVIEW_MESSAGES:
-        return "a private name"
-    if func_name in PYWEBVIEW_MESSAGES and func_name not in ALLOWED_PYWEBVIEW_MESSAGES:
+    if func_name in PYWEBVIEW_MESSAGES:
         return "a pywebview message TFTSR does not use"
+    if func_name.startswith("_"):
+        return "a private name"
     return "not the bridge's entry point"
 
 
