@@ -1,14 +1,25 @@
 """The local HTTP server: the bundled UI, ``POST /api/<command>``, events and downloads.
 
-Binds 127.0.0.1 only. Every request must carry the per-launch token (``Authorization:
-Bearer`` header, or the HttpOnly cookie set when the page is opened with ``?token=``),
-must name this server in its Host header (DNS-rebinding defence) and, for state-changing
-requests, must come from this origin. Files are only ever served from the bundled
-frontend folder or by an id the server itself issued -- never from a path in a request.
+Binds 127.0.0.1 only and answers only to its own Host (DNS-rebinding defence);
+state-changing requests must come from this origin. There is no ambient credential: no
+cookie is ever set (cookies are not port-scoped, so every other program listening on
+127.0.0.1 would receive it). The page's bundled files are public; everything else needs
+either the per-launch token in an ``Authorization: Bearer`` header or -- for images and
+downloads, which a page loads by address -- a short-lived URL signed for that one resource
+(:class:`UrlSigner`), which grants nothing else. Files are only ever served from the
+bundled frontend folder or by an id the server itself issued -- never from a path in a
+request.
+
+It is served by waitress (:class:`LocalServer`): a bounded thread pool, a connection limit
+at which the longest-idle connections are closed instead of new ones refused, an idle
+timeout and a deadline for a request header to arrive. Request bodies are held in memory,
+never spooled to a temporary file, and a large body is read only from a client that sent
+the token.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -18,9 +29,15 @@ import threading
 import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from flask import Flask, Response, abort, g, request, send_from_directory
-from werkzeug.serving import make_server
+from flask import Flask, Response, abort, request, send_from_directory
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import TcpWSGIServer
+from waitress.utilities import Error as WaitressError
+from werkzeug.utils import get_content_type
 
 from tftsr.commands import dispatch, error_payload, load_all
 from tftsr.errors import TftsrError
@@ -28,7 +45,6 @@ from tftsr.resources import frontend_dir
 
 log = logging.getLogger(__name__)
 
-COOKIE_NAME = "tftsr_session"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"
        " font-src 'self'; connect-src 'self'; media-src 'self'; object-src 'none';"
        " base-uri 'none'; frame-src 'none'; frame-ancestors 'none'; form-action 'none';"
@@ -44,8 +60,64 @@ SECURITY_HEADERS = {
                           " clipboard-read=(self), clipboard-write=(self)",
 }
 STATIC_TYPES = {".html", ".js", ".css", ".svg", ".png", ".ico", ".woff2", ".json", ".txt", ".md"}
+PUBLIC_ENDPOINTS = {"index", "static_file"}  # the bundled UI: no token, nothing secret
 MAX_COMMAND_BYTES = 8 * 1024 * 1024
-DOWNLOAD_TTL_SECONDS = 600
+SIGNED_URL_TTL_SECONDS = 300
+DOWNLOAD_TTL_SECONDS = SIGNED_URL_TTL_SECONDS
+MAX_EVENT_STREAMS = 8  # open event streams; one more ends the oldest
+EVENT_KEEPALIVE_SECONDS = 15
+
+# waitress: what one launch may hold at once, and for how long.
+THREADS = 16
+CONNECTION_LIMIT = 200
+IDLE_TIMEOUT_SECONDS = 60  # no request in progress and no traffic
+HEADER_TIMEOUT_SECONDS = 15  # from a request's first byte to the end of its header
+CLEANUP_INTERVAL_SECONDS = 5
+MAX_HEADER_BYTES = 64 * 1024
+MAX_BODY_BYTES = 2100 * 1024 * 1024  # the largest log upload setting (2048 MB), and some
+OPEN_BODY_BYTES = 64 * 1024  # a larger body is read only from a request with the token
+
+
+def bearer_matches(header: str, token: str) -> bool:
+    """True when an Authorization header value carries exactly this token."""
+    return header.startswith("Bearer ") and hmac.compare_digest(
+        header[7:].strip().encode(), token.encode())
+
+
+class UrlSigner:
+    """Addresses that work for one resource, for a few minutes, and for nothing else.
+
+    The signature is an HMAC-SHA256, under a key made for this launch, over the method, the
+    path, the other query parameters and the expiry time: changing any of them, or using
+    it for another resource, fails. The server accepts it for GET (and HEAD) only.
+    """
+
+    def __init__(self, ttl: int = SIGNED_URL_TTL_SECONDS):
+        self.ttl = ttl
+        self._key = secrets.token_bytes(32)
+
+    def _mac(self, method: str, path: str, params: list[tuple[str, str]]) -> str:
+        message = "\n".join((method, path, urlencode(sorted(params))))
+        return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
+
+    def sign(self, target: str, method: str = "GET") -> str:
+        """``target`` is a path with an optional query; returns it with ``exp`` and ``sig``."""
+        path, _, query = target.partition("?")
+        params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                  if k not in ("exp", "sig")]
+        params.append(("exp", str(int(time.time()) + self.ttl)))
+        params.append(("sig", self._mac(method, path, params)))
+        return f"{path}?{urlencode(params)}"
+
+    def verify(self, method: str, path: str, params: list[tuple[str, str]]) -> bool:
+        sigs = [v for k, v in params if k == "sig"]
+        rest = [(k, v) for k, v in params if k != "sig"]
+        expiry = [v for k, v in rest if k == "exp"]
+        if len(sigs) != 1 or len(expiry) != 1 or not expiry[0].isdigit():
+            return False
+        if int(expiry[0]) < time.time():
+            return False
+        return hmac.compare_digest(self._mac(method, path, rest), sigs[0])
 
 
 class Downloads:
@@ -72,32 +144,92 @@ class Downloads:
         return item[1:]
 
 
-def create_flask_app(app, token: str) -> Flask:
+class EventStreams:
+    """The open Server-Sent Events streams, at most ``limit`` of them.
+
+    Each open stream holds a server thread, so their number is capped: opening one more
+    ends the oldest. A page that was reloaded or closed leaves its stream behind until
+    the next keep-alive write fails, so the oldest is the one to go.
+    """
+
+    def __init__(self, bus, limit: int = MAX_EVENT_STREAMS):
+        self._bus, self.limit = bus, limit
+        self._open: list = []
+        self._lock = threading.Lock()
+
+    def open(self):
+        stream = self._bus.stream()
+        stream.ended = False
+        with self._lock:
+            self._open.append(stream)
+            evicted, self._open = self._open[:-self.limit], self._open[-self.limit:]
+        for old in evicted:
+            old.ended = True
+            try:
+                old.queue.put_nowait(None)  # wake it up
+            except queue.Full:
+                pass  # it is awake anyway: its queue is full
+        return stream
+
+    def close(self, stream) -> None:
+        with self._lock:
+            if stream in self._open:
+                self._open.remove(stream)
+        stream.close()
+
+    def end_all(self) -> None:
+        with self._lock:
+            streams = list(self._open)
+        for stream in streams:
+            stream.ended = True
+            try:
+                stream.queue.put_nowait(None)
+            except queue.Full:
+                pass
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+
+class _NotANumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str):
+    raise _NotANumber(f"The request body contains {name}, which is not a JSON number; send a "
+                      "finite number or null instead.")
+
+
+def create_flask_app(app, token: str, signer: UrlSigner | None = None, *,
+                     max_event_streams: int = MAX_EVENT_STREAMS) -> Flask:
     load_all()
     flask_app = Flask("tftsr", static_folder=None)
     flask_app.config["MAX_CONTENT_LENGTH"] = MAX_COMMAND_BYTES
     flask_app.config["TFTSR_ALLOWED_HOSTS"] = set()
+    signer = signer or UrlSigner()
     downloads = Downloads()
+    event_streams = EventStreams(app.events, max_event_streams)
+    flask_app.extensions["tftsr.event_streams"] = event_streams
     static_root = frontend_dir()
 
     def offer_download(filename: str, mime: str, data: bytes) -> str:
-        return f"/downloads/{downloads.add(filename, mime, data)}"
+        return signer.sign(f"/downloads/{downloads.add(filename, mime, data)}")
 
     if app.offer_download is None:
         app.offer_download = offer_download
+    app.extras["server.url_signer"] = signer
 
     def allowed_origins() -> set[str]:
         return {f"http://{h}" for h in flask_app.config["TFTSR_ALLOWED_HOSTS"]}
 
-    def token_ok() -> bool:
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token):
+    def authorised() -> bool:
+        if bearer_matches(request.headers.get("Authorization", ""), token):
             return True
-        cookie = request.cookies.get(COOKIE_NAME, "")
-        if cookie and hmac.compare_digest(cookie, token):
-            return True
-        query = request.args.get("token", "")
-        return bool(query) and request.path == "/" and hmac.compare_digest(query, token)
+        if request.method not in ("GET", "HEAD"):
+            return False
+        params = parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True)
+        return signer.verify("GET", request.path, params)
 
     def deny(status: int, code: str, message: str):
         if request.path.startswith(("/api/", "/upload/")):
@@ -119,11 +251,13 @@ def create_flask_app(app, token: str) -> Flask:
                 return deny(403, "cross_origin", "Requests from other origins are refused.")
         if request.method == "OPTIONS":
             return deny(405, "method_not_allowed", "Not allowed.")
-        if not token_ok():
+        if request.method in ("GET", "HEAD") and request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if not authorised():
             return deny(401, "unauthorized",
                         "This page needs the link TFTSR printed when it started "
                         "(it contains ?token=...). Open TFTSR again to get a fresh link.")
-        g.set_cookie = request.path == "/" and request.args.get("token")
+        return None
 
     @flask_app.after_request
     def headers(response: Response):
@@ -131,8 +265,6 @@ def create_flask_app(app, token: str) -> Flask:
             response.headers.setdefault(name, value)
         if request.path.startswith("/api/") or request.path.startswith("/downloads/"):
             response.headers["Cache-Control"] = "no-store"
-        if getattr(g, "set_cookie", False):
-            response.set_cookie(COOKIE_NAME, token, httponly=True, samesite="Strict", path="/")
         return response
 
     @flask_app.get("/")
@@ -156,7 +288,9 @@ def create_flask_app(app, token: str) -> Flask:
             abort(405)
         raw = request.get_data(cache=False)
         try:
-            args = json.loads(raw) if raw.strip() else {}
+            args = json.loads(raw, parse_constant=_refuse_constant) if raw.strip() else {}
+        except _NotANumber as exc:
+            return deny(400, "invalid_json", str(exc))
         except (ValueError, UnicodeDecodeError):
             return deny(400, "invalid_json", "The request body is not valid JSON.")
         try:
@@ -168,20 +302,23 @@ def create_flask_app(app, token: str) -> Flask:
 
     @flask_app.get("/api/events")
     def events():
-        stream = app.events.stream()
+        stream = event_streams.open()
 
         def generate():
             try:
                 yield ": connected\n\n"
-                while True:
+                while not stream.ended:
                     try:
-                        name, payload = stream.get(timeout=15)
-                    except queue.Empty:  # keep the connection alive
+                        item = stream.get(timeout=EVENT_KEEPALIVE_SECONDS)
+                    except queue.Empty:  # keep the connection alive; notice a vanished page
                         yield ": keep-alive\n\n"
                         continue
+                    if item is None:
+                        continue
+                    name, payload = item
                     yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
             finally:
-                stream.close()
+                event_streams.close(stream)
 
         return Response(generate(), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
@@ -192,7 +329,10 @@ def create_flask_app(app, token: str) -> Flask:
         if item is None:
             abort(404)
         filename, mime, data = item
-        response = Response(data, mimetype=mime)
+        response = Response(data)
+        # A type that names its charset keeps it; a bare text type gets UTF-8, once.
+        response.headers["Content-Type"] = mime if ";" in mime else get_content_type(
+            mime, "utf-8")
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
@@ -220,19 +360,102 @@ def create_flask_app(app, token: str) -> Flask:
     return flask_app
 
 
-class LocalServer:
-    """The Flask app on 127.0.0.1, served by a threaded WSGI server."""
+# --- the WSGI server ------------------------------------------------------------------------
 
-    def __init__(self, app, *, port: int = 0, token: str | None = None):
+class _Unauthorized(WaitressError):
+    code = 401
+    reason = "Unauthorized"
+
+
+def _waitress_server_class(token: str, header_timeout: int):
+    """waitress's TCP server with three additions: a request body larger than
+    ``OPEN_BODY_BYTES`` is refused before it is read unless the request carries the token;
+    a request header must be complete ``header_timeout`` seconds after its first byte; at
+    the connection limit the longest-idle connections are closed to make room, so idle
+    sockets cannot lock the page out."""
+
+    class Parser(HTTPRequestParser):
+        def parse_header(self, header_plus):
+            super().parse_header(header_plus)
+            large = self.chunked or self.content_length > OPEN_BODY_BYTES
+            if self.body_rcv is not None and large and not bearer_matches(
+                    self.headers.get("AUTHORIZATION", ""), token):
+                self.error = _Unauthorized("A request body this large needs the TFTSR token.")
+                self.completed = True
+
+    class Channel(HTTPChannel):
+        parser_class = Parser
+        request_started = 0.0
+
+        def received(self, data):
+            if self.request is None:
+                self.request_started = time.time()
+            return super().received(data)
+
+    class Server(TcpWSGIServer):
+        channel_class = Channel
+
+        def maintenance(self, now):
+            super().maintenance(now)
+            deadline = now - header_timeout
+            for channel in list(self.active_channels.values()):
+                pending = channel.request
+                if (pending is not None and not pending.headers_finished
+                        and channel.request_started < deadline):
+                    channel.will_close = True
+
+        def readable(self):
+            if self.accepting and len(self._map) >= self.adj.connection_limit:
+                self._close_longest_idle()
+            return super().readable()
+
+        def _close_longest_idle(self):
+            channels = list(self.active_channels.values())
+            closing = sum(1 for c in channels if c.will_close)
+            excess = len(self._map) - self.adj.connection_limit + 1 - closing
+            idle = sorted((c for c in channels if not c.requests and not c.will_close),
+                          key=lambda c: c.last_activity)
+            for channel in idle[:max(excess, 0)]:
+                channel.will_close = True
+
+    return Server
+
+
+class LocalServer:
+    """The Flask app on 127.0.0.1, served by waitress with bounded resources.
+
+    ``threads`` serve requests (open event streams may hold at most half of them);
+    ``connection_limit`` connections may be open at once, and when more arrive the
+    longest-idle ones are closed; a connection idle for ``idle_timeout`` seconds, or whose
+    request header is not complete ``header_timeout`` seconds after its first byte, is
+    closed (checked every ``cleanup_interval`` seconds).
+    """
+
+    def __init__(self, app, *, port: int = 0, token: str | None = None,
+                 threads: int = THREADS, connection_limit: int = CONNECTION_LIMIT,
+                 idle_timeout: int = IDLE_TIMEOUT_SECONDS,
+                 header_timeout: int = HEADER_TIMEOUT_SECONDS,
+                 cleanup_interval: int = CLEANUP_INTERVAL_SECONDS):
         self.token = token or secrets.token_urlsafe(32)
-        self.flask_app = create_flask_app(app, self.token)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines carry tokens
-        self._server = make_server("127.0.0.1", port, self.flask_app, threaded=True)
-        self._server.daemon_threads = True
-        self.port = self._server.server_port
+        self.signer = UrlSigner()
+        streams = max(1, min(MAX_EVENT_STREAMS, threads // 2))
+        self.flask_app = create_flask_app(app, self.token, self.signer,
+                                          max_event_streams=streams)
+        self._map: dict = {}
+        server_class = _waitress_server_class(self.token, header_timeout)
+        self._server = server_class(
+            self.flask_app, map=self._map, host="127.0.0.1", port=port, threads=threads,
+            connection_limit=connection_limit, channel_timeout=idle_timeout,
+            cleanup_interval=cleanup_interval, max_request_header_size=MAX_HEADER_BYTES,
+            max_request_body_size=MAX_BODY_BYTES, inbuf_overflow=MAX_BODY_BYTES,
+            outbuf_overflow=MAX_BODY_BYTES, asyncore_use_poll=True, ident="TFTSR",
+            log_socket_errors=False)
+        self.port = int(self._server.effective_port)
         self.flask_app.config["TFTSR_ALLOWED_HOSTS"] = {
             f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}",
         }
+        self._stop = threading.Event()
+        self._serving = threading.Lock()
         self._thread: threading.Thread | None = None
 
     @property
@@ -244,14 +467,40 @@ class LocalServer:
         return f"{self.base_url}/?{query}"
 
     def start(self) -> LocalServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tftsr-http",
+        self._thread = threading.Thread(target=self.serve_forever, name="tftsr-http",
                                         daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        """Serve until :meth:`shutdown` is called (or Ctrl+C in this thread)."""
+        with self._serving:
+            try:
+                while not self._stop.is_set():
+                    wasyncore.loop(timeout=self._server.adj.asyncore_loop_timeout,
+                                   map=self._map, use_poll=True, count=1)
+            finally:
+                self._close()
+
+    def _close(self) -> None:
+        self.flask_app.extensions["tftsr.event_streams"].end_all()
+        for dispatcher in list(self._map.values()):
+            try:
+                dispatcher.close()
+            except OSError:
+                pass
+        self._server.task_dispatcher.shutdown(timeout=2)
 
     def shutdown(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving and close every connection; returns when the server has stopped."""
+        self._stop.set()
+        try:
+            self._server.pull_trigger()
+        except (OSError, ValueError):  # already closed
+            pass
+        if self._serving.acquire(timeout=10):  # a serving loop ends within one poll timeout
+            try:
+                if self._map:
+                    self._close()
+            finally:
+                self._serving.release()

@@ -5,6 +5,13 @@
 // Browser mode (tftsr serve): POST /api/<name> with a bearer token; 200 -> result,
 //   4xx/5xx -> {error: {code, message}}.
 //
+// The launch token arrives once in the address (?token= or #token=). It is taken out of the
+// address bar at once and kept in sessionStorage, which only this origin (scheme, host and
+// port) can read, so a reload keeps working; it travels only in the Authorization header.
+// There is no cookie: cookies are not port-scoped, so any other program listening on
+// 127.0.0.1 would receive one. Images, which an <img> loads by address, are shown through
+// short-lived addresses signed for that one image (signedUrl).
+//
 // Every failure becomes a CommandError with a short, human `message`.
 
 const TOKEN_KEY = 'tftsr.token';
@@ -27,25 +34,33 @@ export const desktopMode = params.get('mode') === 'desktop' || Boolean(window.py
 let token = null;
 
 // Take the launch token out of the address bar once, keep it for this tab only.
-(function captureToken() {
-  const fromUrl = params.get('token');
+function captureToken() {
+  const query = new URLSearchParams(window.location.search);
+  const hash = window.location.hash;
+  const hashParams = /^#token=/.test(hash) ? new URLSearchParams(hash.slice(1)) : null;
+  const fromUrl = query.get('token') || (hashParams && hashParams.get('token'));
   try {
     if (fromUrl) sessionStorage.setItem(TOKEN_KEY, fromUrl);
     token = fromUrl || sessionStorage.getItem(TOKEN_KEY);
   } catch (_) {
-    token = fromUrl;
+    token = fromUrl || token;
   }
   if (fromUrl) {
-    params.delete('token');
-    const qs = params.toString();
-    const clean = window.location.pathname + (qs ? '?' + qs : '') + window.location.hash;
+    query.delete('token');
+    const qs = query.toString();
+    const clean = window.location.pathname + (qs ? '?' + qs : '') + (hashParams ? '' : hash);
     try {
       window.history.replaceState(window.history.state, '', clean);
     } catch (_) {
       /* non-fatal: the token stays in the address bar */
     }
   }
-})();
+}
+captureToken();
+// A #token= link opened in a tab already showing the app changes only the fragment.
+window.addEventListener('hashchange', () => {
+  if (/^#token=/.test(window.location.hash)) captureToken();
+});
 
 /** Whether a launch token is known (browser mode). */
 export function hasToken() {
@@ -121,7 +136,7 @@ async function callHttp(name, args) {
       method: 'POST',
       headers,
       body: JSON.stringify(args || {}),
-      credentials: 'same-origin',
+      credentials: 'omit',
       cache: 'no-store',
     });
   } catch (_) {
@@ -158,6 +173,61 @@ export function call(name, args = {}) {
   const clean = {};
   for (const [k, v] of Object.entries(args || {})) if (v !== undefined) clean[k] = v;
   return desktopMode ? callDesktop(name, clean) : callHttp(name, clean);
+}
+
+// ---------------------------------------------------------------- signed addresses
+const SIGN_BATCH = 200;
+const SIGN_MARGIN_S = 30; // re-sign this long before an address expires
+const signed = new Map(); // image path -> {url, until}
+let signQueue = null; // Map(path -> [{resolve, reject}]) waiting for the next batch
+
+function signBatch(queue) {
+  const paths = [...queue.keys()];
+  for (let i = 0; i < paths.length; i += SIGN_BATCH) {
+    const chunk = paths.slice(i, i + SIGN_BATCH);
+    call('sign_image_urls', { paths: chunk })
+      .then((res) => {
+        const until = Date.now() + Math.max(0, (res.expires_in || 0) - SIGN_MARGIN_S) * 1000;
+        for (const path of chunk) {
+          const url = res.urls && res.urls[path];
+          if (url) signed.set(path, { url, until });
+          for (const w of queue.get(path)) {
+            if (url) w.resolve(url);
+            else w.reject(new CommandError('not_found', 'The image address could not be signed.'));
+          }
+        }
+      })
+      .catch((err) => chunk.forEach((path) => queue.get(path).forEach((w) => w.reject(err))));
+  }
+}
+
+/**
+ * A short-lived address for an image path the backend listed (thumbnail_url or full_url),
+ * signed for that one image; cached until shortly before it expires. Requests made in the
+ * same tick are signed together.
+ * @param {string} path
+ * @returns {Promise<string>}
+ */
+export function signedUrl(path) {
+  const hit = signed.get(path);
+  if (hit && hit.until > Date.now()) return Promise.resolve(hit.url);
+  return new Promise((resolve, reject) => {
+    if (!signQueue) {
+      const queue = new Map();
+      signQueue = queue;
+      setTimeout(() => {
+        signQueue = null;
+        signBatch(queue);
+      }, 0);
+    }
+    if (!signQueue.has(path)) signQueue.set(path, []);
+    signQueue.get(path).push({ resolve, reject });
+  });
+}
+
+/** Drop a cached signed address (after it failed to load). */
+export function forgetSignedUrl(path) {
+  signed.delete(path);
 }
 
 /** Human message for anything thrown. */

@@ -9,6 +9,7 @@ import { Icon } from '../lib/icons.js';
 import { Skeleton, ErrorState, EmptyState, Segmented } from '../lib/ui.js';
 import { replaceHash, issueHref, navigate } from '../lib/state.js';
 import { relativeTime, formatDateTime, plural } from '../lib/format.js';
+import { SignedImg } from '../lib/signed-img.js';
 import {
   LogStatusBadge, formatBytes, formatCount, reviewHref, openImageViewer, ImageGlyph,
 } from './evidence.js';
@@ -125,7 +126,7 @@ function ImageList({ items }) {
     ${items.map(
       (img) => html`<li key=${img.id} class="ev-tile" data-testid="attachment-image" data-image-id=${img.id}>
         <button class="ev-thumb" onClick=${() => openImageViewer(img)} aria-label=${'Open ' + img.file_name} data-testid="image-thumb">
-          <img src=${img.thumbnail_url} alt="" loading="lazy" />
+          <${SignedImg} src=${img.thumbnail_url} alt="" loading="lazy" />
         </button>
         <div class="ev-tile-meta">
           <span class="ev-tile-name" title=${img.file_name}><${ImageGlyph} size=${12} /> ${img.file_name}</span>

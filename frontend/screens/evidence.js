@@ -18,6 +18,7 @@ import { appStore, settingValue } from '../lib/state.js';
 import { formatDateTime, relativeTime, plural } from '../lib/format.js';
 import { uploadLog, uploadImage, newUploadId } from '../lib/upload.js';
 import { confirmDelete } from '../lib/confirm.js';
+import { SignedImg } from '../lib/signed-img.js';
 
 // ---------------------------------------------------------------- shared helpers
 /** Known PII types in a stable order: the order fixes each type's colour. */
@@ -292,7 +293,7 @@ function ImagePiiDialog({ files, isPaste, onClose }) {
 function ImageViewer({ image, onClose }) {
   return html`<${Modal} title=${image.file_name || 'Image'} size="lg" className="ev-viewer" testid="image-viewer" onClose=${onClose}>
     <div class="ev-viewer-stage">
-      <img src=${image.full_url} alt=${image.file_name || 'Image'} data-testid="image-full" />
+      <${SignedImg} src=${image.full_url} alt=${image.file_name || 'Image'} data-testid="image-full" />
     </div>
     <p class="subtle small ev-viewer-meta">
       ${image.width && image.height ? `${image.width} × ${image.height} · ` : ''}${formatBytes(image.file_size)} ·
@@ -669,7 +670,7 @@ function LogRow({ issueId, file, onDelete }) {
 function ImageTile({ image, onDelete }) {
   return html`<li class="ev-tile" data-testid="image-tile" data-image-id=${image.id}>
     <button class="ev-thumb" onClick=${() => openImageViewer(image)} aria-label=${'Open ' + image.file_name} data-testid="image-thumb">
-      <img src=${image.thumbnail_url} alt="" loading="lazy" data-testid="image-thumb-img" />
+      <${SignedImg} src=${image.thumbnail_url} alt="" loading="lazy" data-testid="image-thumb-img" />
     </button>
     <div class="ev-tile-meta">
       <span class="ev-tile-name" title=${image.file_name}>${image.file_name}</span>

@@ -99,6 +99,15 @@ def test_malformed_json(served, body):
     assert_error(post_raw(served, "get_settings", body), 400, "invalid_json")
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_refused(served, constant):
+    body = (b'{"title": "Disk full", "severity": "low", "category": "linux", "tags": [1, '
+            + constant.encode() + b"]}")
+    error = assert_error(post_raw(served, "create_issue", body), 400, "invalid_json")
+    assert constant.lstrip("-") in error["message"] and "JSON number" in error["message"]
+    assert served.call("list_issues")["items"] == []
+
+
 @pytest.mark.parametrize("body", [b"[]", b'["x"]', b'"text"', b"42", b"true", b"4.5"])
 def test_non_object_json(served, body):
     error = assert_error(post_raw(served, "get_settings", body), 400, "invalid_argument")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -27,8 +28,9 @@ from contextlib import contextmanager
 from PIL import Image
 
 from tftsr.audit import record as audit_record
+from tftsr.commands import command
 from tftsr.db.ids import now_text, uuid7
-from tftsr.errors import NotFound
+from tftsr.errors import NotFound, Unavailable
 from tftsr.evidence.errors import (
     CorruptImage,
     Duplicate,
@@ -39,6 +41,7 @@ from tftsr.evidence.errors import (
 )
 from tftsr.evidence.ingest import require_issue
 from tftsr.evidence.names import display_name
+from tftsr.validation import Str, StrList
 
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # 50 megapixels: beyond any screenshot; stops decompression bombs
@@ -50,6 +53,8 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow refuses (error) above twice this, 
 FORMATS = {  # Pillow format -> mime type
     "PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp",
 }
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+IMAGE_PATH_RE = re.compile(rf"^/(?:thumbnails/{_UUID}\?s=(?:128|256|512)|images/{_UUID})$")
 IMAGE_COLUMNS = ("id, issue_id, file_name, file_size, mime_type, upload_hash, uploaded_at,"
                  " pii_warning_acknowledged, is_paste, width, height")
 
@@ -139,6 +144,20 @@ def to_image(row: dict) -> dict:
     if "issue_title" in row:
         out["issue_title"] = row["issue_title"]
     return out
+
+
+@command(paths=StrList(max_items=200, item=Str(
+    min_len=1, max_len=80, pattern=IMAGE_PATH_RE,
+    pattern_help="give an image's thumbnail_url or full_url as listed")))
+def sign_image_urls(app, paths):
+    """Short-lived addresses for images: each ``thumbnail_url`` or ``full_url`` given,
+    signed for that one image and size. The page shows images through these (an ``<img>``
+    cannot send the token), and they grant nothing else."""
+    signer = app.extras.get("server.url_signer")
+    if signer is None:
+        raise Unavailable("Images are served by TFTSR's window or browser mode, which is not "
+                          "running in this process.")
+    return {"urls": {path: signer.sign(path) for path in paths}, "expires_in": signer.ttl}
 
 
 def get_image(conn, image_id: str) -> dict:
