@@ -405,20 +405,34 @@ def _waitress_server_class(token: str, header_timeout: int):
                     channel.will_close = True
 
         def readable(self):
-            if self.accepting and len(self._map) >= self.adj.connection_limit:
-                self._close_longest_idle()
+            # Make room a little before the limit, so that waitress's own check (which
+            # stops accepting) is reached only when every connection is busy.
+            room_at = self.adj.connection_limit - max(2, self.adj.connection_limit // 10)
+            if self.accepting and len(self._map) >= room_at:
+                self._close_longest_idle(room_at)
             return super().readable()
 
-        def _close_longest_idle(self):
+        def _close_longest_idle(self, room_at: int):
             channels = list(self.active_channels.values())
             closing = sum(1 for c in channels if c.will_close)
-            excess = len(self._map) - self.adj.connection_limit + 1 - closing
+            excess = len(self._map) - room_at + 1 - closing
             idle = sorted((c for c in channels if not c.requests and not c.will_close),
                           key=lambda c: c.last_activity)
             for channel in idle[:max(excess, 0)]:
                 channel.will_close = True
 
     return Server
+
+
+def _log_waitress_to_the_app_log() -> None:
+    """waitress's warnings (connection limit reached, queued requests) go to the
+    application log, not to the console of ``tftsr serve``."""
+    handlers = logging.getLogger("tftsr").handlers
+    if handlers:
+        waitress_log = logging.getLogger("waitress")
+        waitress_log.handlers = list(handlers)
+        waitress_log.setLevel(logging.WARNING)
+        waitress_log.propagate = False
 
 
 class LocalServer:
@@ -451,6 +465,7 @@ class LocalServer:
             outbuf_overflow=MAX_BODY_BYTES, asyncore_use_poll=True, ident="TFTSR",
             log_socket_errors=False)
         self.port = int(self._server.effective_port)
+        _log_waitress_to_the_app_log()
         self.flask_app.config["TFTSR_ALLOWED_HOSTS"] = {
             f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}",
         }
