@@ -12,7 +12,8 @@ prints MB/s for:
   token prefixes, non-ASCII text, one endless line...) and ``iter_pii`` on a
   single line fed in small pieces; each is named with its MB/s, then the
   slowest and the ratio ordinary / slowest (the target is at most 8),
-* ``render_markdown`` on 2 MB of crafted Markdown (``![`` and ``[``),
+* with ``--render``: ``render_markdown`` on crafted Markdown (``![``,
+  ``[``...) of the largest size it previews, and its refusal of 2 MB,
 * a straightforward one-regex-per-type implementation (below, the way such
   detectors are usually written), on the same text,
 * scrubadub, if installed (``.venv/bin/pip install scrubadub``, a
@@ -202,6 +203,12 @@ CRAFTED = {
     "zero-width": _repeat("a\u200b"),
     "full-width": _repeat("\uff11\uff20"),
     "non-ASCII prose": _repeat("Ünïcødé Straße пароль "),
+    "token=hmac-a:": _repeat("token=hmac-a:"),
+    "phone=1:": _repeat("phone=1:"),
+    "password for x: ": _repeat("password for x: "),
+    "curl -u a:b": _repeat("curl -u a:b "),
+    "program names": _repeat("sshpass mongo curl redis-cli "),
+    "415 555 0165 ": _repeat("415 555 0165 "),
     "a.co-": _repeat("a.co-"),
     "value=": _repeat("value="),
     "name=a value=": _repeat("name=a value="),
@@ -240,14 +247,21 @@ def worst_case(ordinary_mbps: float, crafted_mb: float) -> None:
 
 
 def render_worst_case() -> None:
-    from tftsr.docs.render import render_markdown
+    from tftsr.docs.render import MAX_PREVIEW_CHARS, render_markdown
+    from tftsr.errors import InvalidArgument
 
-    for name, unit in (("![", "!["), ("[", "["), ("[a](", "[a](")):
-        text = _repeat(unit)(1_000_000)
+    n = MAX_PREVIEW_CHARS
+    for name, unit in (("![", "!["), ("[", "["), ("[a](", "[a]("), ("*a", "*a"), ("prose", "Some words, a [link](#x). ")):
+        text = _repeat(unit)(n)
         t0 = time.process_time()
         render_markdown(text)
         seconds = time.process_time() - t0
-        print(f"render_markdown on 1 MB of {name!r}: {seconds:.2f}s")
+        print(f"render_markdown on {n:,} characters of {name!r}: {seconds:.2f}s ({n / 1e6 / seconds:.2f} MB/s)")
+    t0 = time.process_time()
+    try:
+        render_markdown("![" * 1_000_000)
+    except InvalidArgument as err:
+        print(f"render_markdown on 2 MB of '![': refused in {time.process_time() - t0:.3f}s: {err.message}")
 
 
 def run_scrubadub(text: str, slice_bytes: int) -> None:
