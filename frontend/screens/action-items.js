@@ -11,6 +11,7 @@ import { toast, Skeleton, ErrorState, SeverityBadge, useUid } from '../lib/ui.js
 import { navigate, issueHref } from '../lib/state.js';
 import { formatDay, plural } from '../lib/format.js';
 import { confirmDelete } from '../lib/confirm.js';
+import { PushActionItems, WorkItemLink, useIntegrationLinks } from './integrations.js';
 
 export const ACTION_KINDS = [
   { value: 'immediate', label: 'Immediate' },
@@ -66,6 +67,7 @@ export function ActionItemsPanel({ issue, items: fromServer, reload }) {
   const [items, setItems] = useState(fromServer || []);
   const [editing, setEditing] = useState(null);
   const [busyId, setBusyId] = useState(null);
+  const [links] = useIntegrationLinks(issue.id);
 
   useEffect(() => setItems(fromServer || []), [fromServer]);
 
@@ -137,6 +139,7 @@ export function ActionItemsPanel({ issue, items: fromServer, reload }) {
             : 'What will stop this from happening again? Give each item an owner and a due date.'}
         </p>
       </div>
+      <${PushActionItems} issue=${issue} count=${items.length} />
     </div>
 
     <${NewActionItem} onAdd=${add} />
@@ -153,7 +156,7 @@ export function ActionItemsPanel({ issue, items: fromServer, reload }) {
                       if (res) setEditing(null);
                     }} />
                 </li>`
-              : html`<${ActionItemRow} key=${item.id} item=${item} busy=${busyId === item.id}
+              : html`<${ActionItemRow} key=${item.id} item=${item} busy=${busyId === item.id} links=${links}
                   onStatus=${(status) => update(item, { status })}
                   onEdit=${() => setEditing(item.id)} onDelete=${() => remove(item)} />`,
           )}
@@ -162,7 +165,7 @@ export function ActionItemsPanel({ issue, items: fromServer, reload }) {
   </div>`;
 }
 
-function ActionItemRow({ item, busy, onStatus, onEdit, onDelete }) {
+function ActionItemRow({ item, busy, links, onStatus, onEdit, onDelete }) {
   const closed = CLOSED.has(item.status);
   const hint = dueHint(item);
   return html`<li class=${'ai-row' + (closed ? ' closed' : '') + (item.overdue ? ' overdue' : '')}
@@ -189,6 +192,7 @@ function ActionItemRow({ item, busy, onStatus, onEdit, onDelete }) {
           <${Icon} name="clock" size=${12} />
           ${item.due_date ? html`${dueLabel(item.due_date)}${hint ? html`<span class="ai-due-hint"> · ${hint}</span>` : null}` : 'No due date'}
         </span>
+        <span class="ai-work-item"><${WorkItemLink} links=${links} itemId=${item.id} /></span>
       </div>
       ${item.notes ? html`<p class="ai-notes pre">${item.notes}</p>` : null}
     </div>

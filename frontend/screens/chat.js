@@ -16,6 +16,7 @@ import { createStore, useStore, Modal, openDialog, confirmDialog, toast, Spinner
 import { navigate, issueHref, settingValue } from '../lib/state.js';
 import { relativeTime, formatDateTime, plural, humanize } from '../lib/format.js';
 import { hookApprovals, usePendingApprovals, ApprovalCard, SessionRules } from './approvals.js';
+import { takeChatContext } from './integrations.js';
 
 // ---------------------------------------------------------------- commands
 export const ai = {
@@ -988,7 +989,7 @@ function LogSummary({ summary, onClose }) {
 
 // ---------------------------------------------------------------- composer
 function Composer({ issue, logs, streaming, ensureConversation, onSent, onPending }) {
-  const [text, setText] = useState('');
+  const [text, setText] = useState(() => takeChatContext(issue.id));
   const [attached, setAttached] = useState([]);
   const [picker, setPicker] = useState(false);
   const [busy, setBusy] = useState(false);

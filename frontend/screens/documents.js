@@ -16,6 +16,7 @@ import { relativeTime, formatDateTime, plural } from '../lib/format.js';
 import { setSanitisedHtml } from '../lib/sanitised-html.js';
 import { downloadUrl } from './audit.js';
 import { ActionItemsPanel } from './action-items.js';
+import { PublishControl } from './integrations.js';
 import { AiIcon, openAiSettings } from './chat.js';
 import { confirmDelete } from '../lib/confirm.js';
 
@@ -708,6 +709,7 @@ function DocumentEditor({ doc: loaded, onAdopt, onDrafted, justDrafted = [], gen
             </button>`,
           )}
         </div>
+        <${PublishControl} doc=${loaded} issueId=${loaded.issue_id} beforePublish=${() => saveNow()} />
         <button class="icon-btn danger" aria-label="Delete document" title="Delete document" onClick=${onDelete}
           data-testid="doc-delete"><${Icon} name="trash" /></button>
       </div>

@@ -17,6 +17,7 @@ import { ChatTab } from './chat.js';
 import { DocumentsTab } from './documents.js';
 import { DiagnosticsTab } from './diagnostics.js';
 import { confirmDelete } from '../lib/confirm.js';
+import { IncidentIntegrationsCard, afterStatusChange } from './integrations.js';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
@@ -106,6 +107,7 @@ export function IssueScreen({ id, tab }) {
     if (result) {
       toast.success(`Status changed to ${STATUS_LABEL[result.status] || result.status}`);
       load();
+      afterStatusChange(issue, result.status);
     }
   };
 
@@ -370,6 +372,7 @@ function Overview({ issue, info, steps, root, events, onSaved }) {
           : html`<p class="subtle">${steps.length ? 'No root cause marked yet.' : 'No whys asked yet.'}</p>`}
         <a class="btn btn-sm" href=${issueHref(issue.id, 'whys')}>Open 5 Whys</a>
       </section>
+      <${IncidentIntegrationsCard} issue=${issue} />
       <section class="card">
         <h2 class="card-title">Details</h2>
         <dl class="kv">

@@ -6,6 +6,7 @@ import { humanize } from '../lib/format.js';
 import { AiProvidersSection } from './ai-providers.js';
 import { OllamaPanel } from './ollama.js';
 import { McpServersSection } from './mcp.js';
+import { IntegrationsSection } from './integrations.js';
 
 const CHOICE_LABELS = {
   theme: { light: 'Light', dark: 'Dark', system: 'System' },
@@ -79,6 +80,7 @@ export function Settings() {
     <${AiProvidersSection} />
     <${OllamaPanel} />
     <${McpServersSection} />
+    <${IntegrationsSection} />
 
     <section class="card settings-card" aria-labelledby="data-h" data-testid="your-data">
       <h2 class="card-title" id="data-h">Your data</h2>
