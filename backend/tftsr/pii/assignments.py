@@ -203,25 +203,33 @@ def find_assignments(text: str, lower: str, out: list) -> None:
     table at the top of this module), typed by the key; the value of a
     name/value pair is typed by its name."""
     consumed = 0
+    key_types = _KEY_TYPES
+    value_match = _VALUE.match
     for sep, key_start, key_end in _assignment_keys(lower):
         if sep < consumed:
             continue  # inside the value of the previous finding
         key = lower[key_start:key_end]
-        if key.strip("-_.") in ("value", "parametervalue"):
+        if key.endswith(("value", "value-", "value_", "value.")) \
+                and key.strip("-_.") in ("value", "parametervalue"):
             pair = _pair_name(text, lower, key_start)
             if pair is None:
                 continue
             key, written = pair
             query = False
+            pii_type = _key_type(key, written)
         else:
+            written = text[key_start:key_end]
+            pii_type = key_types.get((key, written), _UNKNOWN)
+            if pii_type is _UNKNOWN:
+                pii_type = _key_type(key, written)
+            if pii_type is None:
+                continue
             if text[sep] == ":" and text[key_start - 3:key_start] == "://":
                 continue  # https://x-access-token:<token>@host is a URL's user-info
-            written = text[key_start:key_end]
             query = key_start > 0 and text[key_start - 1] in "?&"
-        pii_type = _key_type(key, written)
         if pii_type is None:
             continue
-        m = _VALUE.match(lower, sep)
+        m = value_match(lower, sep)
         if m is None:
             continue
         consumed = m.end()  # a key inside a value is part of that value, found or not
