@@ -84,6 +84,8 @@ READ_ONLY: dict[str, str] = {
     "list_approval_rules": "reads the allow-for-this-session rules",
     "list_command_executions": "reads the commands run for an incident",
     "get_incident_kubeconfig": "reads which kubeconfig an incident's kubectl runs use",
+    "list_integrations": "reads the integrations' settings (a token only as set and its last four)",
+    "get_integration_links": "reads which remote records an incident's records became",
 }
 
 
@@ -184,6 +186,36 @@ class World:
         command, args = stdio_args()
         return self.call("add_mcp_server", name=self.unique("Checkout metrics"),
                          transport="stdio", command=command, args=args)["id"]
+
+    def integration(self, service: str) -> str:
+        """The service set up against its loopback fake (started on first use)."""
+        from tests.fakes.fake_azure_devops import FakeAzureDevOps
+        from tests.fakes.fake_confluence import FakeConfluence
+        from tests.fakes.fake_servicenow import FakeServiceNow
+
+        fakes = self.__dict__.setdefault("integration_fakes", {})
+        if service not in fakes:
+            fakes[service] = {"confluence": FakeConfluence, "servicenow": FakeServiceNow,
+                              "azuredevops": FakeAzureDevOps}[service]().start()
+        self.call("save_integration", **fakes[service].settings())
+        return service
+
+    def with_integration(self, service: str, target: str) -> str:
+        self.integration(service)
+        return target
+
+    def issue_with_action_item(self) -> str:
+        issue_id = self.issue()
+        self.call("create_action_item", issue_id=issue_id, title="Add backoff", kind="immediate")
+        return issue_id
+
+    def external_incident(self) -> str:
+        """A resolved incident with its ServiceNow record."""
+        issue_id = self.issue()
+        self.integration("servicenow")
+        self.call("create_external_incident", issue_id=issue_id)
+        self.call("set_issue_status", issue_id=issue_id, status="resolved")
+        return issue_id
 
     def discovered_mcp_server(self) -> str:
         server_id = self.mcp_server()
@@ -408,6 +440,18 @@ AUDITED: dict[str, Case] = {
     "decide_approval": Case(lambda w: {"approval_id": w.pending_approval(), "decision": "deny"},
                             settle=World.answered),
     "revoke_approval_rule": Case(lambda w: {"rule_id": w.approval_rule()}, settle=World.answered),
+    # integrations, against loopback Confluence, ServiceNow and Azure DevOps
+    "save_integration": Case(lambda w: {**w.integration_fakes[w.integration("servicenow")].settings(),
+                                        "auto_create_enabled": True}),
+    "test_integration": Case(lambda w: {"service": w.integration("confluence")}),
+    "delete_integration": Case(lambda w: {"service": w.integration("azuredevops")}),
+    "publish_document": Case(lambda w: {"document_id": w.with_integration("confluence", w.document())}),
+    "create_external_incident": Case(lambda w: {"issue_id": w.with_integration("servicenow", w.issue())}),
+    "resolve_external_incident": Case(lambda w: {"issue_id": w.external_incident()}),
+    "push_action_items": Case(lambda w: {"issue_id": w.with_integration("azuredevops",
+                                                                        w.issue_with_action_item())}),
+    "search_knowledge": Case(lambda w: {"issue_id": w.with_integration("servicenow", w.issue()),
+                                        "query": "checkout"}),
     # diagnostics
     "run_shell_command": Case(lambda w: {"issue_id": w.issue(), "command": "echo audited"},
                               settle=lambda w, _args, result: w.events.wait(
@@ -468,6 +512,8 @@ def world(tmp_path_factory):
             from tftsr.mcp import client
 
             client.shutdown(app)
+            for fake in w.__dict__.get("integration_fakes", {}).values():
+                fake.stop()
             ai_draft.wait_idle(app, 10)
             w.events.close()
             openai.stop()
