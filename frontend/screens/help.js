@@ -54,6 +54,7 @@ const SECTIONS = [
   { id: 'start', label: 'Getting started' },
   { id: 'ai', label: 'AI provider' },
   { id: 'mcp', label: 'MCP servers' },
+  { id: 'integrations', label: 'Integrations' },
   { id: 'privacy', label: 'Privacy and security' },
   { id: 'data', label: 'Your data' },
   { id: 'keys', label: 'Keyboard shortcuts' },
@@ -261,6 +262,7 @@ export function Help({ section }) {
         <${GettingStarted} />
         <${AiHelp} providers=${providers} />
         <${McpHelp} />
+        <${IntegrationsHelp} />
         <${PrivacyHelp} />
         <${DataHelp} info=${info} keyEntry=${keyEntry} />
         <${Section} id="keys" icon=${html`<${Icon} name="keyboard" size=${18} />`} title="Keyboard shortcuts"
@@ -434,6 +436,43 @@ function McpHelp() {
           <code>npx</code> as your terminal.</li>
         <li>Arguments sent to an HTTP server, and everything a tool returns to the assistant, pass the PII gate. Every
           discovery and call is in the audit log with the SHA-256 of its arguments and result.</li>
+      </ul>
+    </div>
+  <//>`;
+}
+
+// ---------------------------------------------------------------- integrations
+function IntegrationsHelp() {
+  const open = html`<a class="btn" href="#/settings" data-testid="help-open-integrations-settings">
+    <${Icon} name="settings" /> Open Settings</a>`;
+  return html`<${Section} id="integrations" icon=${html`<${Icon} name="link" size=${18} />`} title="Integrations"
+    lead="Optional. Publish the RCA to Confluence, open and resolve the incident in ServiceNow, push action items to Azure DevOps, and search what your team already knows." actions=${open}>
+    <ol class="help-list" data-testid="help-integrations">
+      <li>In <strong>Settings → Integrations</strong> give each service its address and token. <strong>Confluence
+        Cloud</strong>: <code>https://SITE.atlassian.net/wiki</code>, your email and an API token; <strong>Data Center</strong>:
+        its address and a personal access token (email empty); and the space key to publish to. <strong>ServiceNow</strong>:
+        the instance address and a user name and password, or an OAuth token with the user name empty. <strong>Azure
+        DevOps</strong>: <code>https://dev.azure.com/ORGANISATION</code>, the project and a personal access token. <strong>Test
+        connection</strong> says what worked, or what the service answered.</li>
+      <li><strong>Documents → Publish to Confluence</strong> makes the RCA or post-mortem a page (tables, code blocks and
+        links kept, the timeline chart attached). Publishing again updates the same page; a page edited in Confluence since
+        is not overwritten unless you say so. The page link stays on the document.</li>
+      <li><strong>Overview → Open in ServiceNow</strong> creates the incident there and keeps its INC number and link. When
+        you resolve the incident, TFTSR offers to resolve the ServiceNow record with the resolution notes — or does it at
+        once if you switched that on.</li>
+      <li><strong>Action items → Push to Azure DevOps</strong> creates one work item per action item (a Bug for immediate
+        ones). Pushing again updates what changed and never duplicates; each item shows its work item’s link.</li>
+      <li><strong>Overview → Search team knowledge</strong> searches Confluence, ServiceNow knowledge articles and past
+        incidents, and Azure DevOps work items; <strong>Use in chat</strong> brings a result into the triage chat.</li>
+    </ol>
+    <div class="help-callout" data-testid="help-integrations-safety">
+      <h3><${Icon} name="shield" size=${15} /> Safety</h3>
+      <ul>
+        <li>Everything sent — page bodies, descriptions, notes, search words — passes the same PII gate as the AI: values
+          become the incident’s placeholders (<code>[Email-1]</code>) before a request is built and are checked again as it leaves.</li>
+        <li>Tokens are encrypted, shown only as their last four characters, and only ever sent to the address they were
+          entered for.</li>
+        <li>Every request is in the audit log (service, host, path, SHA-256 of the bytes) before it is sent; a token never is.</li>
       </ul>
     </div>
   <//>`;

@@ -153,3 +153,14 @@ def test_knowledge_search_results_can_be_brought_into_the_chat(page, served_app,
         prompt = page.get_by_test_id("chat-composer").locator("textarea")
         expect(prompt).to_have_value(re.compile("Context from ServiceNow \\(Knowledge article\\): KB0010042"))
         assert page.problems == [], page.problems
+
+
+def test_help_explains_the_integrations(page, served_app, artifacts_dir):
+    page.goto(f"{served_app.base_url}/#/help/integrations")
+    section = page.get_by_test_id("help-integrations")
+    expect(section).to_be_visible()
+    expect(section).to_contain_text("https://SITE.atlassian.net/wiki")
+    expect(page.get_by_test_id("help-toc-integrations")).to_have_attribute("aria-current", "true")
+    expect(page.get_by_test_id("help-integrations-safety")).to_contain_text("last four characters")
+    page.get_by_test_id("help-section-integrations").screenshot(path=str(artifacts_dir / "integrations-help.png"))
+    assert page.problems == [], page.problems
