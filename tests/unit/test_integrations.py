@@ -199,6 +199,16 @@ def test_a_missing_space_or_project_is_named(fast, call, cloud, datacenter, ado)
     assert "TF200016" in result["message"]
 
 
+def test_azure_devops_without_the_projects_endpoint_is_tested_with_a_query(fast, call, ado):
+    ado.get_project = lambda h, name: ado.reply_text(h, 404, "<html><title>404</title></html>")
+    call("save_integration", **ado.settings())
+    result = call("test_integration", service="azuredevops")
+    assert result["ok"] is True and "work items in Ops Team can be queried" in result["message"]
+    assert [r.method for r in ado.requests] == ["GET", "POST"]
+    call("save_integration", **ado.settings(token="x" * 52))
+    assert call("test_integration", service="azuredevops")["ok"] is False
+
+
 def test_an_expired_azure_devops_token_answering_with_a_sign_in_page_is_refused(fast, call, ado):
     call("save_integration", **ado.settings())
     ado.expired = True

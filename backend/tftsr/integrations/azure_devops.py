@@ -69,11 +69,26 @@ def project_missing(c: Connection) -> str:
             f"token cannot see it. Check the project in {SETTINGS_HINT}.")
 
 
+def _project_answer_missing(answer: Response) -> bool:
+    """A 404 that is Azure DevOps saying the project does not exist (not a missing endpoint)."""
+    data = answer.json()
+    return isinstance(data, dict) and "project" in str(data.get("typeKey") or "").lower()
+
+
 def test(app) -> str:
+    """Read the project (``GET {org}/_apis/projects/{project}``); where that endpoint is not
+    offered, run an empty WIQL query in the project instead."""
     c = connect(app, SERVICE)
     answer = c.request("GET", c.url(f"/_apis/projects/{quote(project_of(c), safe='')}",
                                     {"api-version": API_VERSION}),
                        purpose="azuredevops_test", entity_type="integration", entity_id=SERVICE)
+    if answer.status in (404, 405) and not _project_answer_missing(answer):
+        answer = c.request("POST", project_url(c, "/_apis/wit/wiql", {"$top": 1}),
+                           json_body={"query": "SELECT [System.Id] FROM WorkItems WHERE "
+                                               "[System.TeamProject] = @project"},
+                           purpose="azuredevops_test", entity_type="integration", entity_id=SERVICE)
+        if answer.status == 200 and not c.is_sign_in_page(answer):
+            return f"Connected to Azure DevOps at {c.host}; work items in {project_of(c)} can be queried."
     if answer.status != 200 or c.is_sign_in_page(answer):
         raise c.failure(answer, doing="read the project", not_found=project_missing(c))
     data = answer.json()

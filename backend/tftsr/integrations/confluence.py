@@ -221,8 +221,9 @@ def _current(c: Connection, api: Api, page_id: str, entity: tuple[str, str]) -> 
     return int(data["version"].get("number") or 1), status
 
 
-def _update(c: Connection, api: Api, page_id: str, version: int, title: str, storage: str,
-            entity: tuple[str, str], gate: Gate) -> Page:
+def _put(c: Connection, api: Api, page_id: str, version: int, title: str, storage: str,
+         entity: tuple[str, str], gate: Gate) -> Response:
+    """Send the page as ``version`` (the site's current version + 1, or it answers 409)."""
     if api.flavour == "v2":
         url = c.url(f"/api/v2/pages/{page_id}", root=api.root)
         body = {"id": page_id, "status": "current", "title": title,
@@ -233,18 +234,41 @@ def _update(c: Connection, api: Api, page_id: str, version: int, title: str, sto
         body = {"id": page_id, "type": "page", "title": title,
                 "body": {"storage": {"value": storage, "representation": "storage"}},
                 "version": {"number": version}}
-    answer = c.request("PUT", url, json_body=body, purpose="confluence_publish",
-                       entity_type=entity[0], entity_id=entity[1], gate=gate)
+    return c.request("PUT", url, json_body=body, purpose="confluence_publish",
+                     entity_type=entity[0], entity_id=entity[1], gate=gate)
+
+
+def _updated(c: Connection, api: Api, answer: Response, version: int, title: str) -> Page:
     if answer.status != 200:
         if _title_taken(answer, c):
             raise _title_error(c, answer, title, api.space_key)
-        raise c.failure(answer, doing="update the page",
-                        not_found="The published page is no longer in Confluence.",
-                        conflict=_conflict_text(version - 1, None))
+        raise c.failure(answer, doing="update the page")
     page = _page_from(c, api, answer.json(), "update the page")
-    if page.version < version:
-        page.version = version
+    page.version = max(page.version, version)
     return page
+
+
+def _update(c: Connection, api: Api, link: dict, title: str, storage: str, entity: tuple[str, str],
+            gate: Gate, overwrite: bool) -> Page | None:
+    """Publish over the page TFTSR made before; None when it is gone from the site.
+
+    The page is sent as the version after the one TFTSR published: a site where someone
+    edited it since answers 409, and that is reported (or, with ``overwrite``, the page is
+    sent again as the version after the site's current one)."""
+    version = link["version"] + 1
+    answer = _put(c, api, link["remote_id"], version, title, storage, entity, gate)
+    if answer.status == 409:
+        current = _current(c, api, link["remote_id"], entity)
+        if current is None:
+            return None
+        if not overwrite:
+            raise c.failure(answer, doing="update the page",
+                            conflict=_conflict_text(link["version"], current[0]))
+        version = current[0] + 1
+        answer = _put(c, api, link["remote_id"], version, title, storage, entity, gate)
+    if answer.status == 404:
+        return None
+    return _updated(c, api, answer, version, title)
 
 
 def _conflict_text(ours: int, theirs: int | None) -> str:
@@ -325,16 +349,10 @@ def publish(app, document_id: str, *, overwrite: bool = False) -> dict:
             link = links.get(db, SERVICE, "document", document_id, c.origin)
         page = None
         if link is not None:
-            current = _current(c, api, link["remote_id"], entity)
-            if current is None:
+            page = _update(c, api, link, title, storage, entity, gate, overwrite)
+            if page is None:
                 warnings.append("The page TFTSR published before is no longer in Confluence "
                                 "(deleted or archived), so a new page was created.")
-            else:
-                theirs = current[0]
-                if theirs != link["version"] and not overwrite:
-                    raise IntegrationError(_conflict_text(link["version"], theirs),
-                                           code="integration_conflict", status=409)
-                page = _update(c, api, link["remote_id"], theirs + 1, title, storage, entity, gate)
         created = page is None
         if created:
             page = _create(c, api, title, storage, entity, gate)
