@@ -41,6 +41,9 @@ JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
 NETWORK_CALLS = {
     "httpx": {"Client", "AsyncClient", "get", "post", "put", "patch", "delete", "head", "options",
               "request", "stream", "HTTPTransport", "AsyncHTTPTransport"},
+    # The MCP SDK's HTTP client library (same API, its own package).
+    "httpx2": {"Client", "AsyncClient", "get", "post", "put", "patch", "delete", "head", "options",
+               "request", "stream", "HTTPTransport", "AsyncHTTPTransport"},
     "requests": {"get", "post", "put", "patch", "delete", "head", "request", "Session"},
     "urllib.request": {"urlopen", "Request", "build_opener"},
     "http.client": {"HTTPConnection", "HTTPSConnection"},

@@ -42,3 +42,43 @@ def new_async_client(*, read_timeout: float | httpx.Timeout | None = None,
     return httpx.AsyncClient(timeout=_timeout(read_timeout, connect_timeout), headers=headers,
                              auth=auth, transport=transport, follow_redirects=False,
                              trust_env=False)
+
+
+def new_sealed_async_client(*, seal, read_timeout: float, connect_timeout: float,
+                            headers: dict[str, str] | None = None):
+    """An ``httpx2.AsyncClient`` (the client type the MCP SDK's HTTP transports take) that
+    passes every request to ``seal(OutboundRequest)`` before it is sent.
+
+    ``seal`` is :func:`tftsr.egress.send.sealer`: it runs the PII gate over every text
+    field of the request and writes its audit entry. The request that goes out is built
+    from the sealed bytes; a request that was not sealed is refused.
+    """
+    import httpx2
+
+    from tftsr.egress.gate import EgressRefused
+    from tftsr.egress.transport import OutboundRequest
+
+    class SealingTransport(httpx2.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self._inner = httpx2.AsyncHTTPTransport(trust_env=False)
+
+        async def handle_async_request(self, request):
+            body = await request.aread()
+            outbound = OutboundRequest(request.method, str(request.url), dict(request.headers),
+                                       body or None)
+            seal(outbound)
+            if not outbound.sealed:
+                raise EgressRefused("A request to an MCP server did not pass the PII gate, so it "
+                                    "was not sent.")
+            headers = [(k, v) for k, v in request.headers.multi_items()
+                       if k.lower() != "content-length"]
+            sealed = httpx2.Request(outbound.method, outbound.url, headers=headers,
+                                    content=outbound.body or b"", extensions=request.extensions)
+            return await self._inner.handle_async_request(sealed)
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return httpx2.AsyncClient(timeout=httpx2.Timeout(read_timeout, connect=connect_timeout),
+                              headers=headers, transport=SealingTransport(),
+                              follow_redirects=False, trust_env=False)

@@ -69,3 +69,18 @@ def send_rendered_binary(app, prepared: OutboundRequest, *, rendered_from: str, 
                       **(details or {})})
     return open_response(prepared, read_timeout=read_timeout, connect_timeout=connect_timeout,
                          transport=transport)
+
+
+def sealer(app, *, purpose: str, entity_type: str, entity_id: str, gate: Gate | None = None,
+           details: dict | None = None):
+    """A ``seal(OutboundRequest)`` callback for clients whose library sends the request
+    itself (the MCP SDK): gate it, then audit it, as :func:`send` does."""
+    gate = gate or Gate(app)
+
+    def seal(prepared: OutboundRequest) -> None:
+        gate.seal(prepared)
+        with app.db.transaction() as conn:
+            audit_record(conn, "egress_send", entity_type, entity_id,
+                         {"purpose": purpose, **audit_facts(prepared), **(details or {})})
+
+    return seal

@@ -13,13 +13,13 @@ the arguments as given.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from tftsr.audit import record as audit_record
+from tftsr.egress.gate import Gate
 from tftsr.errors import InvalidArgument, InvalidState
 from tftsr.mcp import client, store
 
@@ -32,28 +32,9 @@ def sha256_json(value: Any) -> str:
 
 
 def outbound_text(app, text: str, issue_id: str | None = None) -> tuple[str, int]:
-    """The PII gate for text sent to an HTTP MCP server: ``(text to send, findings)``.
-
-    This is the one place MCP arguments are redacted: the egress gate's
-    ``redact_outbound`` when it provides one, its ``Gate`` otherwise (stable per-incident
-    placeholders), and the triage chat's gate where neither exists.
-    """
-    try:
-        gate = importlib.import_module("tftsr.egress.gate")
-    except ImportError:
-        gate = None
-    if gate is not None and hasattr(gate, "redact_outbound"):
-        result = gate.redact_outbound(app, text, issue_id=issue_id)
-        if isinstance(result, tuple):
-            removed = result[1]
-            return result[0], len(removed) if isinstance(removed, (list, tuple)) else int(bool(removed))
-        return result, int(result != text)
-    if gate is not None and hasattr(gate, "Gate"):
-        sent, removed = gate.Gate(app, issue_id).redact(text)
-        return sent, len(removed)
-    from tftsr.ai.pii_gate import redact_text
-
-    sent, removed = redact_text(text)
+    """The PII gate for text sent to an MCP server: ``(text to send, findings)``, with the
+    incident's stable placeholders when the call comes from its chat."""
+    sent, removed = Gate(app, issue_id).redact(text)
     return sent, len(removed)
 
 

@@ -343,8 +343,9 @@ class _StderrFile:
 
 
 class _Connection:
-    def __init__(self, spec: ServerSpec) -> None:
+    def __init__(self, spec: ServerSpec, app=None) -> None:
         self.spec = spec
+        self.app = app
         self.session = None
         self.server_info: dict = {}
         self.capabilities = None
@@ -362,10 +363,15 @@ class _Connection:
         return self.stderr.tail() if self.stderr else ""
 
     def _http_client(self, headers, read_timeout: float, connect_timeout: float):
-        from tftsr.egress.clients import new_async_client
+        """An HTTP client whose every request passes the egress gate (each string of the
+        JSON-RPC body checked, the exact bytes audited) before it leaves."""
+        from tftsr.egress.clients import new_sealed_async_client
+        from tftsr.egress.send import sealer
 
-        client = new_async_client(read_timeout=read_timeout, connect_timeout=connect_timeout,
-                                  headers=headers)
+        seal = sealer(self.app, purpose="mcp", entity_type="mcp_server",
+                      entity_id=self.spec.server_id, details={"server": self.spec.name})
+        client = new_sealed_async_client(seal=seal, read_timeout=read_timeout,
+                                         connect_timeout=connect_timeout, headers=headers)
 
         async def remember_errors(response) -> None:
             if response.status_code >= 400:
@@ -524,7 +530,8 @@ class _Connection:
 class Runtime:
     """One asyncio loop in a daemon thread, and the sessions open on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, app=None) -> None:
+        self.app = app
         self.loop = asyncio.new_event_loop()
         self._connections: dict[str, _Connection] = {}
         self._opening: dict[str, asyncio.Future] = {}
@@ -592,7 +599,7 @@ class Runtime:
                 return await self.connection(spec, timeout=timeout)
         future = asyncio.get_running_loop().create_future()
         self._opening[spec.server_id] = future
-        conn = _Connection(spec)
+        conn = _Connection(spec, self.app)
         try:
             await conn.open(timeout)
         except BaseException as exc:
@@ -623,7 +630,7 @@ def runtime(app) -> Runtime:
         with _RUNTIME_LOCK:
             rt = app.extras.get("mcp.runtime")
             if rt is None:
-                rt = Runtime()
+                rt = Runtime(app)
                 app.extras["mcp.runtime"] = rt
                 import atexit
 
