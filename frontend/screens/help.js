@@ -55,6 +55,7 @@ const SECTIONS = [
   { id: 'ai', label: 'AI provider' },
   { id: 'mcp', label: 'MCP servers' },
   { id: 'integrations', label: 'Integrations' },
+  { id: 'diagnostics', label: 'Diagnostics' },
   { id: 'privacy', label: 'Privacy and security' },
   { id: 'data', label: 'Your data' },
   { id: 'keys', label: 'Keyboard shortcuts' },
@@ -263,6 +264,7 @@ export function Help({ section }) {
         <${AiHelp} providers=${providers} />
         <${McpHelp} />
         <${IntegrationsHelp} />
+        <${DiagnosticsHelp} />
         <${PrivacyHelp} />
         <${DataHelp} info=${info} keyEntry=${keyEntry} />
         <${Section} id="keys" icon=${html`<${Icon} name="keyboard" size=${18} />`} title="Keyboard shortcuts"
@@ -478,6 +480,29 @@ function IntegrationsHelp() {
   <//>`;
 }
 
+// ---------------------------------------------------------------- diagnostics
+function DiagnosticsHelp() {
+  return html`<${Section} id="diagnostics" icon=${html`<${Glyph} name="terminal" size=${18} />`} title="Diagnostics and approvals"
+    lead="The assistant can run commands to gather evidence — under a three-tier safety check and your approval.">
+    <ul class="help-list" data-testid="help-diagnostics-tiers">
+      <li><strong>Tier 1 — read-only</strong> (<code>kubectl get/describe/logs</code>, <code>journalctl</code>,
+        <code>systemctl status</code>, <code>df</code>, <code>ps</code>, a GET with <code>curl</code>): runs at once.</li>
+      <li><strong>Tier 2 — changes state</strong> (apply, delete, restart, scale, writes to files, unknown programs, anything
+        run with <code>sudo</code>): a card in the chat shows the exact command, why it was classified so and what it risks.
+        <strong>Allow once</strong>, <strong>Allow for this session</strong> (the same program and verb in this conversation,
+        until TFTSR closes; listed under the chat and revocable), or <strong>Deny</strong>. No answer in 60 seconds is a deny.</li>
+      <li><strong>Tier 3 — destructive</strong> (<code>rm -rf</code>, <code>dd</code>, <code>mkfs</code>, shutdown, deleting all
+        pods, anything fed from the network into a shell): refused, whatever is clicked; the assistant is told why.</li>
+    </ul>
+    <p>Commands run with a time limit (Settings → Diagnostics, 30 s by default), in their own process group, with a clean
+      environment that carries none of TFTSR’s keys. Their output is shown to you as it is and reaches the assistant only
+      after the PII gate. <code>kubectl</code> uses the kubeconfig you choose in the incident’s <strong>Diagnostics</strong>
+      tab; it is stored encrypted and handed over through a private temporary file removed after each run.</p>
+    <p>The Diagnostics tab also lets you type a command yourself — it takes the same path — and lists every command run or
+      refused for the incident, with its output. Settings → Diagnostics can switch the assistant’s tool off.</p>
+  <//>`;
+}
+
 // ---------------------------------------------------------------- privacy
 function PrivacyHelp() {
   const types = PII_TYPES.filter((t) => t in TYPE_REPLACEMENT && t !== 'Manual');
@@ -521,10 +546,15 @@ function PrivacyHelp() {
           <p class="subtle small">Changes made after the newest head you recorded cannot be proven by the log alone: record a head whenever it matters.</p>
         </div>
       </div>
-      <div class="help-panel">
-        <h3>Local only</h3>
-        <p>The window talks to a server on 127.0.0.1 that needs a per-launch token on every request. The only other connections
-          TFTSR makes are to the AI providers and the Ollama server you set up.</p>
+      <div class="help-panel" data-testid="help-egress">
+        <h3>What leaves this machine</h3>
+        <p>The window talks to a server on 127.0.0.1 that needs a per-launch token on every request. Everything else TFTSR
+          sends — to AI providers, Ollama, MCP servers over HTTP and the integrations you set up — passes one gate: text is
+          redacted before a request is built, every field is checked again as it leaves (model names and file names too),
+          and the audit log records where it went and the SHA-256 of the exact bytes before it is sent.</p>
+        <p>Redacted values get numbered placeholders per incident (<code>[IPv4-1]</code>, <code>[IPv4-2]</code>), the same in
+          logs, chats and documents, so the story stays readable. Settings → Privacy turns numbering off or keeps private
+          network addresses. An API key is only ever sent to the address it was entered for.</p>
       </div>
     </div>
   <//>`;

@@ -83,10 +83,19 @@ READ_ONLY: dict[str, str] = {
     "list_pending_approvals": "reads the proposals waiting for an answer",
     "list_approval_rules": "reads the allow-for-this-session rules",
     "list_command_executions": "reads the commands run for an incident",
+    "list_kubeconfigs": "reads imported kubeconfigs (never their content)",
+    "detect_default_kubeconfig": "reads whether ~/.kube/config exists; imports nothing",
+    "classify_command": "classifies a command without running it",
     "get_incident_kubeconfig": "reads which kubeconfig an incident's kubectl runs use",
     "list_integrations": "reads the integrations' settings (a token only as set and its last four)",
     "get_integration_links": "reads which remote records an incident's records became",
 }
+
+
+KUBECONFIG = ("apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
+              "clusters:\n- name: prod\n  cluster:\n    server: https://10.20.0.1:6443\n"
+              "contexts:\n- name: prod\n  context:\n    cluster: prod\n    user: admin\n"
+              "users:\n- name: admin\n  user:\n    token: abc123\n")
 
 
 # -- the world the commands run in -------------------------------------------------------------
@@ -186,6 +195,9 @@ class World:
         command, args = stdio_args()
         return self.call("add_mcp_server", name=self.unique("Checkout metrics"),
                          transport="stdio", command=command, args=args)["id"]
+
+    def kubeconfig(self) -> str:
+        return self.call("import_kubeconfig", name=self.unique("prod"), content=KUBECONFIG)["id"]
 
     def integration(self, service: str) -> str:
         """The service set up against its loopback fake (started on first use)."""
@@ -453,6 +465,9 @@ AUDITED: dict[str, Case] = {
     "search_knowledge": Case(lambda w: {"issue_id": w.with_integration("servicenow", w.issue()),
                                         "query": "checkout"}),
     # diagnostics
+    "import_kubeconfig": Case(lambda w: {"name": w.unique("prod"), "content": KUBECONFIG}),
+    "delete_kubeconfig": Case(lambda w: {"kubeconfig_id": w.kubeconfig()}),
+    "set_active_kubeconfig": Case(lambda w: {"kubeconfig_id": w.kubeconfig(), "issue_id": w.issue()}),
     "run_shell_command": Case(lambda w: {"issue_id": w.issue(), "command": "echo audited"},
                               settle=lambda w, _args, result: w.events.wait(
                                   "shell_run_finished", timeout=30, run_id=result["run_id"])),

@@ -124,6 +124,9 @@ def list_command_executions(app, issue_id):
 def get_incident_kubeconfig(app, issue_id):
     """The kubeconfig and context kubectl uses for this incident (its own choice, else the
     default), or nulls when none is set up."""
+    from tftsr.issues import store as issue_store
+
     with app.db.connection() as conn:
+        issue_store.get(conn, issue_id)
         found = kubeconfig.resolve(conn, issue_id)
     return {"kubeconfig_id": found[0] if found else None, "context": found[1] if found else None}
