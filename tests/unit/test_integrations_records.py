@@ -210,6 +210,22 @@ def test_a_process_without_bugs_gets_tasks(fast, call):
         assert "has no Bug work item type" in " ".join(pushed["notes"])
 
 
+def test_a_bug_refused_in_other_words_becomes_a_task(fast, call, ado):
+    original = ado.create
+
+    def refuse_bugs(h, req, wtype):
+        if wtype == "Bug":
+            return ado.fail(h, 400, "Bugs are tracked as requirements in this project.", "RuleValidationException")
+        return original(h, req, wtype)
+
+    ado.create = refuse_bugs
+    issue = incident(call)
+    call("create_action_item", issue_id=issue["id"], title="Drain the pool", kind="immediate")
+    pushed = call("push_action_items", issue_id=issue["id"])
+    assert pushed["created"] == 1 and ado.items[1]["fields"]["System.WorkItemType"] == "Task"
+    assert "Bugs are tracked as requirements" in " ".join(pushed["notes"])
+
+
 def test_a_missing_project_stops_the_push_and_names_it(fast, call, ado):
     call("save_integration", **ado.settings(project_name="Payments"))
     issue = incident(call)

@@ -192,9 +192,13 @@ def _push_one(c: Connection, item: dict, ops: list[dict], link: dict | None, gat
                      f"created for “{item['title'][:60]}”.")
     wtype = work_item_type(item)
     answer = _write(c, "POST", project_url(c, f"/_apis/wit/workitems/${wtype}"), ops, item, gate, notes)
-    if wtype != "Task" and _type_missing(c, answer):
-        notes.append(f"The project has no {wtype} work item type, so “{item['title'][:60]}” became "
-                     "a Task.")
+    if wtype != "Task" and answer.status in (400, 404) and not _project_answer_missing(answer):
+        if _type_missing(c, answer):
+            notes.append(f"The project has no {wtype} work item type, so “{item['title'][:60]}” "
+                         "became a Task.")
+        else:
+            notes.append(f"Azure DevOps did not accept “{item['title'][:60]}” as a {wtype} "
+                         f"({c.their_words(answer) or f'HTTP {answer.status}'}), so it became a Task.")
         answer = _write(c, "POST", project_url(c, "/_apis/wit/workitems/$Task"), ops, item, gate, notes)
     if answer.status not in (200, 201) or c.is_sign_in_page(answer):
         raise c.failure(answer, doing="create work items", not_found=project_missing(c))

@@ -247,7 +247,7 @@ def save(app, conn, service: str, *, base_url: str, token: str | None, username:
         (uuid7(), service, base, username or None, project_name or None, space_key or None,
          1 if auto_create_enabled else 0, now))
     details: dict[str, Any] = {
-        "service": service, "base_url": base, "auth": auth_mode(service, username),
+        "service": service, "service_name": label, "base_url": base, "auth": auth_mode(service, username),
         "project_name": project_name or None, "space_key": space_key or None,
         "auto_create_enabled": bool(auto_create_enabled), "token": token_change,
         "token_origin": new_origin}
@@ -393,7 +393,8 @@ class Connection:
             prepared = OutboundRequest(method, url, dict(sent_headers), body)
             kwargs = dict(purpose=purpose, entity_type=entity_type, entity_id=entity_id,
                           read_timeout=t.read, connect_timeout=t.connect,
-                          details={"service": self.service, "attempt": attempt})
+                          details={"service": self.service, "service_name": self.label,
+                                   "attempt": attempt})
             try:
                 if rendered_from:
                     client, raw = send_rendered_binary(self.app, prepared, rendered_from=rendered_from,
