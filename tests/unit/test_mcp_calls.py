@@ -5,6 +5,8 @@ environment isolation, auth headers, redaction on the wire and the audit log."""
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import sys
 import threading
@@ -254,6 +256,11 @@ def test_arguments_sent_over_http_pass_the_pii_gate(call, app, http_fake):
     assert result["redactions"] == 2 and result["arguments_sent"]["text"] != text
     entry = [e for e in audit(app) if e["action"] == "mcp_tool_call"][-1]
     assert entry["redactions"] == 2 and entry["destination"] == f"http://127.0.0.1:{http_fake.port}"
+    # Every HTTP request went through the egress gate: its exact bytes were audited first.
+    sent = {hashlib.sha256(r["body"].encode("utf-8")).hexdigest() for r in http_fake.requests()
+            if r["body"]}
+    audited = {e["request_sha256"] for e in audit(app, "egress_send") if e["purpose"] == "mcp"}
+    assert sent and sent <= audited
 
 
 def test_http_wrong_token_is_an_error_with_the_status(call, http_fake):
