@@ -81,6 +81,12 @@ function Proposal({ item }) {
       ${p.reason ? html`<p class="approval-why"><strong>Why the assistant wants it:</strong> ${p.reason}</p>` : null}
     </div>`;
   }
+  if (!p.tool && !p.tool_name && p.uri) {
+    return html`<div class="approval-proposal">
+      <p class="approval-target" data-testid="approval-tool">Read <code>${p.uri}</code> from
+        <strong>${p.server_name || p.server || ''}</strong></p>
+    </div>`;
+  }
   return html`<div class="approval-proposal">
     <p class="approval-target" data-testid="approval-tool">
       <code>${p.tool || p.tool_name || ''}</code> on <strong>${p.server_name || p.server || ''}</strong></p>

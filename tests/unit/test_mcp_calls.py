@@ -6,7 +6,6 @@ environment isolation, auth headers, redaction on the wire and the audit log."""
 from __future__ import annotations
 
 import hashlib
-
 import json
 import sys
 import threading
