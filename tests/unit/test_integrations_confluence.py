@@ -256,3 +256,14 @@ def test_chart_markup_goes_after_the_timeline_heading_only():
     out = storage_format.convert("## 3. Timeline\n\ntext\n\n## 4. Other\n",
                                  lambda h: "<p>CHART</p>" if h.endswith("Timeline") else None)
     assert out == "<h2>3. Timeline</h2><p>CHART</p><p>text</p><h2>4. Other</h2>"
+
+
+def test_the_configured_space_is_picked_even_from_a_list_of_all_spaces(fast, call):
+    with FakeConfluence(mode="cloud", spaces={"DEV": "Development", "OPS": "Operations"}) as confluence:
+        confluence.get_spaces_v2 = lambda h, req: confluence.reply(
+            h, 200, {"results": list(confluence.spaces.values()), "_links": {}})  # keys= ignored
+        call("save_integration", **confluence.settings())
+        _, doc = make_rca(call)
+        call("publish_document", document_id=doc["id"])
+        [page] = confluence.page_list()
+        assert page["spaceId"] == confluence.spaces["OPS"]["id"]

@@ -85,8 +85,9 @@ def _probe_v1(c: Connection, root: str, key: str | None, entity: tuple[str, str]
 
 
 def _from_v2(answer: Response, root: str, key: str | None) -> Api:
-    results = (answer.json() or {}).get("results") or []
-    space = results[0] if results and isinstance(results[0], dict) else {}
+    results = [r for r in (answer.json() or {}).get("results") or [] if isinstance(r, dict)]
+    named = [r for r in results if str(r.get("key") or "") == key]
+    space = (named or ([] if key and any("key" in r for r in results) else results) or [{}])[0]
     if key and not space:
         return Api("v2", root, key)
     return Api("v2", root, key, str(space.get("id")) if space.get("id") is not None else None,
