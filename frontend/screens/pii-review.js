@@ -284,19 +284,22 @@ export function PiiReview({ issueId, logFileId }) {
     }
   };
 
-  const addRedaction = async (type, replacement) => {
+  const addRedaction = async (type, replacement, everyOccurrence = false) => {
     if (!pendingAdd) return;
     setBusy(true);
     try {
       const span = await call('add_pii_span', {
         log_file_id: logFileId, start: pendingAdd.start, end: pendingAdd.end, pii_type: type, replacement,
+        every_occurrence: everyOccurrence,
       });
       setPendingAdd(null);
       const sel = window.getSelection();
       if (sel) sel.removeAllRanges();
       await loadSpans();
       if (span && span.id) setCurrentId(span.id);
-      toast.success(`Marked for redaction as ${typeLabel(type)}`);
+      toast.success(span && span.occurrences > 1
+        ? `Marked ${span.occurrences} places for redaction as ${typeLabel(type)}`
+        : `Marked for redaction as ${typeLabel(type)}`);
     } catch (err) {
       toast.error(err);
     } finally {
@@ -747,11 +750,12 @@ function AddRedaction({ at, busy, onAdd, onCancel }) {
   const [type, setType] = useState('Manual');
   const [repl, setRepl] = useState(TYPE_REPLACEMENT.Manual);
   const [touched, setTouched] = useState(false);
-  const ids = { t: useUid('rvt'), r: useUid('rvr') };
+  const [everywhere, setEverywhere] = useState(true);
+  const ids = { t: useUid('rvt'), r: useUid('rvr'), e: useUid('rve') };
   const preview = at.text.length > 60 ? at.text.slice(0, 57) + '…' : at.text;
   const submit = (e) => {
     e.preventDefault();
-    onAdd(type, repl);
+    onAdd(type, repl, everywhere);
   };
   return html`<form class="rv-add" role="dialog" aria-label="Redact the selected text" data-testid="review-add"
       style=${{ left: at.x + 'px', top: at.y + 'px' }} onSubmit=${submit}>
@@ -773,6 +777,10 @@ function AddRedaction({ at, busy, onAdd, onCancel }) {
       <input id=${ids.r} class="input mono-input" value=${repl} maxLength="64" data-testid="review-add-replacement"
         onInput=${(e) => { setRepl(e.currentTarget.value); setTouched(true); }} />
     </div>
+    <label class="rv-add-every small" for=${ids.e}>
+      <input type="checkbox" id=${ids.e} checked=${everywhere} data-testid="review-add-every"
+        onChange=${(e) => setEverywhere(e.currentTarget.checked)} /> Every occurrence in this log
+    </label>
     <div class="rv-add-actions">
       <button type="button" class="btn btn-sm" onClick=${onCancel} data-testid="review-add-cancel">Cancel</button>
       <button type="submit" class="btn btn-sm btn-primary" disabled=${busy} data-testid="review-add-confirm">Redact selection</button>

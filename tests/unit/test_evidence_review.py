@@ -270,3 +270,31 @@ def test_merge_and_redact_helpers():
     assert redact("0123456789abc", [(5, 9, "[B]"), (0, 6, "[A]"), (9, 12, "[C]")]) == "[A][C]c"
     assert redact("abc", []) == "abc"
     assert json.dumps(redact("😀x😀", [(1, 2, "_")]), ensure_ascii=False) == '"😀_😀"'
+
+
+def test_a_manual_redaction_can_cover_every_occurrence(app, call, make_issue):
+    text = ("job ledger-sync started by svc-ledger\n"
+            "svc-ledger: 3 retries\n"
+            "done; notified svc-ledger and svc-ledgers\n")
+    issue = make_issue()
+    log = ingest_log(app, issue["id"], "job.log", iter([text.encode()]))["log_file"]
+    first = text.index("svc-ledger")
+    added = call("add_pii_span", log_file_id=log["id"], start=first, end=first + len("svc-ledger"),
+                 pii_type="Username", replacement="[User]", every_occurrence=True)
+    assert added["occurrences"] == 4 and added["start"] == first
+    manual = [s for s in spans_of(call, log["id"])["spans"] if s["pii_type"] == "Username"]
+    assert [text[s["start"]:s["end"]] for s in manual] == ["svc-ledger"] * 4
+    assert all(s["status"] == "approved" for s in manual)
+    # Without the flag only the selection is marked.
+    second = call("add_pii_span", log_file_id=log["id"], start=0, end=3)
+    assert second["occurrences"] == 1
+
+
+def test_every_occurrence_is_found_across_stored_pieces():
+    from tftsr.evidence.review import find_all
+
+    pieces = ["abc-tok", "en-xyz tok", "en token", "s"]
+    joined = "".join(pieces)
+    assert find_all(LogText(pieces, pack=False), "token") == [
+        i for i in range(len(joined)) if joined.startswith("token", i)]
+    assert find_all(LogText(["aaaa"], pack=False), "aa") == [0, 2]

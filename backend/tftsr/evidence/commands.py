@@ -141,10 +141,13 @@ def set_pii_type_status(app, log_file_id, pii_type, status):
 
 @command(log_file_id=LOG_ID, start=OFFSET, end=OFFSET,
          pii_type=Str(min_len=1, max_len=64, required=False),
-         replacement=Str(max_len=100, strip=False, required=False))
-def add_pii_span(app, log_file_id, start, end, pii_type, replacement):
-    """Mark characters start..end (end exclusive) for redaction by hand."""
-    return review.add_manual_span(app, log_file_id, start, end, pii_type, replacement)
+         replacement=Str(max_len=100, strip=False, required=False),
+         every_occurrence=Bool(default=False))
+def add_pii_span(app, log_file_id, start, end, pii_type, replacement, every_occurrence):
+    """Mark characters start..end (end exclusive) for redaction by hand; with
+    every_occurrence, the same text everywhere else in the log too."""
+    return review.add_manual_span(app, log_file_id, start, end, pii_type, replacement,
+                                  every_occurrence=every_occurrence)
 
 
 @command(log_file_id=LOG_ID)

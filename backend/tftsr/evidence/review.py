@@ -105,28 +105,61 @@ def set_type_status(conn, log_file_id: str, pii_type: str, status: str) -> int:
                         " AND status != ?", (status, log_file_id, pii_type, status)).rowcount
 
 
+MAX_OCCURRENCES = 10_000
+
+
+def find_all(text: logs.LogText, needle: str, limit: int = MAX_OCCURRENCES) -> list[int]:
+    """Start offsets of every (non-overlapping) occurrence of ``needle``, piece by piece
+    without joining the whole log; a window of ``len(needle) - 1`` characters carries
+    matches across piece boundaries."""
+    found: list[int] = []
+    carry, carry_start, pos = "", 0, 0
+    for piece in text.iter_pieces():
+        window = carry + piece
+        i = window.find(needle)
+        while i != -1:
+            offset = carry_start + i
+            if not found or offset >= found[-1] + len(needle):
+                found.append(offset)
+                if len(found) >= limit:
+                    return found
+            i = window.find(needle, i + len(needle))
+        pos += len(piece)
+        keep = min(len(needle) - 1, len(window))
+        carry = window[len(window) - keep:] if keep else ""
+        carry_start = pos - len(carry)
+    return found
+
+
 def add_manual_span(app, log_file_id: str, start: int, end: int, pii_type: str | None,
-                    replacement: str | None) -> dict:
-    """A redaction the reviewer marked by hand: approved at once."""
+                    replacement: str | None, *, every_occurrence: bool = False) -> dict:
+    """A redaction the reviewer marked by hand: approved at once. With
+    ``every_occurrence`` the same text is marked wherever else it appears in the log
+    (``occurrences`` in the result says how many places in all)."""
     text = logs.load_text(app, log_file_id, redacted=False)
     if not 0 <= start < end <= len(text):
         raise InvalidArgument(f"A redaction must cover characters inside the log "
                               f"(0 \u2264 start < end \u2264 {len(text):,}).")
-    span = {"id": uuid7(), "log_file_id": log_file_id, "pii_type": pii_type or MANUAL_TYPE,
-            "start_offset": start, "end_offset": end, "line": text.line_of_offset(start),
-            "original_value": text.slice(start, end),
-            "replacement": MANUAL_REPLACEMENT if replacement is None else replacement,
-            "status": "approved", "source": "manual"}
+    value = text.slice(start, end)
+    starts = [start]
+    if every_occurrence and value.strip():
+        starts = sorted(set(find_all(text, value)) | {start})
+    spans = [{"id": uuid7(), "log_file_id": log_file_id, "pii_type": pii_type or MANUAL_TYPE,
+              "start_offset": s, "end_offset": s + len(value), "line": text.line_of_offset(s),
+              "original_value": value,
+              "replacement": MANUAL_REPLACEMENT if replacement is None else replacement,
+              "status": "approved", "source": "manual"} for s in starts]
     with app.db.transaction() as conn:
         _require_open(conn, log_file_id)
-        conn.execute("INSERT INTO pii_spans (id, log_file_id, pii_type, start_offset, end_offset,"
-                     " line, original_value, replacement, status, source) VALUES (:id,"
-                     " :log_file_id, :pii_type, :start_offset, :end_offset, :line,"
-                     " :original_value, :replacement, :status, :source)", span)
+        conn.executemany("INSERT INTO pii_spans (id, log_file_id, pii_type, start_offset, end_offset,"
+                         " line, original_value, replacement, status, source) VALUES (:id,"
+                         " :log_file_id, :pii_type, :start_offset, :end_offset, :line,"
+                         " :original_value, :replacement, :status, :source)", spans)
+        chosen = next(sp for sp in spans if sp["start_offset"] == start)
         audit_record(conn, "pii_span_added", "log_file", log_file_id, {
-            "span_id": span["id"], "pii_type": span["pii_type"], "start": start, "end": end,
-            "line": span["line"]})
-    return to_span(span)
+            "span_id": chosen["id"], "pii_type": chosen["pii_type"], "start": start, "end": end,
+            "line": chosen["line"], "occurrences": len(spans)})
+    return {**to_span(chosen), "occurrences": len(spans)}
 
 
 def scan_text(text: logs.LogText, detect: Callable[[str], list]) -> SpanBuffer:
