@@ -314,6 +314,19 @@ def test_one_value_keeps_its_placeholder_across_log_chat_and_draft(fast, call, m
     assert sent["sent_content"] == "Why does [IPv4-2] work while [IPv4-1] fails?"
     _wait(fast, sent["message_id"])
 
+    # The document draft request names the same values the same way.
+    call("update_issue", issue_id=issue["id"], description="198.51.100.4 kept working")
+    doc = call("generate_rca", issue_id=issue["id"])
+    openai_fake.push_reply("=== lessons_learned ===\nAlert earlier.")
+    events = EventLog(fast)
+    try:
+        started = call("draft_document_with_ai", document_id=doc["id"])
+        events.wait("document_draft_done", draft_id=started["draft_id"], timeout=30)
+    finally:
+        events.close()
+    draft_request = openai_fake.chat_requests()[-1].json["messages"][1]["content"]
+    assert "[IPv4-2] kept working" in draft_request and "198.51.100.4" not in draft_request
+
     # Another incident numbers its own values from 1.
     elsewhere = call("chat_message", issue_id=other["id"], content="What about 198.51.100.4?")
     assert elsewhere["sent_content"] == "What about [IPv4-1]?"
