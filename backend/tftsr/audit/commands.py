@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 
-from tftsr.audit.chain import head_text, record, verify
+from tftsr.audit.chain import BadHead, head_text, parse_head, record, verify
 from tftsr.commands import command
 from tftsr.db.ids import now_text
 from tftsr.delivery import deliver_file
+from tftsr.errors import InvalidArgument
 from tftsr.validation import Enum, Int, Str
 
 _FILTERS = dict(
@@ -19,8 +19,7 @@ _FILTERS = dict(
     entity_id=Str(max_len=100, required=False),
 )
 EXPORT_LIMIT = 1_000_000
-HEAD = Str(max_len=200, required=False, pattern=re.compile(r"^\d{1,18}:[0-9a-fA-F]{64}$"),
-           pattern_help="SEQ:HASH, an entry number, a colon and 64 hexadecimal digits")
+HEAD = Str(max_len=200, required=False)  # SEQ:HASH, checked by parse_head
 HEAD_LABEL = "Audit log head at export"
 
 
@@ -68,8 +67,12 @@ def verify_audit(app, expect_head):
     """Check the hash chain, that every audited row has its creation entry and, with
     ``expect_head`` (``SEQ:HASH`` recorded earlier), that the log up to it is unchanged.
     The result carries the current ``head`` to record outside TFTSR."""
+    try:
+        expected = parse_head(expect_head) if expect_head else None
+    except BadHead as exc:
+        raise InvalidArgument(f"expect_head: {exc}.") from None
     with app.db.connection() as conn:
-        return verify(conn, expect_head).to_dict()
+        return verify(conn, expected).to_dict()
 
 
 @command(format=Enum(("json", "csv")), action=_FILTERS["action"],
