@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import struct
+import time
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -39,11 +40,30 @@ def evaluate(ws_url: str, expression: str, timeout: float = 60) -> object:
             if message.get("id") != 1:
                 continue  # an event
             if "error" in message:
-                raise RuntimeError(f"DevTools error: {message['error']}")
+                error = message["error"]
+                if "execution context" in str(error.get("message", "")):
+                    raise NoContextYet(str(error))
+                raise RuntimeError(f"DevTools error: {error}")
             result = message["result"]
             if "exceptionDetails" in result:
                 raise RuntimeError(f"the page threw: {result['exceptionDetails']}")
             return result["result"].get("value")
+
+
+def evaluate_when_ready(ws_url: str, expression: str, timeout: float = 60) -> object:
+    """:func:`evaluate`, retried while the page has no JavaScript context yet (loading)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return evaluate(ws_url, expression, timeout=max(1.0, deadline - time.monotonic()))
+        except NoContextYet:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+class NoContextYet(RuntimeError):
+    """The page has no default execution context yet (it is still loading)."""
 
 
 def _handshake(sock: socket.socket, parts) -> None:

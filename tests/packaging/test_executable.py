@@ -260,7 +260,8 @@ def test_bundled_window_runs_qtwebengine_and_the_bridge(executable, tmp_path):
             app_pages = [t for t in cdp.page_targets(port)
                          if t.get("url", "").startswith("http://127.0.0.1:")]
             if app_pages and helpers:
-                result = cdp.evaluate(app_pages[0]["webSocketDebuggerUrl"], BRIDGE_CHECK)
+                result = cdp.evaluate_when_ready(app_pages[0]["webSocketDebuggerUrl"],
+                                                 BRIDGE_CHECK)
                 break
             time.sleep(0.5)
     finally:
