@@ -537,7 +537,8 @@ function PrivacyHelp() {
             whole chain, which then checks out on its own. Against them, TFTSR detects:</p>
           <ul>
             <li>an emptied or cut-short log: every incident, log file, image, document, AI provider, conversation, action item,
-              5-Whys step, timeline event, MCP server and approval decision must still have the entry recorded when it was created;</li>
+              5-Whys step, timeline event, MCP server, approval decision, command run, kubeconfig and integration setting must still
+              have the entry recorded when it was created;</li>
             <li>any change up to a head you recorded elsewhere. The <a href="#/audit">Audit log</a> shows the head (<code>SEQ:HASH</code>)
               with a Copy button, <code>tftsr db audit-head</code> prints it, and every exported document carries it. Keep it where the key
               does not reach (a ticket, an email), and later:</li>

@@ -4,8 +4,9 @@ The hash chain shows that the entries present were not altered, inserted or reor
 someone who could not recompute the hashes. It cannot, by itself, show that a log which was
 emptied or cut short by someone holding the database key is incomplete: an empty chain, or
 a shorter one whose head was set back, verifies. But every incident, log file, image,
-document, AI provider, conversation, action item, 5-Whys step, timeline event, MCP server
-and approval decision is created together with its audit entry, in one transaction. A row without that entry therefore means
+document, AI provider, conversation, action item, 5-Whys step, timeline event, MCP server,
+approval decision, command run, kubeconfig and integration setting is created together with
+its audit entry, in one transaction. A row without that entry therefore means
 entries were removed (or the row was added behind TFTSR's back).
 
 To cover a new kind of row whose creation is audited, add a :class:`CreationCheck` below.
@@ -26,6 +27,7 @@ class CreationCheck:
     entity_type: str             # the entity_type of those entries
     detail_path: str | None = None  # None: entity_id is the row id; else the row id's JSON path
     #                                 inside details (the entry is about another entity)
+    id_column: str = "id"        # the row's column that the entry names
 
     def describe(self) -> str:
         return " or ".join(self.actions) if self.actions else "its audit entry"
@@ -47,6 +49,11 @@ CHECKS: tuple[CreationCheck, ...] = (
     CreationCheck("timeline_events", "timeline event", (), "issue", "$.timeline_event_id"),
     CreationCheck("mcp_servers", "MCP server", ("mcp_server_added",), "mcp_server"),
     CreationCheck("approval_decisions", "approval decision", ("approval_decided",), "approval"),
+    CreationCheck("command_executions", "command run", ("shell_command_run", "shell_command_refused"),
+                  "command_execution"),
+    CreationCheck("kubeconfig_files", "kubeconfig", ("kubeconfig_imported",), "kubeconfig"),
+    CreationCheck("integration_config", "integration setting", ("integration_saved",),
+                  "integration", id_column="service"),
 )
 
 
@@ -58,11 +65,13 @@ def _missing_sql(check: CreationCheck) -> tuple[str, list]:
     actions = list(check.actions)
     marks = ", ".join("?" * len(actions))
     if check.detail_path is None:
-        sql = (f"SELECT t.id AS id FROM {check.table} t WHERE NOT EXISTS (SELECT 1 FROM audit_log a"
-               f" WHERE a.entity_type = ? AND a.entity_id = t.id AND a.action IN ({marks}))")
+        sql = (f"SELECT t.{check.id_column} AS id FROM {check.table} t WHERE NOT EXISTS"
+               f" (SELECT 1 FROM audit_log a WHERE a.entity_type = ?"
+               f" AND a.entity_id = t.{check.id_column} AND a.action IN ({marks}))")
         return sql, [check.entity_type, *actions]
     action_clause = f" AND action IN ({marks})" if actions else ""
-    sql = (f"SELECT t.id AS id FROM {check.table} t WHERE t.id NOT IN (SELECT json_extract(details, ?)"
+    sql = (f"SELECT t.{check.id_column} AS id FROM {check.table} t WHERE t.{check.id_column} NOT IN"
+           " (SELECT json_extract(details, ?)"
            f" FROM audit_log WHERE entity_type = ?{action_clause} AND json_valid(details)"
            " AND json_extract(details, ?) IS NOT NULL)")
     return sql, [check.detail_path, check.entity_type, *actions, check.detail_path]
