@@ -138,7 +138,9 @@ def _card(text: str, start: int, end: int, out: list) -> None:
 
 
 # --- IPv4 context --------------------------------------------------------------
-_VERSION_CONTEXT = re.compile(r"(?<![a-z])(?:version|ver|release|build|firmware|fw)[\s:=/\"']{0,4}\Z")
+# version/ver/release/build/firmware/fw and up to four separators right
+# before the number, read backwards (one anchored attempt per address)
+_VERSION_REV = re.compile(r"[\s:=/\"']{0,4}(?:noisrev|rev|esaeler|dliub|erawmrif|wf)(?![a-z])")
 
 
 def _is_version(text: str, lower: str, start: int, end: int) -> bool:
@@ -147,7 +149,7 @@ def _is_version(text: str, lower: str, start: int, end: int) -> bool:
     version/build/release/firmware."""
     if start >= 2 and text[start - 1] == "/" and text[start - 2].isalpha() and text[end - 2:end] == ".0":
         return True
-    return _VERSION_CONTEXT.search(lower, max(0, start - 12), start) is not None
+    return _VERSION_REV.match(lower[max(0, start - 16):start][::-1]) is not None
 
 
 # --- phone numbers introduced by "+" or "(" --------------------------------------
