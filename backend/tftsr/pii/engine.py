@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from .assignments import find_assignments, find_credential_phrases, find_flags_and_prose
 from .finders import (
-    find_emails,
-    find_hostnames,
+    find_addresses,
     find_ipv6,
     find_macs,
     find_private_keys,
@@ -27,8 +26,7 @@ FINDERS = (
     find_assignments,
     find_credential_phrases,
     find_flags_and_prose,
-    find_emails,
-    find_hostnames,
+    find_addresses,
     find_ipv6,
     find_macs,
     find_numbers,
@@ -94,6 +92,12 @@ def resolve_overlaps(candidates: list[tuple[int, int, str]]) -> list[tuple[int, 
 
 
 def _resolve_cluster(cluster: list[tuple[int, int, str]], kept: list) -> None:
+    if len(cluster) == 2:
+        # the common case (an e-mail address and its domain's host name, an
+        # assignment and the token in it): two candidates that overlap
+        a, b = cluster
+        kept.append(min(a, b, key=lambda c: (c[0] - c[1], RANK[c[2]], c[0])))
+        return
     chosen: list[tuple[int, int, str]] = []
     for cand in sorted(cluster, key=lambda c: (c[0] - c[1], RANK[c[2]], c[0])):
         if all(cand[1] <= c[0] or cand[0] >= c[1] for c in chosen):

@@ -180,17 +180,33 @@ _LOCAL_REV = re.compile(r"[A-Za-z0-9._%+\-']{1,64}")
 _NOT_MAIL_CONTEXT = ("message-id", "message_id", "messageid", "msgid", "call-id", "in-reply-to",
                      "references")
 # Exim and Sendmail write the Message-ID as ``id=<...>`` / ``msgid=<...>``.
-_MSGID_FIELD = re.compile(r"(?:^|[\s,;])(?:msg)?id=<?\Z")
+# One search over the 16 characters before the address.
+_NOT_MAIL_BEFORE = re.compile(
+    "|".join(re.escape(w) for w in _NOT_MAIL_CONTEXT) + r"|(?:^|(?<=[\s,;]))(?:msg)?id=<?\Z")
 
 
 def find_emails(text: str, lower: str, out: list) -> None:
+    """E-mail addresses (see ``_emails``)."""
+    _emails(text, lower, out)
+
+
+def find_addresses(text: str, lower: str, out: list) -> None:
+    """E-mail addresses, then host names: a host name that is the domain of
+    an address already found is not looked at again (the address, being
+    longer, would win anyway)."""
+    _hostnames(text, lower, out, _emails(text, lower, out))
+
+
+def _emails(text: str, lower: str, out: list) -> set[int]:
     """Addresses found from their "@": the local part is read backwards from
     it. A local part that is only digits (``sip:+14155550123@pbx``) is a phone
     number at a host, not a mailbox. Message-ID and SIP Call-ID values look
     like addresses but identify messages, so they are skipped (also when
     written as an MTA's ``id=`` / ``msgid=`` field)."""
+    found: set[int] = set()  # where the addresses found end
     if "@" not in text:
-        return
+        return found
+    has_urls = "://" in text
     for m in _EMAIL_DOMAIN.finditer(text):
         at = m.start()
         rev = _LOCAL_REV.match(text[max(0, at - 64):at][::-1])
@@ -203,17 +219,18 @@ def find_emails(text: str, lower: str, out: list) -> None:
         tld = m.group(1).rsplit(".", 1)[1]
         if not (tld.islower() or tld.isupper()):
             continue
-        if text[start - 1:start] in (":", "/") and url_userinfo_before(text, lower, at):
+        if has_urls and url_userinfo_before(text, lower, at):
             continue  # postgres://app:s3cr3t@db... : the URL's password
         bare = local.lstrip("+")
         if bare.isdigit():
             if v.phone_digits_ok(bare):
                 out.append((start, at, "PhoneNumber"))
             continue
-        before = lower[max(0, start - 16):start]
-        if any(word in before for word in _NOT_MAIL_CONTEXT) or _MSGID_FIELD.search(before):
+        if _NOT_MAIL_BEFORE.search(lower, max(0, start - 16), start):
             continue
         out.append((start, m.end(), "Email"))
+        found.add(m.end())
+    return found
 
 
 # --- hostnames ---------------------------------------------------------------
@@ -243,7 +260,15 @@ _IDENTIFIER_FIELD_REV = re.compile(
     r"(?:noisrevipa|puorgipa|epyt@|(?:[a-z0-9_\-]{1,32}:)?snlmx|emangol|lruepyt))")
 
 
+_FIELD_ENDS = ("", "/", '"', "'", ":", "=")
+
+
 def find_hostnames(text: str, lower: str, out: list) -> None:
+    """Host names (see ``_hostnames``)."""
+    _hostnames(text, lower, out, set())
+
+
+def _hostnames(text: str, lower: str, out: list, email_ends: set[int]) -> None:
     """Dotted names ending in a public suffix or an internal one (see
     ``validators.tld_tier`` for how much each needs), found from the TLD
     and read backwards. Names that start right after a "." (``.env.local``,
@@ -254,7 +279,7 @@ def find_hostnames(text: str, lower: str, out: list) -> None:
     in_run = 0
     for m in _HOST_TLD.finditer(text):
         dot = m.start()
-        if dot < skip_to:
+        if dot < skip_to or m.end() in email_ends:
             continue
         if run_start < dot <= run_start + 253 and _HOST_CHARS.fullmatch(text, run_end, dot):
             # same run of name characters as the previous candidate: a real
@@ -280,7 +305,9 @@ def find_hostnames(text: str, lower: str, out: list) -> None:
         if not v.valid_hostname(text[start:m.end()], in_url=text[start - 3:start] == "://"
                                 or text[start - 1:start] == "@"):
             continue
-        if _IDENTIFIER_FIELD_REV.match(lower[max(0, start - 160):start][::-1]):
+        # such a field ends in ":", "=", a quote or a "/" right before the name
+        if text[max(0, start - 4):start].rstrip(" \t")[-1:] in _FIELD_ENDS \
+                and _IDENTIFIER_FIELD_REV.match(lower[max(0, start - 160):start][::-1]):
             continue  # apiVersion: audit.k8s.io/v1, xmlns="http://schemas.example.com/..."
         out.append((start, m.end(), "Hostname"))
     for m in _URL_HOST_EXT.finditer(text):

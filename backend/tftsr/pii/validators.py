@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
 from functools import lru_cache
 
@@ -206,11 +205,23 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
 
 
 def ipv6_ok(candidate: str) -> bool:
-    try:
-        ipaddress.IPv6Address(candidate)
-    except ValueError:
-        return False
-    return True
+    """A valid IPv6 address, as :mod:`ipaddress` would accept it, checked
+    with regular expressions (several times faster)."""
+    if "." not in candidate:
+        return _IPV6_HEX.fullmatch(candidate) is not None
+    # an IPv4 address in place of the last two groups (``::ffff:1.2.3.4``)
+    head, _, v4 = candidate.rpartition(":")
+    return _IPV4_STRICT.fullmatch(v4) is not None and _IPV6_HEX.fullmatch(head + ":0:0") is not None
+
+
+_H = "[0-9A-Fa-f]{1,4}"
+_V4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4_STRICT = re.compile(rf"{_V4_OCTET}(?:\.{_V4_OCTET}){{3}}")
+# Eight groups, or fewer around one "::" (RFC 4291 section 2.2).
+_IPV6_HEX = re.compile(
+    rf"(?:{_H}:){{7}}{_H}|::(?:(?:{_H}:){{0,6}}{_H})?"
+    + "".join(rf"|(?:{_H}:){{{n - 1}}}{_H}::(?:(?:{_H}:){{0,{6 - n}}}{_H})?" for n in range(1, 7))
+    + rf"|(?:{_H}:){{6}}{_H}::")
 
 
 def phone_digits_ok(digits: str) -> bool:
