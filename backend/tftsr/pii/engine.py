@@ -67,27 +67,33 @@ def resolve_overlaps(candidates: list[tuple[int, int, str]]) -> list[tuple[int, 
     ties go to the type listed first in ``spans.PRIORITY``, then to the
     earlier start, and the next best that fits around the winners is kept."""
     kept: list[tuple[int, int, str]] = []
-    cluster: list[tuple[int, int, str]] = []
+    keep = kept.append
+    single = None  # the cluster so far, while it holds one candidate
+    cluster: list[tuple[int, int, str]] | None = None
     cluster_end = -1
-    for cand in sorted(set(candidates)):
+    candidates.sort()  # duplicates end up side by side and resolve as an overlap
+    for cand in candidates:
         start, end, _ = cand
         if end <= start:
             continue
         if start >= cluster_end:
-            if len(cluster) == 1:
-                kept.append(cluster[0])
-            elif cluster:
+            if cluster is not None:
                 _resolve_cluster(cluster, kept)
-            cluster = [cand]
+                cluster = None
+            elif single is not None:
+                keep(single)
+            single = cand
             cluster_end = end
         else:
+            if cluster is None:
+                cluster = [single]
             cluster.append(cand)
             if end > cluster_end:
                 cluster_end = end
-    if len(cluster) == 1:
-        kept.append(cluster[0])
-    elif cluster:
+    if cluster is not None:
         _resolve_cluster(cluster, kept)
+    elif single is not None:
+        keep(single)
     return kept
 
 

@@ -327,8 +327,8 @@ _HEX_REV = re.compile(r"[0-9A-Fa-f]{1,4}")
 
 
 def find_ipv6(text: str, lower: str, out: list) -> None:
-    """Full (eight groups) and compressed ("::") addresses, checked with
-    :mod:`ipaddress`. The unspecified address "::" alone is not reported
+    """Full (eight groups) and compressed ("::") addresses, validated as
+    :mod:`ipaddress` would (``validators.ipv6_ok``). The unspecified address "::" alone is not reported
     (it is a wildcard, and "::" is also a separator in code); "::1" is."""
     seen_upto = -1
     if "::" in text:
