@@ -17,17 +17,6 @@ from tftsr.issues import store as issue_store
 from tftsr.validation import Bool, Enum, EnumList, Id, Str
 
 SERVICE = Enum(common.SERVICES)
-
-
-class Flag(Bool):
-    """true/false, or the 0/1 the seed's ``auto_create_enabled`` column stores."""
-
-    def check(self, name, value):
-        if not isinstance(value, bool) and value in (0, 1):
-            return bool(value)
-        return super().check(name, value)
-
-
 ISSUE_ID = Id("incident id")
 TESTERS = {"confluence": confluence.test, "servicenow": servicenow.test,
            "azuredevops": azure_devops.test}
@@ -42,7 +31,7 @@ def _changed(app, issue_id: str | None = None) -> None:
 @command(service=SERVICE, base_url=Str(min_len=1, max_len=500),
          token=Str(max_len=4096, required=False), username=Str(max_len=200, required=False),
          project_name=Str(max_len=200, required=False), space_key=Str(max_len=100, required=False),
-         auto_create_enabled=Flag(default=False), confirm_origin=Str(max_len=500, required=False))
+         auto_create_enabled=Bool(default=False), confirm_origin=Str(max_len=500, required=False))
 def save_integration(app, service, base_url, token, username, project_name, space_key,
                      auto_create_enabled, confirm_origin):
     """Store a service's address, account and token (an empty token keeps the stored one,
