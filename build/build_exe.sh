@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Build the single-file TFTSR executable with PyInstaller.
+# Build TFTSR's two executables with PyInstaller, from one Analysis:
 #
 #   build/build_exe.sh [OUTPUT_DIR]      default OUTPUT_DIR: dist/ in the checkout
 #
-# Writes OUTPUT_DIR/tftsr (tftsr.exe on Windows). PyInstaller's intermediate files go to
-# a temporary folder that is removed afterwards -- never to ./build, which holds our
-# sources. Uses .venv/bin/python when present (build/setup.sh --test creates it with
-# PyInstaller), else $PYTHON or python3.
+# Writes
+#   OUTPUT_DIR/tftsr            the single file (Linux, macOS): a small launcher plus the
+#                               folder build as an archive, unpacked once per version into
+#                               a cache folder (~/.cache/tftsr/VERSION-HASH) and started
+#                               from there. On Windows: tftsr.exe, PyInstaller's one-file
+#                               executable.
+#   OUTPUT_DIR/tftsr-portable/  the portable folder, started by tftsr-portable/tftsr
+#                               (tftsr.exe on Windows). Its tftsr-portable.marker file
+#                               keeps every byte of data in tftsr-portable/data/.
+# and prints the size budget (the biggest parts of the build). PyInstaller's intermediate
+# files go to a temporary folder that is removed afterwards -- never to ./build, which
+# holds our sources. Uses .venv/bin/python when present (build/setup.sh --test creates it
+# with PyInstaller), else $PYTHON or python3.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -29,16 +38,45 @@ fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tftsr-pyinstaller.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
+VERSION="$(PYTHONPATH="$ROOT/backend" "$PYTHON" -c 'import tftsr; print(tftsr.__version__)')"
+
 start=$(date +%s)
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
-  --workpath "$WORK/work" --distpath "$OUT" "$ROOT/build/tftsr.spec"
-end=$(date +%s)
-
-exe="$OUT/tftsr"
-[ -f "$exe.exe" ] && exe="$exe.exe"
-if [ ! -f "$exe" ]; then
-  echo "PyInstaller finished but $exe is missing." >&2
+  --workpath "$WORK/work" --distpath "$WORK/dist" "$ROOT/build/tftsr.spec"
+folder="$WORK/dist/tftsr"
+if [ ! -d "$folder" ]; then
+  echo "PyInstaller finished but its folder build $folder is missing." >&2
   exit 1
 fi
+
+portable="$OUT/tftsr-portable"
+rm -rf "$portable" "$OUT/tftsr" "$OUT/tftsr.exe"
+case "$(uname -s)" in
+  MINGW*|MSYS*|CYGWIN*|Windows_NT)
+    exe="$OUT/tftsr.exe"
+    cp "$WORK/dist/tftsr-onefile.exe" "$exe"
+    ;;
+  *)
+    exe="$OUT/tftsr"
+    "$PYTHON" "$ROOT/build/make_single_file.py" "$folder" "$exe" "$VERSION"
+    ;;
+esac
+mv "$folder" "$portable"
+cat >"$portable/tftsr-portable.marker" <<'MARKER'
+This file switches TFTSR into portable mode: the database, logs, settings, caches and
+temporary files all stay in the data/ folder beside it, and nothing is written to the
+home folder, the XDG folders, the OS keyring or the registry of the computer it runs on.
+The database key is derived from a passphrase, asked for at start (or taken from the
+TFTSR_PASSPHRASE environment variable); it is never stored in a file.
+Delete this file to make the folder an ordinary installation.
+MARKER
+end=$(date +%s)
+
+for built in "$exe" "$portable/tftsr"; do
+  [ -f "$built" ] || [ -f "$built.exe" ] || { echo "The build did not produce $built." >&2; exit 1; }
+done
+"$PYTHON" "$ROOT/build/make_single_file.py" --budget "$portable" "$exe"
 size=$(wc -c <"$exe" | tr -d ' ')
-echo "Built $exe: $((size / 1024 / 1024)) MiB in $((end - start)) s"
+echo "Built $exe: $((size / 1024 / 1024)) MiB"
+echo "Built $portable/ (start it with $portable/tftsr)"
+echo "Build time: $((end - start)) s"
