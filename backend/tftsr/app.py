@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tftsr import __version__
-from tftsr.config import DB_FILENAME, DbKey, load_db_key
+from tftsr.config import DB_FILENAME, DbKey, Unlock, load_db_key
 from tftsr.db import Database, open_database
 from tftsr.errors import DatabaseOpenError
 from tftsr.events import EventBus
@@ -54,11 +54,12 @@ def ensure_data_dir(data_dir: Path) -> None:
         ) from None
 
 
-def open_app(data_dir: Path, *, mode: str = "browser") -> App:
-    """Open the data folder: key, database, migrations. Raises DatabaseOpenError."""
+def open_app(data_dir: Path, *, mode: str = "browser", unlock: Unlock | None = None) -> App:
+    """Open the data folder: key, database, migrations. Raises DatabaseOpenError.
+    ``unlock`` says how to get a passphrase when the key comes from one (tftsr.config)."""
     ensure_data_dir(data_dir)
     try:
-        key = load_db_key(data_dir)
+        key = load_db_key(data_dir, unlock=unlock)
     except OSError as exc:
         raise DatabaseOpenError(
             f"TFTSR cannot store its database key in {data_dir}: {exc.strerror or exc}."
@@ -69,5 +70,9 @@ def open_app(data_dir: Path, *, mode: str = "browser") -> App:
             "no key file, no keyring entry). Set TFTSR_DB_KEY to the key it was created with; "
             "nothing was changed."
         )
-    db = open_database(data_dir / DB_FILENAME, key.value)
-    return App(data_dir=data_dir, db=db, key=key, mode=mode)
+    db = open_database(data_dir / DB_FILENAME, key.sqlcipher)
+    from tftsr.passphrase import key_root
+
+    app = App(data_dir=data_dir, db=db, key=key.with_root(key_root(db)), mode=mode)
+    app.extras["portable"] = bool(unlock and unlock.portable)
+    return app

@@ -1,17 +1,17 @@
 """Command line: ``tftsr`` (desktop), ``tftsr serve``,
-``tftsr db migrate|verify-audit|audit-head``."""
+``tftsr db migrate|verify-audit|audit-head``, ``tftsr install-launcher [--uninstall]``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
-import webbrowser
 from pathlib import Path
 
 from tftsr import __version__
-from tftsr.config import resolve_data_dir
+from tftsr.config import Unlock, enter_portable_mode, portable_root, resolve_data_dir
 from tftsr.errors import DatabaseOpenError
 
 log = logging.getLogger("tftsr.cli")
@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit_head = db_sub.add_parser(
         "audit-head", help="print the audit log's head as SEQ:HASH, to record outside TFTSR")
     _common(audit_head)
+
+    launcher = sub.add_parser(
+        "install-launcher",
+        help="add TFTSR to this computer's app menu (freedesktop entry, Start menu, ~/Applications)")
+    _common(launcher)
+    launcher.add_argument("--uninstall", action="store_true",
+                          help="remove the launcher written earlier")
     return parser
 
 
@@ -66,15 +73,31 @@ def _err(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+        print(f"TFTSR {__version__}")  # nothing else to load
+        return EXIT_OK
     args = build_parser().parse_args(argv)
-    data_dir = resolve_data_dir(getattr(args, "data_dir", None))
+    portable = portable_root()
+    data_dir = resolve_data_dir(getattr(args, "data_dir", None), portable=portable)
     debug = bool(getattr(args, "debug", False))
+    # Taken out of the environment so that nothing TFTSR starts inherits it.
+    given = os.environ.pop("TFTSR_PASSPHRASE", None) or None
     try:
+        if args.command == "install-launcher":
+            return _install_launcher(uninstall=args.uninstall)
+        if portable is not None:
+            from tftsr.app import ensure_data_dir
+
+            ensure_data_dir(data_dir)
+            enter_portable_mode(data_dir)
+        unlock = Unlock(portable=portable is not None, passphrase=given,
+                        ask=_terminal_ask if _can_prompt() else None)
         if args.command == "db":
-            return _db(args, data_dir, debug)
+            return _db(args, data_dir, debug, unlock)
         if args.command == "serve":
-            return _serve(data_dir, debug, port=args.port, open_browser=not args.no_browser)
-        return _desktop(data_dir, debug)
+            return _serve(data_dir, debug, unlock, port=args.port,
+                          open_browser=not args.no_browser)
+        return _desktop(data_dir, debug, unlock)
     except DatabaseOpenError as exc:
         _err(exc.message)
         return EXIT_DB
@@ -82,14 +105,69 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _open(data_dir: Path, debug: bool, mode: str):
+def _can_prompt() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _terminal_ask(new: bool, error: str | None) -> str | None:
+    """Ask for the passphrase on the terminal (twice for a new database)."""
+    import getpass
+
+    from tftsr.passphrase import MIN_LENGTH
+
+    if error:
+        _err(error)
+    try:
+        if not new:
+            return getpass.getpass("Passphrase for the TFTSR database: ")
+        _say("This TFTSR database is new: choose its passphrase (at least "
+             f"{MIN_LENGTH} characters). The key is derived from it and never stored; if you "
+             "forget it, nobody can open the data.")
+        for _ in range(3):
+            first = getpass.getpass("New passphrase: ")
+            if first == getpass.getpass("The same passphrase again: "):
+                return first
+            _err("The two passphrases differ; try again.")
+        return None
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        return None
+
+
+def _install_launcher(*, uninstall: bool) -> int:
+    from tftsr import launcher
+
+    try:
+        result = launcher.uninstall() if uninstall else launcher.install()
+    except (OSError, ValueError) as exc:
+        _err(f"the launcher could not be {'removed' if uninstall else 'written'}: {exc}")
+        return EXIT_ERROR
+    if uninstall:
+        if result["files"]:
+            _say("Removed the TFTSR launcher:\n  " + "\n  ".join(result["files"]))
+        else:
+            _say("There was no TFTSR launcher to remove.")
+        return EXIT_OK
+    _say("Wrote the TFTSR launcher:\n  " + "\n  ".join(result["files"]))
+    _say("It starts: " + " ".join(result["command"]))
+    if not result["tested_here"]:
+        _say(f"Note: launchers for {result['platform']} are written on a best-effort basis "
+             "and have not been tested by TFTSR's own test suite.")
+    return EXIT_OK
+
+
+def _open(data_dir: Path, debug: bool, mode: str, unlock: Unlock | None = None):
     from tftsr import logs
     from tftsr.app import ensure_data_dir, open_app
 
     ensure_data_dir(data_dir)
     logs.configure(data_dir, debug=debug)
-    app = open_app(data_dir, mode=mode)
+    app = open_app(data_dir, mode=mode, unlock=unlock)
     logs.add_secret(app.key.value)
+    logs.add_secret(app.key.sqlcipher)
     app.extras["debug"] = debug
     if not debug:
         from tftsr.settings import get_value
@@ -104,7 +182,7 @@ def _open(data_dir: Path, debug: bool, mode: str):
     return app
 
 
-def _db(args: argparse.Namespace, data_dir: Path, debug: bool) -> int:
+def _db(args: argparse.Namespace, data_dir: Path, debug: bool, unlock: Unlock) -> int:
     action = args.db_command
     expect_head = getattr(args, "expect_head", None)
     if expect_head is not None:
@@ -115,7 +193,7 @@ def _db(args: argparse.Namespace, data_dir: Path, debug: bool) -> int:
         except BadHead as exc:
             _err(f"--expect-head: {exc}.")
             return EXIT_ERROR
-    app = _open(data_dir, debug, "cli")
+    app = _open(data_dir, debug, "cli", unlock)
     try:
         if action == "migrate":
             from tftsr.db.migrator import applied
@@ -193,7 +271,7 @@ def _claim_instance(data_dir: Path):
     return None
 
 
-def _serve(data_dir: Path, debug: bool, *, port: int, open_browser: bool,
+def _serve(data_dir: Path, debug: bool, unlock: Unlock, *, port: int, open_browser: bool,
            reason: str | None = None) -> int:
     from tftsr.app import ensure_data_dir
     from tftsr.server import LocalServer
@@ -202,7 +280,7 @@ def _serve(data_dir: Path, debug: bool, *, port: int, open_browser: bool,
     lock = _claim_instance(data_dir)
     if lock is None:
         return EXIT_RUNNING
-    app = _open(data_dir, debug, "browser")
+    app = _open(data_dir, debug, "browser", unlock)
     try:
         try:
             server = LocalServer(app, port=port)
@@ -218,6 +296,8 @@ def _serve(data_dir: Path, debug: bool, *, port: int, open_browser: bool,
         _say(f"TFTSR is running at {server.url()}")
         _say("Press Ctrl+C to stop.")
         if open_browser:
+            import webbrowser
+
             try:
                 webbrowser.open(server.url())
             except Exception:  # noqa: BLE001
@@ -233,23 +313,28 @@ def _serve(data_dir: Path, debug: bool, *, port: int, open_browser: bool,
         lock.release()
 
 
-def _desktop(data_dir: Path, debug: bool) -> int:
+def _desktop(data_dir: Path, debug: bool, unlock: Unlock) -> int:
     from tftsr.app import ensure_data_dir
     from tftsr.desktop import display_available
 
     ok, reason = display_available()
     if not ok:
-        return _serve(data_dir, debug, port=0, open_browser=False, reason=reason)
+        return _serve(data_dir, debug, unlock, port=0, open_browser=False, reason=reason)
     try:
         import webview  # noqa: F401
     except Exception as exc:  # noqa: BLE001
-        return _serve(data_dir, debug, port=0, open_browser=True,
+        return _serve(data_dir, debug, unlock, port=0, open_browser=True,
                       reason=f"the window toolkit could not be loaded ({exc})")
     ensure_data_dir(data_dir)
     lock = _claim_instance(data_dir)
     if lock is None:
         return EXIT_RUNNING
-    app = _open(data_dir, debug, "desktop")
+    if unlock.passphrase is None and sys.platform.startswith("linux"):
+        from tftsr import passphrase_window
+
+        # The window asks (a terminal may not be there or watched when a window opens).
+        unlock = Unlock(portable=unlock.portable, ask=passphrase_window.ask)
+    app = _open(data_dir, debug, "desktop", unlock)
     try:
         from tftsr import desktop
 

@@ -31,6 +31,8 @@ DOMAIN_MODULES = (
     "tftsr.mcp.commands",
     "tftsr.integrations.commands",
     "tftsr.shell.commands",
+    "tftsr.passphrase",
+    "tftsr.launcher",
 )
 
 

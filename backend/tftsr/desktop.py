@@ -362,9 +362,17 @@ def run(app, *, debug: bool = False, instance=None) -> int:
     previous_term = signal.signal(signal.SIGTERM, close_window)
     gui = "qt" if sys.platform.startswith("linux") else None
     log.info("opening the desktop window (%s)", gui or "native")
+    from tftsr.launcher import icon_file
+
+    icon = icon_file(256)
+    if gui == "qt":  # app name, desktop-file id and icon for the title bar and task bar
+        from tftsr.passphrase_window import qt_application
+
+        qt_application()
     try:
         # pywebview replaces SIGINT with an immediate quit; flush() below still saves.
-        webview.start(gui=gui, debug=debug, private_mode=True)
+        webview.start(gui=gui, debug=debug, private_mode=True,
+                      icon=str(icon) if icon else None)
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         saver.flush()

@@ -89,6 +89,8 @@ READ_ONLY: dict[str, str] = {
     "get_incident_kubeconfig": "reads which kubeconfig an incident's kubectl runs use",
     "list_integrations": "reads the integrations' settings (a token only as set and its last four)",
     "get_integration_links": "reads which remote records an incident's records became",
+    "get_passphrase_status": "reports whether the key comes from a passphrase (never the key)",
+    "get_launcher_status": "reports whether this computer's app launcher exists and what it starts",
 }
 
 
@@ -369,8 +371,44 @@ def _analysis(w: World) -> dict:
     return {"issue_id": issue_id, "use_ai": True}
 
 
+PASSPHRASES = ("first passphrase 1", "second passphrase 2")
+
+
+def _passphrase(w: World, on: bool) -> str | None:
+    """Switch the world's database into or out of passphrase mode; the current passphrase."""
+    current = getattr(w, "passphrase", None)
+    if on and current is None:
+        w.call("enable_passphrase", passphrase=PASSPHRASES[0])
+        w.passphrase = PASSPHRASES[0]
+    elif not on and current is not None:
+        w.call("disable_passphrase", current=current)
+        w.passphrase = None
+    return getattr(w, "passphrase", None)
+
+
+def _enable_args(w: World) -> dict:
+    _passphrase(w, False)
+    return {"passphrase": PASSPHRASES[0]}
+
+
+def _change_args(w: World) -> dict:
+    current = _passphrase(w, True)
+    return {"current": current, "new": PASSPHRASES[1 - PASSPHRASES.index(current)]}
+
+
+def _remember_passphrase(w: World, args: dict, _result) -> None:
+    w.passphrase = args.get("passphrase") or args.get("new")
+
+
 # -- what changes something, and how to run it -------------------------------------------------
 AUDITED: dict[str, Case] = {
+    # passphrase mode (re-keys the world's database) and the OS launcher
+    "enable_passphrase": Case(_enable_args, _remember_passphrase),
+    "change_passphrase": Case(_change_args, _remember_passphrase),
+    "disable_passphrase": Case(lambda w: {"current": _passphrase(w, True)},
+                               lambda w, args, result: setattr(w, "passphrase", None)),
+    "install_launcher": Case(lambda w: {}),
+    "uninstall_launcher": Case(lambda w: {}),
     # audit and settings
     "export_audit_log": Case(),
     "update_setting": Case(lambda w: {"key": "theme", "value": "dark"}),
@@ -518,6 +556,7 @@ def world(tmp_path_factory):
         mp.setenv("TFTSR_DATA_DIR", str(data_dir))
         mp.setenv("TFTSR_DB_KEY", TEST_KEY)
         mp.setenv("TFTSR_NO_KEYRING", "1")
+        mp.setenv("XDG_DATA_HOME", str(data_dir.parent / "xdg-data"))  # install_launcher
         openai, ollama = FakeOpenAI().start(), FakeOllama(models=("llama3.1:8b", "qwen2.5:7b")).start()
         app = open_app(data_dir)
         w = World(app, openai, ollama, data_dir.parent)

@@ -218,6 +218,26 @@ class Database:
                 else:
                     conn.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator:
+        """The write lock held and every idle pooled connection closed, with one fresh
+        connection of its own (re-keying needs the file to itself: see tftsr.passphrase).
+        Connections other threads are using right now stay open until released."""
+        with self._write_lock:
+            while True:
+                try:
+                    idle = self._pool.get_nowait()
+                except queue.Empty:
+                    break
+                idle.close()
+                with self._open_lock:
+                    self._opened -= 1
+            conn = self._new_connection()
+            try:
+                yield conn
+            finally:
+                conn.close()
+
     def close(self) -> None:
         self._closed = True
         while True:
