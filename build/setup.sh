@@ -62,7 +62,7 @@ if [ "$(uname -s)" = "Linux" ] && command -v dpkg >/dev/null 2>&1; then
            libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1
            fonts-dejavu-core)
   if [ $want_test -eq 1 ]; then
-    apt_install "${qt_libs[@]}" chromium xvfb xauth x11-utils xdotool imagemagick poppler-utils
+    apt_install "${qt_libs[@]}" chromium xvfb xauth x11-utils xdotool imagemagick poppler-utils desktop-file-utils
   else
     apt_install "${qt_libs[@]}"
   fi
