@@ -135,3 +135,108 @@ def test_empty_or_oversize_query_is_rejected(call, query):
         call("search_issues", query=query)
     assert info.value.code == "invalid_argument"
     assert "query" in info.value.message
+
+
+# -- search over everything an incident holds ----------------------------------------------
+def places(item) -> dict[str, str]:
+    return {m["field"]: m["snippet"] for m in item["matches"]}
+
+
+@pytest.fixture
+def recorded(call, make_issue):
+    """An incident whose words live in every place but its title and description."""
+    issue = make_issue(title="Checkout slow", description="Customers waited", tags=["hikari"])
+    iid = issue["id"]
+    why = call("add_five_why", issue_id=iid, why_question="Why were requests queued?",
+               answer="Connections leaked from the zookeeper client")
+    call("add_five_why", issue_id=iid, why_question="Why did nothing alert?",
+         answer="No saturation dashboard")
+    call("set_root_cause", step_id=why["id"])
+    call("create_action_item", issue_id=iid, title="Add a flamegraph to the runbook",
+         kind="preventive", notes="ask the quokka team")
+    call("add_timeline_event", issue_id=iid, event_type="mitigation_applied",
+         description="Bounced the walrus proxy")
+    doc = call("generate_rca", issue_id=iid)
+    call("update_document", document_id=doc["id"],
+         content_md=doc["content_md"] + "\nThe narwhal exporter lagged.\n")
+    make_issue(title="Unrelated printer", description="nothing in common")
+    return issue
+
+
+@pytest.mark.parametrize("query, place", [
+    ("hikari", "tags"), ("zookeeper", "root_cause"), ("saturation", "whys"),
+    ("flamegraph", "actions"), ("quokka", "actions"), ("walrus", "timeline"),
+    ("narwhal", "documents"),
+])
+def test_every_place_is_searched_and_named(call, recorded, query, place):
+    [item] = call("search_issues", query=query)["items"]
+    assert item["issue"]["id"] == recorded["id"]
+    found = places(item)
+    assert place in found, found
+    assert f"{START}" in found[place] and query in found[place].lower()
+    assert item["title_snippet"] == "Checkout slow"
+
+
+def test_words_from_different_places_must_all_match(call, recorded):
+    [item] = call("search_issues", query="hikari walrus")["items"]
+    assert {"tags", "timeline"} <= set(places(item))
+    assert call("search_issues", query="hikari printer")["items"] == []
+
+
+def test_the_index_follows_every_place(call, recorded):
+    iid = recorded["id"]
+    # The generated document repeats the whys, actions and timeline: remove it first.
+    [doc] = call("list_documents", issue_id=iid)
+    call("delete_document", document_id=doc["id"])
+    assert call("search_issues", query="narwhal")["items"] == []
+    steps = call("list_five_whys", issue_id=iid)
+    call("delete_five_why", step_id=steps[1]["id"])
+    assert call("search_issues", query="saturation")["items"] == []
+    call("update_issue", issue_id=iid, tags=["pool"])
+    assert call("search_issues", query="hikari")["items"] == []
+    assert found(call("search_issues", query="pool")) == ["Checkout slow"]
+    [event] = [e for e in call("get_timeline_events", issue_id=iid) if e["manual"]]
+    call("update_timeline_event", event_id=event["id"], description="Bounced the otter proxy")
+    assert call("search_issues", query="walrus")["items"] == []
+    assert found(call("search_issues", query="otter")) == ["Checkout slow"]
+    call("delete_timeline_event", event_id=event["id"])
+    assert call("search_issues", query="otter")["items"] == []
+    [item] = call("list_action_items", issue_id=iid)
+    call("delete_action_item", action_item_id=item["id"])
+    assert call("search_issues", query="flamegraph")["items"] == []
+    call("set_root_cause", step_id=steps[0]["id"], is_root_cause=False)
+    assert "root_cause" not in places(call("search_issues", query="zookeeper")["items"][0])
+    call("delete_issue", issue_id=iid)
+    assert call("search_issues", query="zookeeper")["items"] == []
+
+
+def test_recorded_bookkeeping_is_not_searched(call, make_issue):
+    issue = make_issue(title="Disk full")
+    call("set_issue_status", issue_id=issue["id"], status="investigating", note="kraken note")
+    assert call("search_issues", query="kraken")["items"] == []
+
+
+# -- related incidents ------------------------------------------------------------------------
+def test_related_incidents_rank_the_similar_ones_with_their_outcome(call, make_issue):
+    past = make_issue(title="HikariCP pool exhausted on checkout", tags=["hikari", "checkout"],
+                      description="Connection pool exhausted after deploy", category="databases")
+    why = call("add_five_why", issue_id=past["id"], why_question="Why was the pool exhausted?",
+               answer="A connection leak in the payments client")
+    call("set_root_cause", step_id=why["id"])
+    call("set_issue_status", issue_id=past["id"], status="resolved",
+         note="Rolled back payments client 2.3")
+    weaker = make_issue(title="Checkout button misaligned", description="CSS regression", tags=[])
+    make_issue(title="Printer jam", description="Tray 2", tags=[])
+    current = make_issue(title="Checkout errors: connection pool exhausted", tags=["hikari"],
+                         description="HikariCP timeouts again")
+    result = call("get_related_incidents", issue_id=current["id"])
+    ids = [i["issue"]["id"] for i in result["items"]]
+    assert ids[0] == past["id"] and current["id"] not in ids
+    assert weaker["id"] in ids and len(ids) == 2
+    top = result["items"][0]
+    assert top["root_cause"] == "A connection leak in the payments client"
+    assert top["resolution"] == {"source": "resolution note", "text": "Rolled back payments client 2.3"}
+    assert {"hikari", "pool", "exhausted"} <= set(top["shared_terms"])
+    assert "hikari" in result["terms"]
+    lonely = make_issue(title="a an the", description="", tags=[])
+    assert call("get_related_incidents", issue_id=lonely["id"])["items"] == []

@@ -49,7 +49,7 @@ def test_manual_entry_backdated(call, issue, event_type):
 
 
 def test_timeline_is_chronological(call, issue):
-    for stamp, text in (("2030-01-01 00:00:03", "third"), ("2020-01-01 00:00:01", "first"),
+    for stamp, text in (("2026-01-01 00:00:03", "third"), ("2020-01-01 00:00:01", "first"),
                         ("2025-01-01T00:00:02", "second")):
         call("add_timeline_event", issue_id=issue["id"], event_type="note", description=text,
              occurred_at=stamp)
@@ -130,3 +130,48 @@ def test_every_timeline_event_has_an_audit_twin(call, issue):
         assert twin["details"]["occurred_at"] == event["created_at"]
     assert len(twins) == len(events)
     assert call("verify_audit")["ok"] is True
+
+
+def test_a_date_more_than_a_day_ahead_is_refused(call, issue):
+    from datetime import UTC, datetime, timedelta
+
+    ahead = (datetime.now(UTC) + timedelta(days=365)).strftime("%Y-%m-%d %H:%M:%S")
+    err = expect_error("invalid_argument", call, "add_timeline_event", issue_id=issue["id"],
+                       event_type="note", description="typo year", occurred_at=ahead)
+    assert "more than a day ahead" in err.message
+    soon = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S")
+    call("add_timeline_event", issue_id=issue["id"], event_type="note",
+         description="maintenance window", occurred_at=soon)
+    assert len(call("get_timeline_events", issue_id=issue["id"])) == 2
+
+
+def test_manual_entries_can_be_edited_and_the_edit_is_audited(call, issue):
+    note = call("add_timeline_event", issue_id=issue["id"], event_type="note",
+                description="Rolled back", occurred_at="2026-01-02 03:00:00")
+    edited = call("update_timeline_event", event_id=note["id"], event_type="mitigation_applied",
+                  description="Rolled back deploy 41", occurred_at="2026-01-02 02:58")
+    assert (edited["event_type"], edited["description"], edited["created_at"]) == (
+        "mitigation_applied", "Rolled back deploy 41", "2026-01-02 02:58:00")
+    assert edited["manual"] is True
+    [stored] = [e for e in call("get_timeline_events", issue_id=issue["id"]) if e["id"] == note["id"]]
+    assert stored == edited
+    [entry] = call("get_audit_log", action="timeline_event_edited")["items"]
+    assert entry["entity_id"] == issue["id"]
+    details = entry["details"]
+    assert details["fields"] == ["description", "event_type", "occurred_at"]
+    assert details["occurred_at"] == {"from": "2026-01-02 03:00:00", "to": "2026-01-02 02:58:00"}
+    assert "Rolled back deploy 41" not in str(details)  # a hash of the text, not the text
+    # Nothing to change records nothing; a time far ahead is refused.
+    call("update_timeline_event", event_id=note["id"], description="Rolled back deploy 41")
+    assert len(call("get_audit_log", action="timeline_event_edited")["items"]) == 1
+    expect_error("invalid_argument", call, "update_timeline_event", event_id=note["id"],
+                 occurred_at="2099-01-01 00:00:00")
+
+
+def test_recorded_events_cannot_be_edited(call, issue):
+    [opened] = call("get_timeline_events", issue_id=issue["id"])
+    err = expect_error("invalid_state", call, "update_timeline_event", event_id=opened["id"],
+                       description="forged")
+    assert "by hand" in err.message
+    expect_error("not_found", call, "update_timeline_event",
+                 event_id="01900000-0000-7000-8000-000000000000", description="x")

@@ -1,38 +1,33 @@
-"""Response metrics computed from an incident's record — nothing estimated.
+"""Response metrics, computed from the incident's milestones and nothing else.
 
-All times are the seed's UTC text timestamps. The reference point is **Opened**: the
-incident's ``created_at`` (the moment ``triage_started`` was recorded).
+The milestones (:mod:`tftsr.issues.milestones`) are set by people — back-dated when the
+incident was opened after the fact — so every duration runs between two moments someone
+entered, never from when a record happened to be created:
 
-* **Time to detect** — from the earliest timeline entry to Opened. A responder records
-  when the problem actually began by adding a back-dated manual entry ("errors began");
-  when nothing precedes the opening the interval is not measurable.
-* **Time to mitigate** — Opened to the first ``mitigation_applied`` or
-  ``service_restored`` entry.
-* **Time to root cause** — Opened to the latest ``root_cause_identified`` event, counted
-  only while a 5-Whys step is marked as the root cause (an unmarked root cause is not
-  an identified one).
-* **Time to resolve** — Opened to ``issues.resolved_at``, which the status workflow sets
-  on the latest move to resolved (or closed without a resolution) and clears on reopen.
+* **Time to detect** — impact started → detected
+* **Time to acknowledge** — detected → acknowledged
+* **Time to mitigate** — detected → mitigated
+* **Time to resolve** — detected → resolved
+* **Impact duration** — impact started → mitigated (the impact stopped), or → resolved
+  when no mitigation was recorded
 
-A milestone recorded before Opened (possible for back-dated entries) counts as zero.
+A metric whose milestones are not both set is "Not set", with the missing milestone
+named. Milestones are refused in an order that would make a duration negative; a stored
+pair in the wrong order (written before that check existed) is shown as not measurable,
+never as a negative or zero duration.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
 
+from tftsr.issues.milestones import BY_KEY
+from tftsr.issues.milestones import parse as parse_time
+from tftsr.issues.milestones import values as milestone_values
+
+# Timeline entries that describe a mitigation (used for suggestions and the chart).
 MITIGATION_TYPES = ("mitigation_applied", "service_restored")
-_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.strptime(text[:19].replace("T", " "), _FORMAT)
-    except ValueError:
-        return None
+NOT_SET = "Not set"
 
 
 def format_duration(seconds: int | None) -> str:
@@ -61,52 +56,64 @@ class Metric:
     seconds: int | None
     definition: str
     missing_reason: str | None = None
+    start_milestone: str = ""
+    end_milestone: str = ""
 
     @property
     def display(self) -> str:
-        return format_duration(self.seconds) if self.seconds is not None else "Not measurable"
+        return format_duration(self.seconds) if self.seconds is not None else NOT_SET
 
     def to_dict(self) -> dict:
         return {**asdict(self), "display": self.display}
 
 
-def _interval(key, label, definition, start, end, missing_reason) -> Metric:
+# key, label, from milestone, to milestone(s) (the first one set is used)
+DEFINITIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("time_to_detect", "Time to detect", "impact_started", ("detected",)),
+    ("time_to_acknowledge", "Time to acknowledge", "detected", ("acknowledged",)),
+    ("time_to_mitigate", "Time to mitigate", "detected", ("mitigated",)),
+    ("time_to_resolve", "Time to resolve", "detected", ("resolved",)),
+    ("impact_duration", "Impact duration", "impact_started", ("mitigated", "resolved")),
+)
+KEYS = tuple(d[0] for d in DEFINITIONS)
+
+
+def _definition(start: str, ends: tuple[str, ...]) -> str:
+    text = f"{BY_KEY[start].label} → {BY_KEY[ends[0]].label.lower()}"
+    if len(ends) > 1:
+        text += f" (or {BY_KEY[ends[1]].label.lower()} when it was not {BY_KEY[ends[0]].label.lower()})"
+    return text
+
+
+def between(start: str | None, end: str | None) -> int | None:
+    """Whole seconds from ``start`` to ``end``; None when either is missing or the end
+    comes first (an order the milestones refuse)."""
     a, b = parse_time(start), parse_time(end)
-    if a is None or b is None:
-        return Metric(key, label, start, end, None, definition, missing_reason)
-    return Metric(key, label, start, end, max(0, int((b - a).total_seconds())), definition)
+    if a is None or b is None or b < a:
+        return None
+    return int((b - a).total_seconds())
 
 
-def compute(issue: dict, events: list[dict], steps: list[dict]) -> list[Metric]:
-    """The four metrics for one incident, given its events in chronological order."""
-    opened = issue.get("created_at")
-    times = [e["created_at"] for e in events if parse_time(e.get("created_at"))]
-    earliest = min(times) if times else None
-    first_sign = earliest if earliest and opened and earliest < opened else None
-
-    mitigation = next((e["created_at"] for e in events if e["event_type"] in MITIGATION_TYPES),
-                      None)
-    has_root_cause = any(s.get("is_root_cause") for s in steps)
-    root_events = [e["created_at"] for e in events if e["event_type"] == "root_cause_identified"]
-    root_cause_at = root_events[-1] if has_root_cause and root_events else None
-    resolved = issue.get("resolved_at")
-
-    return [
-        _interval("time_to_detect", "Time to detect",
-                  "Earliest timeline entry (when the problem began) → incident opened",
-                  first_sign, opened,
-                  "No timeline entry precedes the opening; add a back-dated entry for "
-                  "when the problem began."),
-        _interval("time_to_mitigate", "Time to mitigate",
-                  "Incident opened → first mitigation applied or service restored",
-                  opened, mitigation, "No mitigation or service-restored entry yet."),
-        _interval("time_to_root_cause", "Time to root cause",
-                  "Incident opened → root cause identified in the 5-Whys",
-                  opened, root_cause_at, "No 5-Whys step is marked as the root cause yet."),
-        _interval("time_to_resolve", "Time to resolve",
-                  "Incident opened → marked resolved",
-                  opened, resolved, "The incident is not resolved yet."),
-    ]
+def compute(issue: dict) -> list[Metric]:
+    """The response metrics of one incident, from its milestones."""
+    vals = milestone_values(issue)
+    out = []
+    for key, label, start_key, end_keys in DEFINITIONS:
+        end_key = next((k for k in end_keys if vals[k]), end_keys[0])
+        start, end = vals[start_key], vals[end_key]
+        missing = [BY_KEY[k].label for k, v in ((start_key, start), (end_key, end)) if not v]
+        if missing:
+            reason = (" and ".join(missing) + (" is" if len(missing) == 1 else " are")
+                      + " not set.")
+        else:
+            reason = None
+        seconds = between(start, end)
+        if seconds is None and not missing:
+            reason = (f"{BY_KEY[end_key].label} is before {BY_KEY[start_key].label.lower()}; "
+                      "correct the milestones.")
+        out.append(Metric(key, label, start, end, seconds, _definition(start_key, end_keys),
+                          reason, start_key, end_key))
+    return out
 
 
 def as_dict(metrics: list[Metric]) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tftsr.commands import command
 from tftsr.issues import dashboard as dashboard_mod
+from tftsr.issues import milestones, related, store, timeline, whys
 from tftsr.issues import search as search_mod
-from tftsr.issues import store, timeline, whys
 from tftsr.issues.domains import DOMAIN_IDS, SEVERITIES, STATUSES
 from tftsr.validation import Bool, Date, Enum, EnumList, Id, IdList, Int, Str, StrList, Timestamp
 
@@ -14,6 +14,35 @@ DESCRIPTION = Str(max_len=100_000, required=False, strip=False)
 TAGS = StrList(max_items=20, item=Str(min_len=1, max_len=50), required=False)
 ISSUE_ID = Id("incident id")
 TEXT_FIELD = Str(max_len=20_000, required=False, strip=False)
+PERSON = Str(max_len=200, required=False)
+
+
+class _OrEmpty:
+    """Mixin: "" is accepted as well (it clears the field)."""
+
+    def check(self, name, value):
+        if value == "":
+            return ""
+        return super().check(name, value)
+
+
+class EnumOrEmpty(_OrEmpty, Enum):
+    pass
+
+
+class TimestampOrEmpty(_OrEmpty, Timestamp):
+    pass
+
+
+# Roles and fields, the same on create and update (update_issue: "" clears a text field).
+RECORD_FIELDS = dict(
+    assigned_to=PERSON,
+    incident_commander=PERSON,
+    priority=EnumOrEmpty(store.PRIORITIES, required=False),
+    responders=StrList(max_items=30, item=Str(min_len=1, max_len=200), required=False),
+    customer_impact=Str(max_len=5000, required=False, strip=False),
+    services_affected=StrList(max_items=30, item=Str(min_len=1, max_len=100), required=False),
+)
 FILTERS = dict(
     status=EnumList(STATUSES, required=False),
     severity=EnumList(SEVERITIES, required=False),
@@ -29,13 +58,12 @@ def _changed(app, issue_id: str) -> None:
 
 @command(title=TITLE, severity=Enum(SEVERITIES), category=Enum(DOMAIN_IDS),
          description=DESCRIPTION, tags=TAGS, source=Str(max_len=100, required=False),
-         assigned_to=Str(max_len=200, required=False))
-def create_issue(app, title, severity, category, description, tags, source, assigned_to):
+         **RECORD_FIELDS)
+def create_issue(app, title, severity, category, description, tags, source, **fields):
     """Open a new incident (records `triage_started` on its timeline)."""
     with app.db.transaction() as conn:
         issue = store.create(conn, title=title, severity=severity, category=category,
-                             description=description, tags=tags, source=source,
-                             assigned_to=assigned_to)
+                             description=description, tags=tags, source=source, **fields)
         result = store.detail(conn, issue["id"])
     _changed(app, issue["id"])
     return result
@@ -62,9 +90,10 @@ def list_issues(app, status, severity, category, tag, date_from, date_to, sort, 
 @command(issue_id=ISSUE_ID, title=Str(min_len=1, max_len=300, required=False),
          description=DESCRIPTION, severity=Enum(SEVERITIES, required=False),
          category=Enum(DOMAIN_IDS, required=False), tags=TAGS,
-         assigned_to=Str(max_len=200, required=False), source=Str(max_len=100, required=False))
+         source=Str(max_len=100, required=False), **RECORD_FIELDS)
 def update_issue(app, issue_id, **changes):
-    """Change an incident's fields; only the fields given are touched."""
+    """Change an incident's fields; only the fields given are touched ("" clears the
+    assignee, incident commander, priority and customer impact)."""
     with app.db.transaction() as conn:
         issue = store.update(conn, issue_id, changes)
     _changed(app, issue_id)
@@ -89,10 +118,37 @@ def delete_issue(app, issue_id):
     return {"deleted": True, "issue_id": issue_id}
 
 
+@command(issue_id=ISSUE_ID, **{m.key: TimestampOrEmpty(required=False)
+                                for m in milestones.MILESTONES})
+def set_issue_milestones(app, issue_id, **moments):
+    """Set, correct or clear (with "") milestones, in UTC 'YYYY-MM-DD HH:MM[:SS]'; only
+    those given change. A moment in the future, or an order that would make a duration
+    negative (mitigated before impact started), is refused and nothing changes. Returns
+    the incident with its milestones, metrics and suggestions."""
+    changes = {k: (v or None) for k, v in moments.items() if v is not None}
+    with app.db.transaction() as conn:
+        issue = store.get(conn, issue_id)
+        milestones.set_milestones(conn, issue, changes)
+        issue = store.get(conn, issue_id)
+        result = {"issue": issue, **store.record_view(issue, timeline.list_events(conn, issue_id))}
+    _changed(app, issue_id)
+    return result
+
+
+@command(issue_id=ISSUE_ID, limit=Int(min=1, max=20, default=5))
+def get_related_incidents(app, issue_id, limit):
+    """The past incidents most like this one (ranked by the search index over title,
+    description, tags, whys and root cause), each with its root cause and resolution."""
+    with app.db.connection() as conn:
+        return related.related(conn, issue_id, limit)
+
+
 @command(query=Str(min_len=1, max_len=500), **FILTERS,
          limit=Int(min=1, max=100, default=20), offset=Int(min=0, default=0))
 def search_issues(app, query, status, severity, category, date_from, date_to, limit, offset):
-    """Ranked full-text search over titles and descriptions, with highlighted snippets."""
+    """Ranked full-text search over everything an incident holds (title, description,
+    tags, whys, root cause, action items, timeline notes, documents); each result names
+    the places it matched, with highlighted snippets."""
     with app.db.connection() as conn:
         return search_mod.search(conn, query, status=status, severity=severity,
                                  category=category, date_from=date_from, date_to=date_to,
@@ -167,12 +223,27 @@ def get_timeline_events(app, issue_id):
 @command(issue_id=ISSUE_ID, event_type=Enum(timeline.MANUAL_TYPES),
          description=Str(min_len=1, max_len=2000), occurred_at=Timestamp(required=False))
 def add_timeline_event(app, issue_id, event_type, description, occurred_at):
-    """Add a manual entry (a note, a mitigation, an escalation, ...) to the timeline."""
+    """Add a manual entry (a note, a mitigation, an escalation, ...) to the timeline. A time
+    more than a day ahead is refused."""
+    timeline.check_occurred_at(occurred_at)
     with app.db.transaction() as conn:
         store.get(conn, issue_id)
         event = timeline.record_event(conn, issue_id, event_type, description, {},
                                       created_at=occurred_at, manual=True)
     _changed(app, issue_id)
+    return event
+
+
+@command(event_id=Id("timeline entry id"), event_type=Enum(timeline.MANUAL_TYPES, required=False),
+         description=Str(min_len=1, max_len=2000, required=False),
+         occurred_at=Timestamp(required=False))
+def update_timeline_event(app, event_id, event_type, description, occurred_at):
+    """Correct an entry added by hand (kind, text or time; audited). Recorded events
+    cannot be edited; a time more than a day ahead is refused."""
+    with app.db.transaction() as conn:
+        event = timeline.update_manual_event(conn, event_id, event_type=event_type,
+                                             description=description, occurred_at=occurred_at)
+    _changed(app, event["issue_id"])
     return event
 
 
@@ -185,7 +256,11 @@ def delete_timeline_event(app, event_id):
 
 
 # -- Dashboard --------------------------------------------------------------------------
-@command(days=Int(min=1, max=365, default=30))
-def get_dashboard(app, days):
+@command(days=Int(min=1, max=365, default=30), severity=Enum(SEVERITIES, required=False),
+         category=Enum(DOMAIN_IDS, required=False))
+def get_dashboard(app, days, severity, category):
+    """Counts, the incidents-per-day series and recent activity; response metrics (MTTD,
+    MTTA, MTTR from milestones) for incidents opened in the last ``days``, optionally of
+    one severity or domain only."""
     with app.db.connection() as conn:
-        return dashboard_mod.dashboard(conn, days)
+        return dashboard_mod.dashboard(conn, days, severity, category)

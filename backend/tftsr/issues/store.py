@@ -7,11 +7,15 @@ import json
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
 from tftsr.errors import InvalidState, NotFound
-from tftsr.issues import timeline
+from tftsr.issues import milestones, timeline
 from tftsr.issues.domains import DOMAIN_LABELS, SEVERITIES, TRANSITIONS
 
 ISSUE_COLUMNS = ("id, title, description, severity, status, category, source, created_at,"
-                 " updated_at, resolved_at, assigned_to, tags")
+                 " updated_at, resolved_at, assigned_to, tags, impact_started_at, detected_at,"
+                 " acknowledged_at, mitigated_at, closed_at, priority, incident_commander,"
+                 " responders, customer_impact, services_affected")
+PRIORITIES = ("p1", "p2", "p3", "p4")
+LIST_FIELDS = ("tags", "responders", "services_affected")
 SORTS = {
     "created_desc": "created_at DESC, rowid DESC",
     "created_asc": "created_at ASC, rowid ASC",
@@ -21,13 +25,19 @@ SORTS = {
 }
 
 
+def _json_list(text) -> list[str]:
+    try:
+        items = json.loads(text or "[]")
+    except (TypeError, ValueError):
+        return []
+    return [t for t in items if isinstance(t, str)] if isinstance(items, list) else []
+
+
 def issue_to_dict(row: dict) -> dict:
     out = dict(row)
-    try:
-        tags = json.loads(out.get("tags") or "[]")
-        out["tags"] = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-    except ValueError:
-        out["tags"] = []
+    for name in LIST_FIELDS:
+        if name in out:
+            out[name] = _json_list(out.get(name))
     return out
 
 
@@ -40,6 +50,16 @@ def normalise_tags(tags: list[str] | None) -> list[str]:
     return seen
 
 
+def normalise_names(names: list[str] | None) -> list[str]:
+    """People or services: spaces collapsed, duplicates (ignoring case) dropped, order kept."""
+    seen: list[str] = []
+    for name in names or []:
+        name = " ".join(name.split())
+        if name and name.lower() not in (s.lower() for s in seen):
+            seen.append(name)
+    return seen
+
+
 def get(conn, issue_id: str) -> dict:
     row = conn.execute(f"SELECT {ISSUE_COLUMNS} FROM issues WHERE id = ?", (issue_id,)).fetchone()
     if row is None:
@@ -48,18 +68,24 @@ def get(conn, issue_id: str) -> dict:
 
 
 def create(conn, *, title, severity, category, description=None, tags=None, source=None,
-           assigned_to=None) -> dict:
+           assigned_to=None, priority=None, incident_commander=None, responders=None,
+           customer_impact=None, services_affected=None) -> dict:
     now = now_text()
-    issue = {
+    issue = {name.strip(): None for name in ISSUE_COLUMNS.split(",")}
+    issue.update({
         "id": uuid7(), "title": title, "description": description or "", "severity": severity,
         "status": "open", "category": category, "source": source or "manual",
-        "created_at": now, "updated_at": now, "resolved_at": None,
-        "assigned_to": assigned_to or None,
+        "created_at": now, "updated_at": now,
+        "assigned_to": assigned_to or None, "priority": priority or None,
+        "incident_commander": incident_commander or None,
+        "customer_impact": customer_impact or None,
         "tags": json.dumps(normalise_tags(tags), ensure_ascii=False),
-    }
+        "responders": json.dumps(normalise_names(responders), ensure_ascii=False),
+        "services_affected": json.dumps(normalise_names(services_affected), ensure_ascii=False),
+    })
+    columns = [name.strip() for name in ISSUE_COLUMNS.split(",")]
     conn.execute(
-        f"INSERT INTO issues ({ISSUE_COLUMNS}) VALUES (:id, :title, :description, :severity,"
-        " :status, :category, :source, :created_at, :updated_at, :resolved_at, :assigned_to, :tags)",
+        f"INSERT INTO issues ({ISSUE_COLUMNS}) VALUES ({', '.join(':' + c for c in columns)})",
         issue,
     )
     timeline.record_event(
@@ -71,7 +97,13 @@ def create(conn, *, title, severity, category, description=None, tags=None, sour
     return issue_to_dict(issue)
 
 
-UPDATABLE = ("title", "description", "severity", "category", "tags", "assigned_to", "source")
+UPDATABLE = ("title", "description", "severity", "category", "tags", "assigned_to", "source",
+             "priority", "incident_commander", "responders", "customer_impact",
+             "services_affected")
+# Text fields an empty value clears (as leaving them empty does on create).
+CLEARABLE = ("assigned_to", "priority", "incident_commander", "customer_impact", "source")
+# Free text whose old and new values are not copied into the timeline and the audit log.
+LONG_TEXT = ("description", "customer_impact")
 
 
 def update(conn, issue_id: str, changes: dict) -> dict:
@@ -79,21 +111,27 @@ def update(conn, issue_id: str, changes: dict) -> dict:
     changes = {k: v for k, v in changes.items() if k in UPDATABLE and v is not None}
     if "tags" in changes:
         changes["tags"] = normalise_tags(changes["tags"])
-    if changes.get("assigned_to") == "":
-        changes["assigned_to"] = None  # an empty name unassigns, as on create
+    for name in ("responders", "services_affected"):
+        if name in changes:
+            changes[name] = normalise_names(changes[name])
+    for name in CLEARABLE:
+        if changes.get(name) == "":
+            changes[name] = None
     diff = {k: v for k, v in changes.items() if current.get(k) != v}
     if not diff:
         return current
     stored = dict(diff)
-    if "tags" in stored:
-        stored["tags"] = json.dumps(stored["tags"], ensure_ascii=False)
+    for name in LIST_FIELDS:
+        if name in stored:
+            stored[name] = json.dumps(stored[name], ensure_ascii=False)
     stored["updated_at"] = now_text()
     sets = ", ".join(f"{k} = :{k}" for k in stored)
     conn.execute(f"UPDATE issues SET {sets} WHERE id = :id", {**stored, "id": issue_id})
     fields = sorted(diff)
-    summary = {k: {"from": current.get(k), "to": diff[k]} for k in fields if k != "description"}
-    if "description" in diff:
-        summary["description"] = {"changed": True}
+    summary = {k: {"from": current.get(k), "to": diff[k]} for k in fields if k not in LONG_TEXT}
+    for name in LONG_TEXT:
+        if name in diff:
+            summary[name] = {"changed": True}
     timeline.record_event(
         conn, issue_id, "issue_updated",
         "Updated " + ", ".join(f.replace("_", " ") for f in fields),
@@ -111,22 +149,33 @@ def set_status(conn, issue_id: str, status: str, note: str | None = None) -> dic
         raise InvalidState(f"An incident that is {old} cannot move to {status}. "
                            f"From {old} it can go to: {', '.join(TRANSITIONS[old])}.")
     now = now_text()
-    resolved_at = current["resolved_at"]
+    resolved_at, closed_at = current["resolved_at"], current["closed_at"]
+    cleared = {}
+    # The resolved and closed milestones follow the workflow unless someone entered them:
+    # an entered (possibly back-dated) moment is kept; reopening clears both.
+    latest = max([now] + [v for k, v in milestones.values(current).items()
+                          if v and k != "closed"])
     if status == "resolved":
-        resolved_at = now
-    elif status in ("open", "investigating"):
-        resolved_at = None
-    elif status == "closed" and not resolved_at:
-        resolved_at = now
+        resolved_at = resolved_at or latest
+        if closed_at:
+            cleared["closed"], closed_at = closed_at, None
+    elif status == "closed":
+        resolved_at = resolved_at or latest
+        closed_at = closed_at or max(latest, resolved_at)
+    elif old in ("resolved", "closed"):
+        cleared = {k: v for k, v in (("resolved", resolved_at), ("closed", closed_at)) if v}
+        resolved_at = closed_at = None
     conn.execute(
-        "UPDATE issues SET status = ?, resolved_at = ?, updated_at = ? WHERE id = ?",
-        (status, resolved_at, now, issue_id),
+        "UPDATE issues SET status = ?, resolved_at = ?, closed_at = ?, updated_at = ? WHERE id = ?",
+        (status, resolved_at, closed_at, now, issue_id),
     )
     verb = {"investigating": "Investigation started" if old == "open" else "Reopened for investigation",
             "resolved": "Marked resolved", "closed": "Closed", "open": "Moved back to open"}[status]
     description = verb + (f": {note}" if note else "")
-    timeline.record_event(conn, issue_id, "status_changed", description,
-                          {"from": old, "to": status, "note": note or None})
+    meta = {"from": old, "to": status, "note": note or None}
+    if cleared:
+        meta["milestones_cleared"] = cleared
+    timeline.record_event(conn, issue_id, "status_changed", description, meta)
     return get(conn, issue_id)
 
 
@@ -187,17 +236,30 @@ def detail(conn, issue_id: str) -> dict:
         "SELECT id, issue_id, provider, model, created_at, title FROM ai_conversations"
         " WHERE issue_id = ? ORDER BY created_at", (issue_id,),
     ).fetchall()
+    events = timeline.list_events(conn, issue_id)
     return {
         "issue": issue,
         "log_files": logs.list_for_issue(conn, issue_id),
         "image_attachments": images.list_for_issue(conn, issue_id),
         "resolution_steps": whys.list_steps(conn, issue_id),
         "conversations": conversations,
-        "timeline_events": timeline.list_events(conn, issue_id),
+        "timeline_events": events,
         "allowed_transitions": list(TRANSITIONS[issue["status"]]),
         "category_label": DOMAIN_LABELS.get(issue["category"] or "", issue["category"]),
         "action_items": doc_actions.list_for_issue(conn, issue_id),
         "documents": doc_store.list_for_issue(conn, issue_id),
+        **record_view(issue, events),
+    }
+
+
+def record_view(issue: dict, events: list[dict]) -> dict:
+    """The milestones, the metrics measured between them and what the timeline suggests."""
+    from tftsr.docs import metrics
+
+    return {
+        "milestones": milestones.as_list(issue),
+        "metrics": [m.to_dict() for m in metrics.compute(issue)],
+        "milestone_suggestions": milestones.suggestions(issue, events),
     }
 
 
