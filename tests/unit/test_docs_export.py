@@ -75,7 +75,7 @@ def test_html_export_is_standalone_and_sanitised(call, rca, artifacts_dir):
     assert "default-src 'none'" in html
     # Content in order, including the timeline chart right under the Timeline heading.
     order = [TITLE, "1. Summary", UNICODE_LINE, "3. Timeline", "<svg", "Error rate began climbing",
-             "4. Response metrics", "1 h 30 min", "7. Log files analysed", "gateway.log",
+             "4. Response metrics", "1 h 05 min", "7. Log files analysed", "gateway.log",
              "9. Lessons learned", "kubectl rollout undo", "Reviewer notes"]
     at = 0
     for needle in order:
@@ -101,7 +101,7 @@ def test_pdf_export_holds_the_content_in_order(call, rca, artifacts_dir):
     order = ["ROOT CAUSE ANALYSIS", "Incident Checkout API → 502 für Kunden 日本",
              "1. Summary", UNICODE_LINE, "3. Timeline", "Opened",
              "Error rate began climbing", "Raised connection pool from 50 to 200",
-             "4. Response metrics", "20 min", "1 h 30 min", "2 h 30 min", "5. 5-Whys analysis",
+             "4. Response metrics", "20 min", "2 h 30 min", "1 h 05 min", "5. 5-Whys analysis",
              "Why was the pool exhausted?", "6. Root cause", "7. Log files analysed",
              "gateway.log", "orders-db.log", "8. Corrective actions",
              "Load-test pool settings in CI", "9. Lessons learned", "For the author",
@@ -167,3 +167,97 @@ def test_html_export_renders_in_chromium_without_requests(call, rca, artifacts_d
     finally:
         context.close()
     assert requests == [url] and dialogs == [] and errors == []
+
+
+# -- screenshots, metadata once, tables that wrap between words ----------------------------
+def _png(width: int, height: int, colour=(220, 38, 38)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _attach(app, issue_id, name, png) -> str:
+    from tftsr.evidence.images import ingest_image
+
+    return ingest_image(app, issue_id, name, [png], is_paste=False, acknowledged=True)["image"]["id"]
+
+
+@pytest.fixture
+def with_screenshot(app, call, make_issue):
+    issue = make_issue(title="Latency graph incident")
+    other = make_issue(title="Someone else's incident")
+    mine = _attach(app, issue["id"], "grafana.png", _png(900, 400))
+    theirs = _attach(app, other["id"], "private.png", _png(300, 300, (0, 128, 0)))
+    doc = call("generate_rca", issue_id=issue["id"])
+    content = doc["content_md"].replace(
+        "## 3. Timeline\n",
+        f"## 3. Timeline\n\n![Grafana: p99 latency](attachment:{mine})\n\n"
+        f"![not this one](attachment:{theirs})\n\n```\n![in code](attachment:{mine})\n```\n", 1)
+    return call("update_document", document_id=doc["id"], content_md=content), mine
+
+
+def test_screenshot_appears_in_the_html_export(call, with_screenshot):
+    doc, _image_id = with_screenshot
+    _, data = _export(call, doc["id"], "html")
+    html = data.decode("utf-8")
+    tags = elements(html)
+    imgs = [a for t, a in tags if t == "img"]
+    assert len(imgs) == 1  # not the other incident's image, not the one in a code block
+    assert imgs[0]["src"].startswith("data:image/png;base64,")
+    assert imgs[0]["alt"] == "Grafana: p99 latency"
+    assert "<figcaption>Grafana: p99 latency</figcaption>" in html
+    assert "![not this one](attachment:" in html  # left as the text it is
+    assert "![in code](attachment:" in html
+    assert "TFTSRSCREENSHOT" not in html
+    assert "img-src data:" in html  # the policy allows inline images and nothing remote
+
+
+def test_screenshot_appears_in_the_pdf_export(call, with_screenshot, artifacts_dir):
+    doc, _image_id = with_screenshot
+    _, data = _export(call, doc["id"], "pdf")
+    path = artifacts_dir / "docs-export-screenshot.pdf"
+    path.write_bytes(data)
+    if not shutil.which("pdfimages"):
+        unavailable("pdfimages (poppler-utils) is not installed for the PDF image check")
+    listing = subprocess.run(["pdfimages", "-list", str(path)], check=True, capture_output=True,
+                             text=True).stdout.splitlines()[2:]
+    sizes = [(int(cols[3]), int(cols[4])) for cols in (line.split() for line in listing)]
+    assert sizes == [(512, 228)]  # the stored 512-pixel thumbnail, once
+    out = artifacts_dir / "docs-export-screenshot"
+    subprocess.run(["pdfimages", "-png", str(path), str(out)], check=True)
+    from PIL import Image
+
+    with Image.open(f"{out}-000.png") as im:
+        assert im.convert("RGB").getpixel((100, 100)) == (220, 38, 38)
+    text = _pdf_text(path)
+    assert "Grafana: p99 latency" in text and "TFTSRSCREENSHOT" not in text
+
+
+def test_html_states_the_facts_once(call, rca):
+    _, data = _export(call, rca["id"], "html")
+    html = data.decode("utf-8")
+    assert html.count(rca["issue_id"]) == 1  # the document's own facts table, no header copy
+    assert "<dl" not in html
+
+
+def test_pdf_tables_wrap_between_words(call, make_issue, tmp_path):
+    issue = make_issue(title="Wide table")
+    doc = call("generate_rca", issue_id=issue["id"])
+    words = ["Uploaded", "Redaction", "Observability", "Configuration", "Synchronisation",
+             "Troubleshooting", "Acknowledgement", "Notifications"]
+    header = "| " + " | ".join(words[:7]) + " |"
+    row = "| " + " | ".join(" ".join(words[(i + j) % len(words)] for j in range(5))
+                            for i in range(7)) + " |"
+    table = "\n".join([header, "|" + "---|" * 7, row, row])
+    saved = call("update_document", document_id=doc["id"],
+                 content_md=doc["content_md"] + "\n" + table + "\n")
+    _, data = _export(call, saved["id"], "pdf")
+    path = tmp_path / "wide.pdf"
+    path.write_bytes(data)
+    tokens = set(_pdf_text(path).split())
+    for word in words:
+        assert word in tokens, f"{word} was broken across lines"

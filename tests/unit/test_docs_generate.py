@@ -43,11 +43,13 @@ def insert_log_file(app, issue_id, name, *, redacted, spans, content_hash, uploa
 
 
 def populated_incident(app, call, make_issue) -> dict:
-    """An incident with every kind of data, at known times:
-    began 09:10, opened 09:30, mitigated 10:15, root cause 11:00, resolved 12:00."""
+    """An incident with every kind of data, at known times: impact began 09:10, detected
+    and opened 09:30, acknowledged 09:35, mitigated 10:15, root cause 11:00, resolved 12:00."""
     issue = make_issue(title=TITLE, severity="critical", category="application",
                        description="Gateway returned 502 for café orders → customers retried.",
-                       tags=["checkout", "prod"], assigned_to="Dana Ops")
+                       tags=["checkout", "prod"], assigned_to="Dana Ops", priority="p1",
+                       incident_commander="Sam Lead", responders=["Kim DBA", "Lee SRE"],
+                       services_affected=["checkout-api", "orders"])
     iid = issue["id"]
     call("add_timeline_event", issue_id=iid, event_type="note",
          description="Error rate began climbing", occurred_at="2026-03-01 09:10:00")
@@ -85,6 +87,8 @@ def populated_incident(app, call, make_issue) -> dict:
     _set_event_time(app, iid, "root_cause_identified", "2026-03-01 11:00:00")
     _set_event_time(app, iid, "status_changed", "2026-03-01 09:35:00", "Investigation%")
     _set_event_time(app, iid, "status_changed", "2026-03-01 12:00:00", "Marked resolved%")
+    call("set_issue_milestones", issue_id=iid, impact_started="2026-03-01 09:10:00",
+         detected=OPENED, acknowledged="2026-03-01 09:35:00", mitigated="2026-03-01 10:15:00")
     return {"issue_id": iid, "root_step": w3["id"], "first_step": w1["id"]}
 
 
@@ -106,20 +110,34 @@ def test_rca_from_a_fully_populated_incident(app, call, make_issue):
     body = section_bodies(md)
 
     assert "Critical" in body["Summary"] and "Dana Ops" in body["Summary"]
+    for role in ("| Priority | P1 (act now) |", "| Incident commander | Sam Lead |",
+                 "| Responders | Kim DBA, Lee SRE |", "| Services affected | checkout-api, orders |"):
+        assert role in body["Summary"]
+    assert "The impact lasted 1 h 05 min" in body["Summary"]
     assert f"{OPENED} UTC" in body["Summary"] and "2026-03-01 12:00:00 UTC" in body["Summary"]
     assert "A deploy halved the pool size without load testing." in body["Summary"]
     assert "café orders → customers retried" in body["Description"]
 
     tl = body["Timeline"]
-    assert "| 2026-03-01 09:10:00 | Note (manual) | Error rate began climbing |" in tl
-    assert tl.index("Error rate began climbing") < tl.index("Incident opened") < \
-        tl.index("Raised connection pool") < tl.index("Marked resolved")
+    assert "| 2026-03-01 09:10:00 | Note | Error rate began climbing |" in tl
+    assert "| 2026-03-01 09:10:00 | Milestone | **Impact started** |" in tl
+    assert tl.index("Impact started") < tl.index("Error rate began climbing") < \
+        tl.index("Incident opened") < tl.index("Raised connection pool") < tl.index("**Resolved**")
+    # The 5-Whys, status moves and other bookkeeping are not part of the story.
+    for bookkeeping in ("Why #", "5-Whys step", "Marked resolved", "Root cause identified",
+                        "Investigation started"):
+        assert bookkeeping not in tl
 
     m = body["Response metrics"]
-    assert "| Time to detect | **20 min** | 2026-03-01 09:10:00 | 2026-03-01 09:30:00 |" in m
+    assert "| Impact started | 2026-03-01 09:10:00 |" in m and "| Closed | Not set |" in m
+    assert ("| Time to detect | **20 min** | Impact started 2026-03-01 09:10:00 | "
+            "Detected 2026-03-01 09:30:00 |") in m
+    assert "| Time to acknowledge | **5 min** |" in m
     assert "| Time to mitigate | **45 min** |" in m
-    assert "| Time to root cause | **1 h 30 min** |" in m
-    assert "| Time to resolve | **2 h 30 min** | 2026-03-01 09:30:00 | 2026-03-01 12:00:00 |" in m
+    assert ("| Time to resolve | **2 h 30 min** | Detected 2026-03-01 09:30:00 | "
+            "Resolved 2026-03-01 12:00:00 |") in m
+    assert "| Impact duration | **1 h 05 min** |" in m
+    assert "root cause" not in m.lower()
 
     whys = body["5-Whys analysis"]
     assert "1. **Why did checkout return 502?**" in whys
@@ -165,7 +183,8 @@ def test_postmortem_from_a_fully_populated_incident(app, call, make_issue):
                   ids["issue_id"]):
         assert value in meta
     assert "Customer notifications on the timeline: 1" in body["Impact"]
-    assert "Open for: 2 h 30 min" in body["Impact"]
+    assert "Impact duration: 1 h 05 min (2026-03-01 09:10:00 to 2026-03-01 10:15:00 UTC)" in body["Impact"]
+    assert "Services affected: checkout-api, orders" in body["Impact"]
     assert "The gateway timed out waiting for the orders service." in body["Contributing factors"]
     assert "Its database connection pool was exhausted." in body["Contributing factors"]
     assert "A deploy halved" not in body["Contributing factors"]
@@ -180,12 +199,13 @@ def test_postmortem_from_a_fully_populated_incident(app, call, make_issue):
         assert by_id[narrative]["kind"] == "narrative" and by_id[narrative]["needs_author"]
     assert by_id["timeline"]["kind"] == "data" and not by_id["timeline"]["needs_author"]
     events = call("get_timeline_events", issue_id=ids["issue_id"])
-    story = [e for e in events if e["event_type"] not in
-             ("rca_generated", "postmortem_generated", "document_exported")]
+    story = [e for e in events if e["event_type"] in ("triage_started", "note",
+                                                      "mitigation_applied", "customer_notified")]
     pm_events = [e for e in events if e["event_type"] == "postmortem_generated"]
     assert pm_events[0]["metadata"] == {"doc_id": doc["id"],
                                         "timeline_events_count": len(story)}
-    assert f"{len(story)} entries, oldest first" in body["Timeline"]
+    milestones_set = 5  # impact started, detected, acknowledged, mitigated, resolved
+    assert f"{len(story) + milestones_set} entries, oldest first" in body["Timeline"]
 
 
 def test_a_bare_incident_says_plainly_what_is_missing(call, make_issue):
@@ -195,15 +215,16 @@ def test_a_bare_incident_says_plainly_what_is_missing(call, make_issue):
     assert len(body) == 9
     assert "No description was recorded" in body["Description"]
     assert "1 entry, oldest first" in body["Timeline"]  # only "Incident opened"
-    assert "Not measurable" in body["Response metrics"]
-    assert "No timeline entry precedes the opening" in body["Response metrics"]
-    assert "The incident is not resolved yet." in body["Response metrics"]
+    assert "| Time to detect | Not set | — | — |" in body["Response metrics"]
+    assert "Impact started and Detected are not set." in body["Response metrics"]
+    assert "Detected and Resolved are not set." in body["Response metrics"]
     assert "No 5-Whys analysis was recorded." in body["5-Whys analysis"]
     assert "No root cause has been identified yet" in body["Root cause"]
     assert "No log files were attached" in body["Log files analysed"]
     assert "No immediate actions or mitigations were recorded." in body["Corrective actions"]
     assert "No long-term or preventive actions were recorded." in body["Corrective actions"]
-    assert "Printer queue stuck" in body["Summary"] and "Unassigned" in body["Summary"]
+    assert "Printer queue stuck" in body["Summary"] and "| Assigned to | Not assigned |" in body["Summary"]
+    assert "| Incident commander | Not recorded |" in body["Summary"]
 
     pm = section_bodies(call("generate_postmortem", issue_id=issue["id"])["content_md"])
     assert len(pm) == 12
@@ -215,25 +236,20 @@ def test_a_bare_incident_says_plainly_what_is_missing(call, make_issue):
 
 
 def test_metrics_are_exact_for_known_timestamps():
-    issue = {"created_at": "2026-01-10 08:00:00", "resolved_at": "2026-01-12 09:30:15"}
-    events = [
-        {"event_type": "note", "created_at": "2026-01-10 07:45:30"},
-        {"event_type": "triage_started", "created_at": "2026-01-10 08:00:00"},
-        {"event_type": "service_restored", "created_at": "2026-01-10 08:07:05"},
-        {"event_type": "mitigation_applied", "created_at": "2026-01-10 09:00:00"},
-        {"event_type": "root_cause_identified", "created_at": "2026-01-10 10:00:00"},
-        {"event_type": "root_cause_identified", "created_at": "2026-01-11 10:00:00"},
-    ]
-    result = {m.key: m for m in metrics.compute(issue, events, [{"is_root_cause": True}])}
+    issue = {"created_at": "2026-01-10 08:00:00", "impact_started_at": "2026-01-10 07:45:30",
+             "detected_at": "2026-01-10 08:00:00", "acknowledged_at": "2026-01-10 08:00:40",
+             "mitigated_at": "2026-01-10 08:07:05", "resolved_at": "2026-01-12 09:30:15"}
+    result = {m.key: m for m in metrics.compute(issue)}
     assert result["time_to_detect"].seconds == 14 * 60 + 30
+    assert result["time_to_acknowledge"].display == "40 s"
     assert result["time_to_mitigate"].seconds == 7 * 60 + 5
-    assert result["time_to_root_cause"].seconds == 26 * 3600  # the latest identification
+    assert result["time_to_mitigate"].display == "7 min 05 s"
     assert result["time_to_resolve"].seconds == 2 * 86400 + 5415
     assert result["time_to_resolve"].display == "2 d 1 h"
-    assert result["time_to_mitigate"].display == "7 min 05 s"
-    unmarked = {m.key: m for m in metrics.compute(issue, events, [{"is_root_cause": False}])}
-    assert unmarked["time_to_root_cause"].seconds is None
-    assert unmarked["time_to_root_cause"].display == "Not measurable"
+    assert result["impact_duration"].seconds == 21 * 60 + 35  # to mitigated
+    not_mitigated = {m.key: m for m in metrics.compute({**issue, "mitigated_at": None})}
+    assert not_mitigated["impact_duration"].end == "2026-01-12 09:30:15"  # to resolved
+    assert not_mitigated["time_to_mitigate"].display == "Not set"
 
 
 def test_narrative_context_holds_only_redacted_material(app, call, make_issue):
@@ -248,6 +264,9 @@ def test_narrative_context_holds_only_redacted_material(app, call, make_issue):
     assert ctx["log_files_not_redacted"] == 1
     assert ctx["root_cause"] == "A deploy halved the pool size without load testing."
     assert ctx["metrics"]["time_to_resolve"]["seconds"] == 9000
+    assert ctx["milestones"]["impact_started"] == "2026-03-01 09:10:00"
+    assert {"time": "2026-03-01 10:15:00", "type": "milestone", "description": "Mitigated",
+            "manual": True} in ctx["timeline"]
     assert {s["id"] for s in ctx["sections_to_draft"]["postmortem"]} == {
         "executive_summary", "impact", "what_went_well", "what_could_be_improved",
         "lessons_learned"}
@@ -278,3 +297,13 @@ def test_user_text_cannot_inject_markdown_structure(call, make_issue):
     assert len(re.findall(r"^## ", md, flags=re.MULTILINE)) == 9
     assert "\\- fake item \\| with pipe \\#\\# fake section" not in md  # only the start is escaped
     assert "\\- fake item \\| with pipe ## fake section" in md
+
+
+def test_sections_name_the_prompt_to_replace(call, make_issue):
+    issue = make_issue()
+    doc = call("generate_postmortem", issue_id=issue["id"])
+    by_id = {s["id"]: s for s in doc["sections"]}
+    prompt = by_id["lessons_learned"]["placeholder"]
+    assert prompt.startswith("> " + sections.AUTHOR_MARK) and prompt in doc["content_md"]
+    assert "##" not in prompt  # never the heading
+    assert by_id["timeline"]["placeholder"] is None

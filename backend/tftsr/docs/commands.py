@@ -130,6 +130,8 @@ def export_document(app, document_id, format):
         inp = export.ExportInput(doc, issue_store.get(conn, doc["issue_id"]),
                                  timeline.list_events(conn, doc["issue_id"]),
                                  audit_head=audit_head_text(conn))
+    if format != "md":  # screenshots the document shows (Markdown keeps its references)
+        inp.images = export.load_images(app, doc["issue_id"], doc["content_md"])
     data, mime, name = export.export_bytes(inp, format)
     result = deliver_file(app, name, mime, data)
     if result.get("cancelled"):

@@ -2,9 +2,16 @@
 
 * ``md``   — the stored Markdown as UTF-8, unchanged, then a rule and the audit head line.
 * ``html`` — one self-contained page: sanitised body, embedded print-friendly CSS, the
-  timeline chart as inline SVG, a Content-Security-Policy that forbids scripts and
-  remote loads, and no external reference of any kind.
+  timeline chart as inline SVG, screenshots as ``data:`` images, a
+  Content-Security-Policy that forbids scripts and remote loads, and no external
+  reference of any kind. The header names the document only: the facts are the
+  document's own first section, not repeated above it.
 * ``pdf``  — see :mod:`tftsr.docs.pdf`.
+
+Screenshots: a line holding only ``![caption](attachment:IMAGE-ID)`` (what the editor's
+"Insert screenshot" writes) shows that image of the incident, in HTML and PDF, at the
+size of its largest stored thumbnail. A reference to an image of another incident, or
+one since deleted, stays a visible "[image: caption]" note.
 
 The chart is drawn from the incident's current timeline; the document's text is exported
 exactly as stored (with the author's edits). Every format ends with "Audit log head at
@@ -14,13 +21,15 @@ an anchor outside the database (``tftsr db verify-audit --expect-head SEQ:HASH``
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 
 from tftsr.docs import generate, timeline_chart
-from tftsr.docs.pdf import TitlePage, markdown_to_pdf
+from tftsr.docs.pdf import PdfImage, TitlePage, markdown_to_pdf
 from tftsr.docs.render import render_with_inserts
 
 FORMATS = {
@@ -29,6 +38,69 @@ FORMATS = {
     "pdf": ("application/pdf", "pdf"),
 }
 _TIMELINE_HEADING = re.compile(r"^(\d+\.\s*)?timeline$", re.IGNORECASE)
+IMAGE_LINE = re.compile(
+    r"^[ \t]{0,3}!\[([^\]\n]{0,300})\]\(attachment:([0-9a-fA-F-]{36})\)[ \t]*$")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+MAX_IMAGES = 40
+IMAGE_SIZE = 512  # the largest stored thumbnail
+
+
+@dataclass(frozen=True)
+class DocImage:
+    """A screenshot ready to place in an export (thumbnail bytes, upright)."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+    def data_uri(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def image_refs(markdown: str) -> list[tuple[int, str, str]]:
+    """(line number, caption, image id) for every line that is only a screenshot
+    reference, outside code fences."""
+    found, in_fence = [], False
+    for n, line in enumerate(markdown.split("\n")):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        m = None if in_fence else IMAGE_LINE.match(line)
+        if m:
+            found.append((n, m.group(1), m.group(2).lower()))
+    return found
+
+
+def load_images(app, issue_id: str, markdown: str) -> dict[str, DocImage]:
+    """The screenshots a document refers to, for its incident only."""
+    from PIL import Image
+
+    from tftsr.evidence import images as evidence_images
+
+    wanted = list(dict.fromkeys(ref for _n, _c, ref in image_refs(markdown)))[:MAX_IMAGES]
+    if not wanted:
+        return {}
+    with app.db.connection() as conn:
+        marks = ", ".join("?" * len(wanted))
+        own = {r["id"] for r in conn.execute(
+            f"SELECT id FROM image_attachments WHERE issue_id = ? AND id IN ({marks})",
+            [issue_id, *wanted])}
+    out = {}
+    for image_id in wanted:
+        if image_id not in own:
+            continue
+        try:
+            found = evidence_images.thumbnail(app, image_id, IMAGE_SIZE)
+            if found is None:
+                continue
+            data, mime = found
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+        except Exception:  # noqa: BLE001 - an unreadable image stays a caption, not a failed export
+            continue
+        out[image_id] = DocImage(data, mime, width, height)
+    return out
 
 
 @dataclass
@@ -37,6 +109,7 @@ class ExportInput:
     issue: dict             # the incident
     events: list[dict]      # the incident's timeline, chronological
     audit_head: str = ""    # "SEQ:HASH" of the audit log when exported
+    images: dict[str, DocImage] = field(default_factory=dict)  # screenshots by image id
 
     def head_line(self) -> str:
         return f"Audit log head at export: {self.audit_head}" if self.audit_head else ""
@@ -50,16 +123,26 @@ class ExportInput:
         return timeline_chart.layout(self.issue, story)
 
     def facts(self) -> list[tuple[str, str]]:
+        """What the PDF's title page shows about the incident."""
         i = self.issue
-        return [
+        facts = [
             ("Incident", i["title"]),
             ("Severity", generate.label(i["severity"])),
+        ]
+        if i.get("priority"):
+            facts.append(("Priority", generate.PRIORITY_LABELS.get(i["priority"], i["priority"])))
+        facts += [
             ("Status", generate.label(i["status"])),
             ("Opened", f"{i['created_at']} UTC"),
             ("Resolved", f"{i['resolved_at']} UTC" if i.get("resolved_at") else "Not resolved"),
-            ("Assigned to", i.get("assigned_to") or "Unassigned"),
+        ]
+        if i.get("incident_commander"):
+            facts.append(("Incident commander", i["incident_commander"]))
+        facts += [
+            ("Assigned to", i.get("assigned_to") or "Not assigned"),
             ("Incident id", i["id"]),
         ]
+        return facts
 
 
 def filename(inp: ExportInput, fmt: str) -> str:
@@ -84,9 +167,6 @@ header.doc { border-top: 6px solid #2563eb; margin: -48px -56px 32px; padding: 3
 header.doc .kind { color: #2563eb; font-weight: 700; letter-spacing: .08em;
   text-transform: uppercase; font-size: 13px; }
 header.doc h1.doc-title { font-size: 30px; line-height: 1.25; margin: 6px 0 16px; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 20px;
-  margin: 0 0 8px; font-size: 14px; }
-dl.facts dt { color: #64748b; font-weight: 700; } dl.facts dd { margin: 0; }
 h1 { font-size: 26px; } h2 { font-size: 21px; color: #1d4ed8; margin-top: 36px;
   padding-bottom: 4px; border-bottom: 2px solid #2563eb; break-after: avoid; }
 h3 { font-size: 17px; margin-top: 24px; break-after: avoid; }
@@ -108,6 +188,10 @@ tbody tr:nth-child(even) { background: #f8fafc; }
 figure.timeline-chart { margin: 12px 0 20px; padding: 10px; border: 1px solid #e5e7eb;
   border-radius: 4px; }
 figure.timeline-chart figcaption { font-size: 12px; color: #64748b; margin-top: 6px; }
+figure.screenshot { margin: 14px 0 20px; text-align: center; }
+figure.screenshot img { max-width: 100%; height: auto; border: 1px solid #e5e7eb;
+  border-radius: 4px; }
+figure.screenshot figcaption { font-size: 12px; color: #64748b; margin-top: 6px; }
 footer.doc { color: #64748b; font-size: 12px; margin-top: 40px; border-top: 1px solid #e5e7eb;
   padding-top: 10px; }
 @media print {
@@ -140,8 +224,15 @@ def to_html(inp: ExportInput) -> str:
         return (f'<figure class="timeline-chart">{timeline_chart.to_svg(chart)}'
                 f"<figcaption>{escape(chart.description)}</figcaption></figure>")
 
-    body = render_with_inserts(without_leading_title(inp.document["content_md"]), insert)
-    facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in inp.facts())
+    markdown, placed = _with_image_markers(without_leading_title(inp.document["content_md"]),
+                                           inp.images)
+    body = render_with_inserts(markdown, insert)
+    for marker, (caption, image) in placed.items():
+        figure = (f'<figure class="screenshot"><img src="{image.data_uri()}" alt="{escape(caption)}"'
+                  f' width="{image.width}" height="{image.height}">'
+                  + (f"<figcaption>{escape(caption)}</figcaption>" if caption else "")
+                  + "</figure>")
+        body = body.replace(f"<p>{marker}</p>", figure)
     title = escape(inp.document["title"])
     head = f'<br><span class="audit-head">{escape(inp.head_line())}</span>' if inp.audit_head else ""
     return (
@@ -151,12 +242,28 @@ def to_html(inp: ExportInput) -> str:
         '<meta name="referrer" content="no-referrer">\n'
         f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         f'<header class="doc"><div class="kind">{escape(inp.kind)}</div>'
-        f'<h1 class="doc-title">{title}</h1><dl class="facts">{facts}</dl></header>\n'
+        f'<h1 class="doc-title">{title}</h1></header>\n'
         f"{body}\n"
         f'<footer class="doc">Exported from TFTSR. Sensitive values in attached logs were '
         f"redacted before analysis; only counts by type appear here.{head}</footer>\n"
         "</main>\n</body>\n</html>\n"
     )
+
+
+def _with_image_markers(markdown: str, images: dict[str, DocImage]):
+    """The Markdown with each screenshot line whose image is known replaced by a marker
+    paragraph, and {marker: (caption, image)}. The marker is letters and digits only, so
+    it reaches the sanitised HTML unchanged as ``<p>MARKER</p>``."""
+    lines = markdown.split("\n")
+    placed = {}
+    for n, caption, image_id in image_refs(markdown):
+        image = images.get(image_id)
+        if image is None:
+            continue
+        marker = f"TFTSRSCREENSHOT{len(placed):04d}X{image_id.replace('-', '')}"
+        lines[n] = "\n" + marker + "\n"
+        placed[marker] = (caption.strip(), image)
+    return "\n".join(lines), placed
 
 
 def to_pdf(inp: ExportInput) -> bytes:
@@ -166,8 +273,12 @@ def to_pdf(inp: ExportInput) -> bytes:
                   "before analysis; only counts by type appear in this document."
                   + (f"\n{inp.head_line()}" if inp.audit_head else "")),
     )
-    return markdown_to_pdf(without_leading_title(inp.document["content_md"]), doc_title=inp.document["title"],
-                           title_page=page, chart=inp.chart())
+    markdown, placed = _with_image_markers(without_leading_title(inp.document["content_md"]),
+                                           inp.images)
+    return markdown_to_pdf(markdown, doc_title=inp.document["title"], title_page=page,
+                           chart=inp.chart(),
+                           images={marker: PdfImage(image.data, image.width, image.height, caption)
+                                   for marker, (caption, image) in placed.items()})
 
 
 def export_bytes(inp: ExportInput, fmt: str) -> tuple[bytes, str, str]:

@@ -1,8 +1,13 @@
 """The RCA and the post-mortem, written as Markdown from the incident's real data.
 
-Every value comes from the database: the incident, its timeline, the 5-Whys, the log
-files and their PII findings, and the action items. A section with no data says so in
-plain words. What the tool cannot know (impact, what went well, lessons learned) is left
+Every value comes from the database: the incident (with its roles, impact and
+milestones), its timeline, the 5-Whys, the log files and their PII findings, and the
+action items. A section with no data says so in plain words.
+
+The documents tell the incident's story, not the tool's bookkeeping: the timeline holds
+the incident's opening, the entries people wrote and the milestones; the 5-Whys appear
+as the final chain (a why deleted or reordered on the way is in the audit log, not
+here); response metrics come from the milestones only (:mod:`tftsr.docs.metrics`). What the tool cannot know (impact, what went well, lessons learned) is left
 to the author: the section holds a clearly marked prompt (``sections.AUTHOR_MARK``)
 instead of invented text; the author replaces it in the editor (or a drafting tool does,
 by section id — see :func:`narrative_context`).
@@ -19,19 +24,27 @@ from dataclasses import dataclass, field
 
 from tftsr.db.ids import now_text
 from tftsr.docs import actions, metrics, sections
+from tftsr.issues import milestones, timeline
 from tftsr.issues import store as issue_store
-from tftsr.issues import timeline
 from tftsr.issues.domains import DOMAIN_LABELS
 
 DOC_TITLES = {"rca": "Root Cause Analysis", "postmortem": "Post-mortem"}
 # Events about the documents themselves are not part of the incident's story.
 DOCUMENT_EVENT_TYPES = ("rca_generated", "postmortem_generated", "document_exported")
+# Recorded events that are bookkeeping of the tool (each 5-Whys edit, field changes, status
+# moves, uploads): the audit log keeps them; the documents show their outcome instead
+# (the final whys, the facts table, the milestones, the log files section).
+BOOKKEEPING_EVENT_TYPES = DOCUMENT_EVENT_TYPES + (
+    "why_level_advanced", "root_cause_identified", "issue_updated", "status_changed",
+    "log_uploaded",
+)
 EVENT_LABELS = {
     "triage_started": "Incident opened", "status_changed": "Status changed",
     "issue_updated": "Details updated", "why_level_advanced": "5-Whys step",
     "root_cause_identified": "Root cause identified", "log_uploaded": "Log file",
     "rca_generated": "RCA generated", "postmortem_generated": "Post-mortem generated",
     "document_exported": "Document exported", "note": "Note",
+    "impact_started": "Impact began", "detected": "Detected",
     "mitigation_applied": "Mitigation applied", "escalated": "Escalated",
     "customer_notified": "Customers notified", "service_restored": "Service restored",
     "monitoring": "Monitoring", "other": "Other",
@@ -41,7 +54,22 @@ PII_LABELS = {
     "ApiKey": "API key", "Password": "Password", "Ssn": "SSN", "CreditCard": "Credit card",
     "Email": "Email address", "MacAddress": "MAC address", "Ipv6": "IPv6 address",
     "Ipv4": "IPv4 address", "PhoneNumber": "Phone number", "Hostname": "Hostname",
+    "AwsAccessKey": "AWS access key", "Jwt": "JSON Web Token", "PrivateKey": "Private key",
+    "GitHubToken": "GitHub token", "GitLabToken": "GitLab token", "SlackToken": "Slack token",
+    "SecretAssignment": "Secret", "Manual": "Marked by hand",
 }
+PRIORITY_LABELS = {"p1": "P1 (act now)", "p2": "P2 (today)", "p3": "P3 (this week)",
+                   "p4": "P4 (when possible)"}
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def pii_label(pii_type: str) -> str:
+    """A type's name as people say it: known types from the table above, any other one
+    with its words separated ("CloudToken" -> "Cloud token")."""
+    if pii_type in PII_LABELS:
+        return PII_LABELS[pii_type]
+    words = _CAMEL.sub(" ", str(pii_type)).split()
+    return md_text(" ".join([words[0]] + [w.lower() for w in words[1:]]) if words else pii_type)
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 # Characters that only mean something at the start of a line (headings, lists, quotes).
 _MD_LINE_START = re.compile(r"^(#|[+\-=>]|\d+[.)])")
@@ -106,7 +134,15 @@ class IncidentRecord:
 
     @property
     def story_events(self) -> list[dict]:
-        return [e for e in self.events if e["event_type"] not in DOCUMENT_EVENT_TYPES]
+        """The incident's opening and the entries people wrote, oldest first."""
+        return [e for e in self.events if e["event_type"] not in BOOKKEEPING_EVENT_TYPES]
+
+    @property
+    def milestones(self) -> list[dict]:
+        return [m for m in milestones.as_list(self.issue) if m["at"]]
+
+    def metric(self, key: str) -> metrics.Metric:
+        return next(m for m in self.metrics if m.key == key)
 
     @property
     def category_label(self) -> str:
@@ -154,7 +190,7 @@ def collect(conn, issue_id: str) -> IncidentRecord:
     return IncidentRecord(
         issue=issue, events=events, steps=steps, log_files=_log_files(conn, issue_id),
         action_items=actions.list_for_issue(conn, issue_id),
-        metrics=metrics.compute(issue, events, steps),
+        metrics=metrics.compute(issue),
     )
 
 
@@ -163,15 +199,23 @@ def _heading(number: int, spec: sections.SectionSpec) -> str:
     return f"## {number}. {spec.heading}"
 
 
+def _names(values) -> str:
+    return ", ".join(md_text(v) for v in values or [])
+
+
 def _facts_table(rec: IncidentRecord, doc_type: str) -> str:
     i = rec.issue
     rows = [
         ["Incident", md_text(i["title"])],
         ["Incident id", md_code(i["id"])],
         ["Severity", label(i["severity"])],
+        ["Priority", PRIORITY_LABELS.get(i.get("priority") or "", "Not set")],
         ["Status", label(i["status"])],
         ["Category", md_text(rec.category_label)],
-        ["Assigned to", md_text(i.get("assigned_to")) or "Unassigned"],
+        ["Incident commander", md_text(i.get("incident_commander")) or "Not recorded"],
+        ["Assigned to", md_text(i.get("assigned_to")) or "Not assigned"],
+        ["Responders", _names(i.get("responders")) or "Not recorded"],
+        ["Services affected", _names(i.get("services_affected")) or "Not recorded"],
         ["Opened", f"{i['created_at']} UTC"],
         ["Resolved", f"{i['resolved_at']} UTC" if i.get("resolved_at") else "Not resolved"],
     ]
@@ -188,20 +232,21 @@ def _summary_sentences(rec: IncidentRecord) -> str:
     i = rec.issue
     parts = [(f"{label(i['severity'])}-severity {md_text(rec.category_label)} incident "
               f"**{md_text(i['title'])}**, opened {i['created_at']} UTC, is **{i['status']}**.")]
-    mx = {m.key: m for m in rec.metrics}
+    impact = rec.metric("impact_duration")
+    if impact.seconds is not None:
+        parts.append(f"The impact lasted {impact.display}, from {impact.start} to "
+                     f"{impact.end} UTC.")
     root = rec.root_cause
     if root:
         cause = root.get("answer") or root["why_question"]
-        when = mx["time_to_root_cause"]
-        after = f" after {when.display}" if when.seconds is not None else ""
-        parts.append(f"The root cause was identified{after}: {md_text(cause)}")
+        parts.append(f"The root cause was identified: {md_text(cause)}")
         if not parts[-1].endswith((".", "!", "?")):
             parts[-1] += "."
     else:
         parts.append("No root cause has been identified yet.")
-    resolve = mx["time_to_resolve"]
+    resolve = rec.metric("time_to_resolve")
     if resolve.seconds is not None:
-        parts.append(f"It was resolved {resolve.display} after it was opened.")
+        parts.append(f"It was resolved {resolve.display} after it was detected.")
     open_items = sum(1 for a in rec.action_items if a["status"] in actions.ACTIVE_STATUSES)
     n_events, n_steps = len(rec.story_events), len(rec.steps)
     n_logs, n_items = len(rec.log_files), len(rec.action_items)
@@ -218,28 +263,44 @@ def _description(rec: IncidentRecord) -> str:
     return text if text else no_data("No description was recorded for this incident.")
 
 
+def story_rows(rec: IncidentRecord) -> list[tuple[str, str, str]]:
+    """(time, kind, description) for the timeline: the story entries and the milestones,
+    oldest first (a milestone before the entries of the same second)."""
+    rows = [(m["at"], 0, "Milestone", f"**{m['label']}**") for m in rec.milestones]
+    rows += [(e["created_at"], 1, EVENT_LABELS.get(e["event_type"], label(e["event_type"])),
+              md_text(e["description"])) for e in rec.story_events]
+    return [(t, kind, text) for t, _order, kind, text in sorted(rows, key=lambda r: r[:2])]
+
+
 def _timeline(rec: IncidentRecord) -> str:
-    events = rec.story_events
-    if not events:
+    rows = story_rows(rec)
+    if not rows:
         return no_data("No timeline entries were recorded.")
-    rows = []
-    for e in events:
-        kind = EVENT_LABELS.get(e["event_type"], label(e["event_type"]))
-        if e.get("manual"):
-            kind += " (manual)"
-        rows.append([e["created_at"], kind, md_text(e["description"])])
-    return (f"{len(events)} entr{'y' if len(events) == 1 else 'ies'}, oldest first; "
-            "times are UTC.\n\n" + md_table(["Time (UTC)", "Event", "Description"], rows))
+    n = len(rows)
+    return (f"{n} entr{'y' if n == 1 else 'ies'}, oldest first; times are UTC. Milestones are "
+            "in bold; the 5-Whys and the other records are in their own sections.\n\n"
+            + md_table(["Time (UTC)", "Event", "Description"], [list(r) for r in rows]))
+
+
+def _milestones_table(rec: IncidentRecord) -> str:
+    return md_table(["Milestone", "Time (UTC)"], [
+        [m["label"], m["at"] or "Not set"] for m in milestones.as_list(rec.issue)])
 
 
 def _metrics(rec: IncidentRecord) -> str:
+    def moment(key: str, at: str | None) -> str:
+        return f"{milestones.BY_KEY[key].label} {at}" if at else "—"
+
     rows = [[m.label, f"**{m.display}**" if m.seconds is not None else m.display,
-             m.start or "—", m.end or "—"] for m in rec.metrics]
+             moment(m.start_milestone, m.start), moment(m.end_milestone, m.end)]
+            for m in rec.metrics]
     notes = [f"- **{m.label}:** {m.definition}."
              + (f" _{m.missing_reason}_" if m.seconds is None and m.missing_reason else "")
              for m in rec.metrics]
-    return (md_table(["Metric", "Duration", "From (UTC)", "To (UTC)"], rows)
-            + "\n\nHow each is measured:\n\n" + "\n".join(notes))
+    return ("**Milestones**\n\n" + _milestones_table(rec) + "\n\n**Durations**\n\n"
+            + md_table(["Metric", "Duration", "From (UTC)", "To (UTC)"], rows)
+            + "\n\nEach duration runs between two milestones as entered on the incident:\n\n"
+            + "\n".join(notes))
 
 
 def _five_whys(rec: IncidentRecord) -> str:
@@ -265,8 +326,9 @@ def _root_cause(rec: IncidentRecord) -> str:
         return no_data("No root cause has been identified yet: no 5-Whys step is marked as "
                        "the root cause.")
     cause = root.get("answer") or root["why_question"]
-    when = next((m for m in rec.metrics if m.key == "time_to_root_cause"), None)
-    found = f", recorded {when.end} UTC" if when and when.end else ""
+    marked = [e["created_at"] for e in rec.events if e["event_type"] == "root_cause_identified"
+              and isinstance(e.get("metadata"), dict) and e["metadata"].get("step_id") == root["id"]]
+    found = f", recorded {marked[-1]} UTC" if marked else ""
     text = (f"> {md_text(cause)}\n\nIdentified at 5-Whys step {root['step_order']} "
             f"(“{md_text(root['why_question'])}”){found}.")
     if root.get("evidence"):
@@ -277,7 +339,7 @@ def _root_cause(rec: IncidentRecord) -> str:
 def _pii_summary(counter: dict) -> str:
     if not counter:
         return "none"
-    return ", ".join(f"{PII_LABELS.get(t, md_text(t))} {n}" for t, n in
+    return ", ".join(f"{pii_label(t)} {n}" for t, n in
                      sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -304,7 +366,7 @@ def _log_evidence(rec: IncidentRecord) -> str:
     ]
     if totals:
         parts.append(md_table(["Type", "Count"], [
-            [PII_LABELS.get(t, md_text(t)), str(n)]
+            [pii_label(t), str(n)]
             for t, n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
         ] + [["**Total**", f"**{sum(totals.values())}**"]]))
     else:
@@ -369,14 +431,23 @@ def _contributing_factors(rec: IncidentRecord) -> str:
 def _impact(rec: IncidentRecord) -> str:
     i = rec.issue
     facts = [f"- Severity: **{label(i['severity'])}**"]
-    resolve = next(m for m in rec.metrics if m.key == "time_to_resolve")
-    facts.append(f"- Open for: {resolve.display}" if resolve.seconds is not None
-                 else "- Open for: still unresolved")
+    if i.get("priority"):
+        facts.append(f"- Priority: {PRIORITY_LABELS.get(i['priority'], i['priority'])}")
+    impact = rec.metric("impact_duration")
+    facts.append(f"- Impact duration: {impact.display} ({impact.start} to {impact.end} UTC)"
+                 if impact.seconds is not None else f"- Impact duration: not set "
+                 f"({impact.missing_reason[0].lower() + impact.missing_reason[1:]})")
+    if i.get("services_affected"):
+        facts.append(f"- Services affected: {_names(i['services_affected'])}")
     notified = [e for e in rec.story_events if e["event_type"] == "customer_notified"]
     facts.append(f"- Customer notifications on the timeline: {len(notified)}")
-    return ("Recorded facts:\n\n" + "\n".join(facts) + "\n\n"
-            + author_prompt("Describe who and what was affected, for how long and how badly "
-                            "(users, requests, revenue, SLAs). Replace this note with it."))
+    text = "Recorded facts:\n\n" + "\n".join(facts)
+    described = (i.get("customer_impact") or "").strip()
+    if described:
+        return text + "\n\n**Customers and services affected** (as recorded):\n\n" + md_text(described)
+    return text + "\n\n" + author_prompt(
+        "Describe who and what was affected, for how long and how badly "
+        "(users, requests, revenue, SLAs). Replace this note with it.")
 
 
 # -- documents ----------------------------------------------------------------------------
@@ -461,16 +532,21 @@ def narrative_context(conn, issue_id: str) -> dict:
     redacted_files = [f for f in rec.log_files if f["redacted"]]
     return {
         "issue": {k: i.get(k) for k in ("id", "title", "description", "severity", "status",
-                                          "created_at", "resolved_at", "assigned_to", "tags")}
+                                          "created_at", "resolved_at", "assigned_to", "tags",
+                                          "priority", "incident_commander", "responders",
+                                          "customer_impact", "services_affected")}
                  | {"category": rec.category_label},
+        "milestones": {m["key"]: m["at"] for m in milestones.as_list(i)},
         "metrics": metrics.as_dict(rec.metrics),
         "five_whys": [{"step_order": s["step_order"], "question": s["why_question"],
                        "answer": s.get("answer"), "evidence": s.get("evidence"),
                        "is_root_cause": s["is_root_cause"]} for s in rec.steps],
         "root_cause": (rec.root_cause or {}).get("answer") if rec.root_cause else None,
-        "timeline": [{"time": e["created_at"], "type": e["event_type"],
-                      "description": e["description"], "manual": e["manual"]}
-                     for e in rec.story_events],
+        "timeline": sorted(
+            [{"time": e["created_at"], "type": e["event_type"],
+              "description": e["description"], "manual": e["manual"]} for e in rec.story_events]
+            + [{"time": m["at"], "type": "milestone", "description": m["label"], "manual": True}
+               for m in rec.milestones], key=lambda row: row["time"]),
         "action_items": [{k: a[k] for k in ("title", "kind", "status", "owner", "due_date",
                                             "overdue")} for a in rec.action_items],
         "log_files": [{"file_name": f["file_name"], "file_size": f["file_size"],

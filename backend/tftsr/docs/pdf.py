@@ -4,7 +4,11 @@ The Markdown is parsed by the same markdown-it parser as the HTML preview and wa
 token by token: headings, paragraphs with bold/italic/code/links, nested lists,
 blockquotes, code blocks, tables and rules. A title page comes first, every later page
 carries the document title and "Page n of N", and the timeline chart is drawn as vector
-graphics under the Timeline heading.
+graphics under the Timeline heading. Screenshots come in as marker paragraphs (see
+:mod:`tftsr.docs.export`) and are drawn as images with their caption.
+
+Table columns are never narrower than their longest word, so cells wrap between words;
+only a single word wider than the whole text width (a hash, a long URL) is broken.
 
 Fonts are bundled (``fonts/``): DejaVu Sans and DejaVu Sans Mono for Latin, Greek,
 Cyrillic, arrows and symbols; Droid Sans Fallback for CJK and other scripts DejaVu
@@ -13,6 +17,7 @@ lacks. The fallback (4 MB) is only loaded when the text needs it.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,11 +39,22 @@ FONT_FILES = {
 FALLBACK_FILE = "DroidSansFallbackFull.ttf"
 
 BODY_PT = 10
+MIN_TABLE_SCALE = 0.75  # type size of a table whose longest words do not fit, relative
 LINE_MM = 5.0
 ACCENT = (37, 99, 235)
 MUTED = (100, 116, 139)
 TEXT = (17, 24, 39)
 _TIMELINE_HEADING = re.compile(r"^(\d+\.\s*)?timeline$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PdfImage:
+    """A screenshot to draw where its marker paragraph stands."""
+
+    data: bytes
+    width: int   # pixels
+    height: int
+    caption: str = ""
 
 
 @dataclass
@@ -133,9 +149,11 @@ class TextMeasure:
 
 
 class MarkdownPdf(FPDF):
-    def __init__(self, doc_title: str, *, with_fallback: bool):
+    def __init__(self, doc_title: str, *, with_fallback: bool,
+                 images: dict[str, PdfImage] | None = None):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.doc_title = doc_title
+        self.images = images or {}
         self.set_margins(20, 20, 20)
         self.set_auto_page_break(True, margin=20)
         for (family, style), name in FONT_FILES.items():
@@ -150,6 +168,7 @@ class MarkdownPdf(FPDF):
         self._lists: list[list] = []
         self._pending_marker = False
         self._quote_depth = 0
+        self._table_scale = 1.0
         self.measure = TextMeasure(self, with_fallback)
 
     # -- page furniture --------------------------------------------------------------
@@ -318,7 +337,35 @@ class MarkdownPdf(FPDF):
         self.set_x(self.l_margin)
         self.set_font(SANS, "", BODY_PT)
 
+    def screenshot(self, image: PdfImage) -> None:
+        """The image at its natural size (96 dpi), no wider than the text, no taller than
+        half a page, then its caption."""
+        max_w = self.w - self.l_margin - self.r_margin
+        w = min(max_w, image.width * 25.4 / 96)
+        h = w * image.height / max(1, image.width)
+        if h > 130:
+            w, h = w * 130 / h, 130
+        self._ensure_space(h + (9 if image.caption else 4))
+        x = self.l_margin + (max_w - w) / 2
+        y = self.get_y() + 1
+        self.image(io.BytesIO(image.data), x=x, y=y, w=w, h=h)
+        self.set_draw_color(209, 213, 219)
+        self.rect(x, y, w, h)
+        self.set_draw_color(0, 0, 0)
+        self.set_y(y + h + 1.5)
+        if image.caption:
+            self.set_font(SANS, "I", 8.5)
+            self.set_text_color(*MUTED)
+            self.multi_cell(0, 4.2, image.caption, align="C", new_x=XPos.LMARGIN,
+                            new_y=YPos.NEXT)
+            self.set_text_color(*self._colour())
+        self.ln(3)
+
     def paragraph(self, inline, tight: bool) -> None:
+        children = inline.children or []
+        if len(children) == 1 and children[0].type == "text" and children[0].content in self.images:
+            self.screenshot(self.images[children[0].content])
+            return
         if not self._pending_marker:
             self.set_x(self.l_margin)
         self._pending_marker = False
@@ -370,7 +417,11 @@ class MarkdownPdf(FPDF):
             return
         ncols = max(len(r) for r in rows)
         rows = [r + [("", "")] * (ncols - len(r)) for r in rows]
-        widths = self._column_widths(rows, ncols)
+        self._table_scale = 1.0
+        widths, fits = self._column_widths(rows, ncols)
+        if not fits:  # the longest words alone overflow the line: a smaller type first
+            self._table_scale = MIN_TABLE_SCALE
+            widths, _fits = self._column_widths(rows, ncols)
         aligns = (aligns + [""] * ncols)[:ncols]
         self.set_x(self.l_margin)
         header, body = rows[0], rows[1:]
@@ -378,6 +429,7 @@ class MarkdownPdf(FPDF):
         for n, row in enumerate(body):
             self._table_row(row, widths, aligns, header=False, shaded=n % 2 == 1,
                             repeat=header)
+        self._table_scale = 1.0
         self.set_draw_color(0, 0, 0)
         self.set_fill_color(255, 255, 255)
         self.set_text_color(*TEXT)
@@ -386,12 +438,12 @@ class MarkdownPdf(FPDF):
 
     def _cell_font(self, style: str, header: bool) -> tuple[str, str, float]:
         if style == "code" and not header:
-            return MONO, "", 7.8
-        return SANS, "B" if (header or style == "B") else "", 8.5
+            return MONO, "", 7.8 * self._table_scale
+        return SANS, "B" if (header or style == "B") else "", 8.5 * self._table_scale
 
     def _table_row(self, row, widths, aligns, *, header: bool, shaded: bool,
                    repeat=None) -> None:
-        pad_x, pad_y, line_h = 1.6, 1.3, 3.9
+        pad_x, pad_y, line_h = 1.6, 1.3, 3.9 * self._table_scale
         laid_out = []
         for (text, style), width in zip(row, widths):
             family, emphasis, size = self._cell_font(style, header)
@@ -436,29 +488,51 @@ class MarkdownPdf(FPDF):
             self.text(x, y, run)
             x += self.measure.width(run, run_family, emphasis, size)
 
-    def _column_widths(self, rows, ncols) -> list[float]:
-        """Column widths in mm: short columns get their natural width (no wrapping), the
-        rest of the line is shared by the long ones in proportion to their content."""
+    def _column_widths(self, rows, ncols) -> tuple[list[float], bool]:
+        """Column widths in mm. Every column gets at least its longest word (so a cell
+        wraps between words, never inside one); short columns get their whole natural
+        width; what is left is shared by the long ones in proportion to their content.
+        Returns (widths, whether every column holds its longest word); when the longest
+        words alone overflow the line the columns are shrunk in proportion (and a word
+        wider than its column is broken)."""
         total = self.w - self.l_margin - self.r_margin
-        pad = 3.4
-        natural = []
+        pad = 3.4 + 0.5
+        natural, minimum = [], []
         for c in range(ncols):
-            widest = 0.0
+            widest = longest_word = 0.0
             for n, r in enumerate(rows):
                 text, style = r[c]
                 family, emphasis, size = self._cell_font(style, n == 0)
                 widest = max(widest, self.measure.width(text, family, emphasis, size))
-            natural.append(widest + pad + 0.5)
+                for word in set(text.split()):
+                    longest_word = max(longest_word,
+                                       self.measure.width(word, family, emphasis, size))
+            natural.append(widest + pad)
+            minimum.append(min(longest_word, total * 0.6) + pad)
         if sum(natural) <= total:
             spare = total - sum(natural)
-            return [w + spare * w / sum(natural) for w in natural]
-        short_limit = total / (ncols + 1)
-        fixed = {c: w for c, w in enumerate(natural) if w <= short_limit}
-        rest = total - sum(fixed.values())
-        flexible = {c: w for c, w in enumerate(natural) if c not in fixed}
-        flex_sum = sum(min(w, total) for w in flexible.values()) or 1.0
-        return [fixed[c] if c in fixed else rest * min(natural[c], total) / flex_sum
-                for c in range(ncols)]
+            return [w + spare * w / sum(natural) for w in natural], True
+        if sum(minimum) >= total:
+            return [total * m / sum(minimum) for m in minimum], False
+        widths = list(minimum)
+        # Hand out the rest, short columns first (they become whole), long ones sharing.
+        growing = set(range(ncols))
+        while growing:
+            spare = total - sum(widths)
+            if spare <= 1e-6:
+                break
+            want = {c: natural[c] - widths[c] for c in growing}
+            weight = sum(natural[c] for c in growing) or 1.0
+            share = {c: spare * natural[c] / weight for c in growing}
+            done = {c for c in growing if want[c] <= share[c]}
+            if not done:
+                for c in growing:
+                    widths[c] += share[c]
+                break
+            for c in done:
+                widths[c] = natural[c]
+            growing -= done
+        return widths, True
 
     # -- the token walk ----------------------------------------------------------------
     def render(self, markdown: str, chart: timeline_chart.Chart | None) -> None:
@@ -565,10 +639,11 @@ def _cell_text(children) -> tuple[str, str]:
 
 
 def markdown_to_pdf(markdown: str, *, doc_title: str, title_page: TitlePage,
-                    chart: timeline_chart.Chart | None) -> bytes:
+                    chart: timeline_chart.Chart | None,
+                    images: dict[str, PdfImage] | None = None) -> bytes:
     everything = "\n".join([markdown, doc_title, *(v for _, v in title_page.facts),
-                            title_page.footnote])
-    pdf = MarkdownPdf(doc_title, with_fallback=needs_fallback(everything))
+                            title_page.footnote, *(i.caption for i in (images or {}).values())])
+    pdf = MarkdownPdf(doc_title, with_fallback=needs_fallback(everything), images=images)
     pdf.title_page(title_page)
     pdf.render(markdown, chart)
     return bytes(pdf.output())

@@ -81,8 +81,22 @@ def _locate(markdown: str, doc_type: str) -> list[tuple[SectionSpec | None, str,
     return [tuple(f) for f in found]
 
 
+def _placeholder(lines: list[str], start: int, end: int) -> str | None:
+    """The author prompt of a section (its blockquote lines from the one carrying
+    AUTHOR_MARK), exactly as it stands in the Markdown: the text to select so that what
+    the author types replaces the prompt and nothing else."""
+    for i in range(start, end):
+        if AUTHOR_MARK in lines[i]:
+            j = i + 1
+            while j < end and lines[j].lstrip().startswith(">") and lines[j].strip() != ">":
+                j += 1
+            return "\n".join(lines[i:j])
+    return None
+
+
 def list_sections(markdown: str, doc_type: str) -> list[dict]:
-    """The sections present in a document, in order, with whether each awaits its author."""
+    """The sections present in a document, in order, with whether each awaits its author
+    and, when it does, the prompt to replace (``placeholder``)."""
     lines = markdown.split("\n")
     out = []
     for spec, heading, start, end in _locate(markdown, doc_type):
@@ -94,6 +108,7 @@ def list_sections(markdown: str, doc_type: str) -> list[dict]:
             "kind": "narrative" if spec and spec.narrative else "data",
             "needs_author": AUTHOR_MARK in body,
             "ai_drafted": DRAFT_MARK in body,
+            "placeholder": _placeholder(lines, start, end),
         })
     return out
 
