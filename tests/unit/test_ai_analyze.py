@@ -85,3 +85,71 @@ def test_analyze_logs_starts_a_chat_with_the_ai_summary(app, call, make_issue, f
     assert events.wait_end(follow["message_id"])[1]["content"] == "Next, check the pool size."
     chat.wait_idle(app, 10)
     events.close()
+
+
+MIXED = "\n".join([
+    "2024/11/14 02:09:58 [notice] 1#1: signal process started",
+    '10.0.0.7 - - [14/Nov/2024:02:10:05 +0000] "GET /checkout HTTP/1.1" 200 512 "-" "curl/8"',
+    "2024/11/14 02:10:32 [error] 1234#0: *5 connect() failed (111: Connection refused) upstream",
+    '10.0.0.7 - - [14/Nov/2024:02:10:40 +0000] "POST /checkout HTTP/1.1" 502 157 "-" "curl/8"',
+    '10.0.0.8 - - [14/Nov/2024:02:10:41 +0000] "GET /cart HTTP/1.1" 504 157 "-" "curl/8"',
+    "<11>Nov 14 02:11:00 web01 app[77]: worker crashed",
+    "<14>Nov 14 02:11:01 web01 app[77]: worker restarted",
+    "<12>Nov 14 02:11:02 web01 app[77]: slow start",
+    '{"PRIORITY":"3","_SYSTEMD_UNIT":"kubelet.service","MESSAGE":"failed"}',
+    "PRIORITY=2",
+    "[Thu Nov 14 02:12:00.123456 2024] [proxy:error] [pid 11] AH00957: connect failed",
+    "Exception in thread \"main\" java.lang.IllegalStateException: pool closed",
+    "Traceback (most recent call last):",
+    "ValueError: bad pool size",
+    "2024-11-14T02:13:00Z INFO all fine",
+])
+
+
+@pytest.mark.parametrize("line, marker", [
+    ("2024/11/14 02:10:32 [error] 1234#0: *5 connect() failed", "nginx/Apache level"),
+    ("2024/11/14 02:10:32 [crit] 1234#0: SSL_do_handshake() failed", "nginx/Apache level"),
+    ("[Thu Nov 14 02:12:00.1 2024] [core:error] [pid 1] AH00037", "nginx/Apache level"),
+    ("E1114 02:10:32.123456   12345 pod_workers.go:1298] Error syncing pod", "klog"),
+    ("F1114 02:10:32.123456   12345 server.go:12] failed to run Kubelet", "klog"),
+    ("Nov 14 02:10:32 node kubelet[99]: E1114 02:10:32.123456 99 kubelet.go:2] x", "klog"),
+    ("<11>Nov 14 02:11:00 web01 app[77]: worker crashed", "syslog priority"),
+    ('{"PRIORITY":"2","MESSAGE":"x"}', "journald priority"),
+    ('10.0.0.7 - - [14/Nov/2024:02:10:40 +0000] "GET / HTTP/1.1" 503 0 "-" "-"', "HTTP 503"),
+    ('{"status": 500, "path": "/pay"}', "HTTP 5xx"),
+    ("ts=2024-11-14T02:10:00Z level=error msg=boom", "level field"),
+    ('{"level":"fatal","msg":"boom"}', "level field"),
+])
+def test_error_markers_of_common_formats(line, marker):
+    from tftsr.ai.analyze import error_marker
+
+    assert error_marker(line) == marker
+
+
+@pytest.mark.parametrize("line", [
+    "2024/11/14 02:10:32 [notice] 1#1: start", "<14>Nov 14 02:11:01 web01 app[77]: ok",
+    '10.0.0.7 - - [14/Nov/2024:02:10:40 +0000] "GET / HTTP/1.1" 200 5000 "-" "-"',
+    '10.0.0.7 - - [14/Nov/2024:02:10:40 +0000] "GET / HTTP/1.1" 404 500 "-" "-"',
+    "I1114 02:10:32.123456   12345 server.go:1] started", "user error-free run completed",
+])
+def test_ordinary_lines_are_not_errors(line):
+    from tftsr.ai.analyze import error_marker
+
+    assert error_marker(line) is None
+
+
+def test_first_error_is_found_by_markers_not_one_word():
+    s = summarise_text(MIXED, placeholders=set())
+    assert s["first_error"]["line"] == 3 and s["first_error"]["marker"] == "nginx/Apache level"
+    assert s["errors"] == 10  # nginx, 502, 504, <11>, PRIORITY 3 and 2, Apache, 3 exception lines
+    assert s["warnings"] == 1 and s["first_warning"]["line"] == 8  # <12>: priority 4
+
+
+def test_first_error_across_files_is_the_earliest_in_time():
+    kubelet = "I1114 02:09:00.000001   9 a.go:1] ok\nE1114 02:10:01.000001   9 a.go:2] pod failed"
+    nginx = "2024/11/14 02:10:32 [error] 1#0: upstream failed"
+    app_log = "2024-11-14 02:11:00 ERROR checkout failed"
+    summary = local_summary([({"id": "a", "file_name": "app.log"}, app_log),
+                             ({"id": "b", "file_name": "nginx.log"}, nginx),
+                             ({"id": "c", "file_name": "kubelet.log"}, kubelet)])
+    assert "First error at 1114 02:10:01.000001 in kubelet.log line 2 (klog)" in summary["summary_text"]

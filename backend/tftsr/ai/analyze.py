@@ -2,7 +2,16 @@
 
 The local part needs no AI: it counts error, warning and exception lines, finds the
 first occurrence of each (with its timestamp), groups repeated errors after masking
-numbers and ids, and lists the components that log them. When a provider is set up,
+numbers and ids, and lists the components that log them.
+
+A line is an error by the severity markers of the formats found in real incidents, not by
+one word: level words (``ERROR``, ``level=error``, ``"level":"error"``), syslog and
+journald priorities 0-3 (``<11>``, ``PRIORITY=3``), nginx and Apache error levels
+(``[error]``, ``[crit]``, ``[proxy:error]``), klog's ``E``/``F`` prefixes (``E1114
+02:10:32.123456 ...``), HTTP 5xx statuses in access logs, and Java/Python exceptions.
+Warnings likewise (``WARN``, ``[warn]``, klog ``W``, priority 4). Each first occurrence
+names the marker that made it one. Across files the first error is the earliest by
+timestamp when the timestamps carry a date, else by position. When a provider is set up,
 the same redacted logs and the local findings are sent for an AI summary in a new
 "Log analysis" conversation the user can carry on with.
 """
@@ -15,18 +24,91 @@ from collections import Counter
 from tftsr.ai import pii_gate
 from tftsr.errors import NotFound
 
-ERROR_RE = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|PANIC|EMERG)\b"
-                      r"|(?i:\blevel[=:]\s*\"?(?:error|err|fatal|critical|crit|panic)\b)"
-                      r"|(?i:\"level\"\s*:\s*\"(?:error|fatal|critical)\")")
-WARN_RE = re.compile(r"\b(?:WARN|WARNING)\b|(?i:\blevel[=:]\s*\"?warn(?:ing)?\b)"
-                     r"|(?i:\"level\"\s*:\s*\"warn(?:ing)?\")")
+_HTTP_METHODS = "GET|POST|PUT|DELETE|HEAD|PATCH|OPTIONS|CONNECT|TRACE|PROPFIND"
+# (marker name, pattern) for error lines, most specific first.
+ERROR_MARKERS: tuple[tuple[str, re.Pattern], ...] = (
+    ("klog", re.compile(r"(?:^|\s)([EF])\d{4} \d{2}:\d{2}:\d{2}\.\d{3,9}\s+\d+\s+\S+:\d+\]")),
+    ("syslog priority", re.compile(r"^<(?:[0-9]|[1-9][0-9]|1[0-8][0-9]|19[01])>")),
+    ("journald priority", re.compile(r"(?:\bPRIORITY=|\"PRIORITY\"\s*:\s*\"?)([0-3])\b")),
+    ("nginx/Apache level", re.compile(r"(?i:\[(?:[\w.-]*:)?(?:error|err|crit|critical|alert|emerg|fatal|severe)\])")),
+    ("level", re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|PANIC|EMERG|ALERT)\b")),
+    ("level field", re.compile(
+        r"(?i:\b(?:level|lvl|severity|loglevel)[=:]\s*\"?(?:error|err|fatal|critical|crit|panic|emerg|alert)\b)"
+        r"|(?i:\"(?:level|severity|levelname|log\.level)\"\s*:\s*\"(?:error|err|fatal|critical|crit|panic|emerg|alert)\")")),
+    ("HTTP 5xx", re.compile(rf"\"(?:{_HTTP_METHODS}) [^\"]*\" (5\d\d) "
+                            r"|(?i:\"(?:status|status_code|statusCode|http_status)\"\s*:\s*\"?5\d\d\b)")),
+)
+WARN_MARKERS: tuple[tuple[str, re.Pattern], ...] = (
+    ("klog", re.compile(r"(?:^|\s)W\d{4} \d{2}:\d{2}:\d{2}\.\d{3,9}\s+\d+\s+\S+:\d+\]")),
+    ("journald priority", re.compile(r"(?:\bPRIORITY=|\"PRIORITY\"\s*:\s*\"?)4\b")),
+    ("warning level", re.compile(r"(?i:\[(?:[\w.-]*:)?warn(?:ing)?\])|\b(?:WARN|WARNING)\b"
+                                 r"|(?i:\b(?:level|lvl|severity)[=:]\s*\"?warn(?:ing)?\b)"
+                                 r"|(?i:\"(?:level|severity|levelname)\"\s*:\s*\"warn(?:ing)?\")")),
+)
+
+
+def _syslog_severity(line: str) -> int | None:
+    m = re.match(r"^<(\d{1,3})>", line)
+    return int(m.group(1)) % 8 if m and int(m.group(1)) <= 191 else None
+
+
+def error_marker(line: str) -> str | None:
+    """The name of the first error marker on ``line``, or None."""
+    for name, pattern in ERROR_MARKERS:
+        if name == "syslog priority":
+            severity = _syslog_severity(line)
+            if severity is not None and severity <= 3:
+                return name
+            continue
+        m = pattern.search(line)
+        if m:
+            return f"HTTP {m.group(1) or '5xx'}" if name == "HTTP 5xx" and m.group(1) else name
+    return None
+
+
+def warning_marker(line: str) -> str | None:
+    if _syslog_severity(line) == 4:
+        return "syslog priority"
+    return next((name for name, pattern in WARN_MARKERS if pattern.search(line)), None)
 EXCEPTION_RE = re.compile(r"Traceback \(most recent call last\)"
                           r"|\b[A-Za-z_][\w.$]*(?:Exception|Error)\b(?=:|\s*$|\s+at\b)"
                           r"|^panic: ")
+_MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 TIMESTAMP_RE = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
-    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2}"
-    r"|\d{2}/(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/\d{4}:\d{2}:\d{2}:\d{2}")
+    r"|\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}"                                       # nginx error log
+    rf"|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:{_MONTHS}) [ \d]\d \d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)? \d{{4}}"  # Apache
+    rf"|\b(?:{_MONTHS}) [ \d]\d \d{{2}}:\d{{2}}:\d{{2}}"
+    rf"|\d{{2}}/(?:{_MONTHS})/\d{{4}}:\d{{2}}:\d{{2}}:\d{{2}}")
+# klog (Kubernetes components): "E1114 02:10:32.123456" -- month, day and time, no year.
+KLOG_TS_RE = re.compile(r"(?:^|(?<=\s))[IWEF](\d{4} \d{2}:\d{2}:\d{2}\.\d{3,9})\b")
+_MONTH_NUMBER = {m: i for i, m in enumerate(_MONTHS.split("|"), start=1)}
+
+
+def sortable_time(stamp: str | None, year: int | None = None) -> str | None:
+    """``YYYY-MM-DD HH:MM:SS`` for a timestamp, so timestamps of different formats
+    compare: ISO, nginx, Apache and access-log ones carry their year; classic syslog
+    ("Nov 14 02:10:32") and klog ("1114 02:10:32.123") ones get ``year`` when given.
+    None when there is no date to go by."""
+    if not stamp:
+        return None
+    if year:
+        m = re.match(rf"({_MONTHS}) +(\d{{1,2}}) (\d{{2}}:\d{{2}}:\d{{2}})$", stamp)
+        if m:
+            return f"{year}-{_MONTH_NUMBER[m.group(1)]:02d}-{int(m.group(2)):02d} {m.group(3)}"
+        m = re.match(r"(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.\d+$", stamp)
+        if m:
+            return f"{year}-{m.group(1)}-{m.group(2)} {m.group(3)}"
+    m = re.match(r"(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}:\d{2}:\d{2})", stamp)
+    if m:
+        return f"{m.group(1)}-{m.group(2)}-{m.group(3)} {m.group(4)}"
+    m = re.match(rf"(\d{{2}})/({_MONTHS})/(\d{{4}}):(\d{{2}}:\d{{2}}:\d{{2}})", stamp)
+    if m:
+        return f"{m.group(3)}-{_MONTH_NUMBER[m.group(2)]:02d}-{m.group(1)} {m.group(4)}"
+    m = re.match(rf"\w{{3}} ({_MONTHS}) +(\d{{1,2}}) (\d{{2}}:\d{{2}}:\d{{2}})(?:\.\d+)? (\d{{4}})", stamp)
+    if m:
+        return f"{m.group(4)}-{_MONTH_NUMBER[m.group(1)]:02d}-{int(m.group(2)):02d} {m.group(3)}"
+    return None
 COMPONENT_RES = (
     re.compile(r"(?:^|\s)([A-Za-z][\w.\-]{1,40})\[\d+\]:"),                       # syslog prog[pid]:
     re.compile(r"\b(?:component|service|logger|module|app|source)[=:]\s*\"?([A-Za-z][\w.\-/]{1,60})"),
@@ -79,16 +161,19 @@ def summarise_text(text: str, *, log_file_id: str = "", file_name: str = "",
     components: Counter = Counter()
     lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
-        ts_match = TIMESTAMP_RE.search(line)
+        ts_match = TIMESTAMP_RE.search(line) or KLOG_TS_RE.search(line)
         if ts_match:
-            last_ts = ts_match.group(0)
+            last_ts = ts_match.group(ts_match.lastindex or 0)
             first_ts = first_ts or last_ts
-        is_error = bool(ERROR_RE.search(line))
-        is_warn = not is_error and bool(WARN_RE.search(line))
+        marker = error_marker(line)
         is_exc = bool(EXCEPTION_RE.search(line))
+        is_error = bool(marker) or is_exc
+        warn = None if is_error else warning_marker(line)
+        is_warn = bool(warn)
         if is_error or is_warn or is_exc:
             components.update(_components(line, placeholders))
-        where = {"line": number, "timestamp": last_ts, "text": line.strip()[:500]}
+        where = {"line": number, "timestamp": last_ts, "text": line.strip()[:500],
+                 "marker": marker or ("exception" if is_exc else warn)}
         if is_error:
             errors += 1
             first_error = first_error or where
@@ -135,16 +220,34 @@ def local_summary(files: list[tuple[dict, str]]) -> dict:
     return summary
 
 
+def first_error(files: list[dict]) -> tuple[dict, str] | None:
+    """(first error, file name) over all files: the earliest by timestamp among those
+    whose timestamp carries a date; otherwise (no comparable times) the first file's."""
+    firsts = [(n, f["first_error"], f["file_name"]) for n, f in enumerate(files) if f["first_error"]]
+    if not firsts:
+        return None
+    years = [sortable_time(f.get("first_timestamp")) for f in files]
+    year = min((int(y[:4]) for y in years if y), default=None)
+    dated = [(sortable_time(e["timestamp"], year), n, e["line"], e, name) for n, e, name in firsts
+             if sortable_time(e["timestamp"], year)]
+    if dated:
+        _t, _n, _line, e, name = min(dated, key=lambda d: d[:3])
+        return e, name
+    _n, e, name = firsts[0]
+    return e, name
+
+
 def summary_text(summary: dict) -> str:
     t = summary["totals"]
     n = len(summary["files"])
     lines = [f"{n} log file{'s' if n != 1 else ''}, {t['lines']:,} lines: {t['errors']:,} error lines, "
              f"{t['warnings']:,} warnings, {t['exceptions']:,} exception lines."]
-    firsts = [(f["first_error"], f["file_name"]) for f in summary["files"] if f["first_error"]]
-    if firsts:
-        first, name = min(firsts, key=lambda p: (p[0]["timestamp"] or "9999", p[0]["line"]))
-        when = f" at {first['timestamp']}" if first["timestamp"] else ""
-        lines.append(f"First error{when} in {name} line {first['line']}: {first['text'][:200]}")
+    first = first_error(summary["files"])
+    if first:
+        where, name = first
+        when = f" at {where['timestamp']}" if where["timestamp"] else ""
+        how = f" ({where['marker']})" if where.get("marker") else ""
+        lines.append(f"First error{when} in {name} line {where['line']}{how}: {where['text'][:200]}")
     if summary["key_errors"]:
         lines.append("Most frequent errors:")
         lines += [f"  {g['count']}× {g['text'][:160]} (first: {g['file_name']} line {g['first_line']})"
