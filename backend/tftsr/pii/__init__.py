@@ -128,6 +128,13 @@ scanning is linear in the input even for crafted lines: no input class runs
 more than a few times slower than an ordinary log
 (``tests/benchmarks/bench_pii.py`` prints both in one run;
 ``tests/unit/test_pii_adversarial.py`` runs each crafted class).
+
+With the optional ``hyperscan`` package a prefilter (:mod:`prefilter`)
+finds, in one pass over the text, every position where each of those
+expressions can match, and the finders try them only there: the same
+findings (``tests/unit/test_pii_prefilter.py``), with far fewer passes.
+Short texts, text dense with triggers, and installs without the package
+take the pure-Python path (``detect_pii(text, prefilter=False)`` forces it).
 """
 
 from __future__ import annotations

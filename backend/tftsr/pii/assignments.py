@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 
 from . import validators as v
-from .patterns import alternation
+from .patterns import alternation, finditer
 
 _PASSWORD_KEY = re.compile(r"(?:password|passwd|passphrase|(?:^|[_.\-])(?:pass|pwd))\Z")
 _AWS_KEY = re.compile(r"(?:aws[_.\-]?)?secret[_.\-]?access[_.\-]?key\Z")
@@ -174,14 +174,16 @@ _PAIR_NAME_REV = re.compile(
     r"""["']?\s{0,16}[,;]?[ \t]*["']?(?P<name>[a-z0-9_.\-/]{1,64})["']?[ \t]*(?:>=|=|:)[ \t]*["']?(?:eman|yek)""")
 
 
-def _assignment_keys(lower: str) -> list[tuple[int, int, int]]:
+def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
     """``(separator, key_start, key_end)`` for every separator that follows a
     key name ending in a known word, in text order."""
+    if scan is not finditer and not any(map(scan.may_match, _ASSIGN_REV)):
+        return []  # the prefilter saw no key before a separator: no text to reverse
     rev = lower[::-1]
     n = len(lower)
     found = []
     for rx in _ASSIGN_REV:
-        for m in rx.finditer(rev):
+        for m in scan(rx, rev):
             found.append((n - m.end("sep"), n - m.end("key"), n - m.start("key")))
     found.sort()
     return found
@@ -198,14 +200,14 @@ def _pair_name(text: str, lower: str, key_start: int) -> tuple[str, str] | None:
     return lower[start:end], text[start:end]
 
 
-def find_assignments(text: str, lower: str, out: list) -> None:
+def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
     """Values assigned to a key that names a secret or personal data (the
     table at the top of this module), typed by the key; the value of a
     name/value pair is typed by its name."""
     consumed = 0
     key_types = _KEY_TYPES
     value_match = _VALUE.match
-    for sep, key_start, key_end in _assignment_keys(lower):
+    for sep, key_start, key_end in _assignment_keys(lower, scan):
         if sep < consumed:
             continue  # inside the value of the previous finding
         key = lower[key_start:key_end]
@@ -409,10 +411,10 @@ def _arg_span(m: re.Match) -> tuple[int, int, bool]:
     raise AssertionError("an argument always matches one group")
 
 
-def find_flags_and_prose(text: str, lower: str, out: list) -> None:
+def find_flags_and_prose(text: str, lower: str, out: list, scan=finditer) -> None:
     """Secrets given as the argument of a long option (``--password X``) or
     in a sentence or prompt around the word password (see the patterns)."""
-    for m in _LONG_FLAG.finditer(lower):
+    for m in scan(_LONG_FLAG, lower):
         flag = m.group("flag")
         if flag.startswith("no-"):
             continue
@@ -428,7 +430,7 @@ def find_flags_and_prose(text: str, lower: str, out: list) -> None:
                 continue  # "Using --password via the CLI is insecure"
         if value and _value_ok(pii_type, flag, value):
             out.append((start, end, pii_type))
-    for m in _PASS_PHRASE.finditer(lower):
+    for m in scan(_PASS_PHRASE, lower):
         start, end, quoted = _arg_span(m)
         value = text[start:end]
         if m.group("flag") is not None and (value.lower().startswith(("env:", "file:", "fd:"))
@@ -443,7 +445,7 @@ def find_flags_and_prose(text: str, lower: str, out: list) -> None:
             out.append((start, end, "Password"))
 
 
-def find_credential_phrases(text: str, lower: str, out: list) -> None:
+def find_credential_phrases(text: str, lower: str, out: list, scan=finditer) -> None:
     """``Authorization: Bearer <token>`` and ``Basic <base64>``; passwords
     quoted after SQL's ``IDENTIFIED BY``; passwords given
     to well-known command-line tools (``docker login -p``, ``ldapsearch -w``,
@@ -451,7 +453,7 @@ def find_credential_phrases(text: str, lower: str, out: list) -> None:
     ``redis-cli -a``, ``curl -u user:password``, HAProxy
     ``stats auth user:password``)."""
     for scheme, rx in _AUTH_HEADER:
-        for m in rx.finditer(lower):
+        for m in scan(rx, lower):
             start, end = m.span("tok")
             token = text[start:end]
             if scheme == "bearer":
@@ -460,18 +462,18 @@ def find_credential_phrases(text: str, lower: str, out: list) -> None:
             elif v.is_basic_credential(token):
                 out.append((start, end, "Password"))
     for rx in _QUOTED_SECRET:
-        for m in rx.finditer(lower):
+        for m in scan(rx, lower):
             group = "sq" if m.group("sq") is not None else "dq"
             start, end = m.span(group)
             if not v.is_placeholder(text[start:end]):
                 out.append((start, end, "Password"))
     programs = _ProgramTracker(lower)
-    for m in _SHORT_OPTION.finditer(lower):
+    for m in scan(_SHORT_OPTION, lower):
         found = _program_option(text, m, programs)
         if found:
             out.append((*found, "Password"))
     for rx, pii_type in _CLI_SECRET:
-        for m in rx.finditer(lower):
+        for m in scan(rx, lower):
             group = next(g for g in ("v", "sq", "dq") if g in rx.groupindex and m.group(g) is not None)
             start, end = m.span(group)
             if not v.is_placeholder(text[start:end]):

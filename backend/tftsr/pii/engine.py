@@ -11,6 +11,7 @@ from .finders import (
     find_tokens,
     find_url_credentials,
 )
+from . import prefilter
 from .normalize import normalise
 from .numbers import find_numbers, find_phones
 from .spans import RANK, PiiSpan, make_span
@@ -49,13 +50,22 @@ def _ascii_fold(text: str) -> str:
 _ASCII_LOWER = {c: c + 32 for c in range(65, 91)}
 
 
-def find_candidates(text: str) -> list[tuple[int, int, str]]:
+def find_candidates(text: str, use_prefilter: bool = True) -> list[tuple[int, int, str]]:
+    """Every finder's candidates. With ``use_prefilter`` (and the optional
+    ``hyperscan`` package installed) each finder tries its patterns only
+    where the prefilter found they can match (:mod:`tftsr.pii.prefilter`);
+    the candidates are the same either way."""
+    scan = prefilter.positions(text) if use_prefilter else None
     lower = lowered(text)
     if lower is None:
         lower = _ascii_fold(text)
     out: list[tuple[int, int, str]] = []
-    for finder in FINDERS:
-        finder(text, lower, out)
+    if scan is None:
+        for finder in FINDERS:
+            finder(text, lower, out)
+    else:
+        for finder in FINDERS:
+            finder(text, lower, out, scan)
     return out
 
 
@@ -111,19 +121,20 @@ def _resolve_cluster(cluster: list[tuple[int, int, str]], kept: list) -> None:
     kept.extend(sorted(chosen))
 
 
-def detect_pii(text: str) -> list[PiiSpan]:
+def detect_pii(text: str, *, prefilter: bool = True) -> list[PiiSpan]:
     """Every finding in ``text``, sorted by start, none overlapping.
 
     Offsets are character offsets into ``text`` (end exclusive), so
     ``text[span.start:span.end] == span.original``. The finders run on the
     normalised text (see :mod:`tftsr.pii.normalize`); findings are mapped
-    back to the original characters they came from."""
+    back to the original characters they came from. ``prefilter=False``
+    runs the pure-Python path (the same findings, found more slowly)."""
     if not isinstance(text, str):
         raise TypeError("detect_pii expects a str")
     if not text:
         return []
     norm, mapping = normalise(text)
-    found = resolve_overlaps(find_candidates(norm))
+    found = resolve_overlaps(find_candidates(norm, prefilter))
     if mapping is None:
         return [make_span(t, text, s, e) for s, e, t in found]
     spans = []

@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable
 
 from . import validators as v
-from .patterns import alternation
+from .patterns import alternation, finditer
 
 Candidate = tuple[int, int, str]
 Finder = Callable[[str, str, list], None]
@@ -41,7 +41,7 @@ _PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----"
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=\\\s:,.\-]{0,65536}")
 
 
-def find_private_keys(text: str, lower: str, out: list) -> None:
+def find_private_keys(text: str, lower: str, out: list, scan=finditer) -> None:
     """Whole ``-----BEGIN ... PRIVATE KEY-----`` blocks, also when the line
     breaks are written as ``\\n`` inside JSON. A block without its END line
     (a truncated log) covers the header and the base64 body that follows."""
@@ -109,15 +109,15 @@ _SLACK_WEBHOOK = re.compile(
     r"hooks\.slack\.com/services/(?P<path>T[A-Z0-9]{6,16}/B[A-Z0-9]{6,16}/[A-Za-z0-9]{24})(?![A-Za-z0-9])")
 
 
-def find_tokens(text: str, lower: str, out: list) -> None:
+def find_tokens(text: str, lower: str, out: list, scan=finditer) -> None:
     """Keys and tokens whose shape names their issuer (AWS, GitHub, GitLab,
     Slack, OpenAI/Anthropic, Stripe, Google, SendGrid, Vault, JWTs), and the
     secret path of Slack webhook URLs."""
     if "hooks.slack.com/" in text:
-        for m in _SLACK_WEBHOOK.finditer(text):
+        for m in scan(_SLACK_WEBHOOK, text):
             out.append((m.start("path"), m.end("path"), "SlackToken"))
     for rx in _TOKEN_RES:
-        for m in rx.finditer(text):
+        for m in scan(rx, text):
             name = m.lastgroup
             if name == "openai":
                 body = m.group()[3:]
@@ -148,12 +148,12 @@ def _url_userinfo(text: str, lower: str, m: re.Match) -> bool:
     return not is_placeholder_password(secret)
 
 
-def find_url_credentials(text: str, lower: str, out: list) -> None:
+def find_url_credentials(text: str, lower: str, out: list, scan=finditer) -> None:
     """``scheme://user:password@host/...`` and ``scheme://<token>@host/...``:
     the user-info only (``user:password`` or the token). Scheme, host, port
     and path stay readable, since they tell which system failed; the host
     is a finding of its own."""
-    for m in _URL_CREDS.finditer(text):
+    for m in scan(_URL_CREDS, text):
         if _url_userinfo(text, lower, m):
             out.append((m.start(1), m.end() - 1, "UrlWithCredentials"))
 
@@ -190,14 +190,14 @@ def find_emails(text: str, lower: str, out: list) -> None:
     _emails(text, lower, out)
 
 
-def find_addresses(text: str, lower: str, out: list) -> None:
+def find_addresses(text: str, lower: str, out: list, scan=finditer) -> None:
     """E-mail addresses, then host names: a host name that is the domain of
     an address already found is not looked at again (the address, being
     longer, would win anyway)."""
-    _hostnames(text, lower, out, _emails(text, lower, out))
+    _hostnames(text, lower, out, _emails(text, lower, out, scan), scan)
 
 
-def _emails(text: str, lower: str, out: list) -> set[int]:
+def _emails(text: str, lower: str, out: list, scan=finditer) -> set[int]:
     """Addresses found from their "@": the local part is read backwards from
     it. A local part that is only digits (``sip:+14155550123@pbx``) is a phone
     number at a host, not a mailbox. Message-ID and SIP Call-ID values look
@@ -207,7 +207,7 @@ def _emails(text: str, lower: str, out: list) -> set[int]:
     if "@" not in text:
         return found
     has_urls = "://" in text
-    for m in _EMAIL_DOMAIN.finditer(text):
+    for m in scan(_EMAIL_DOMAIN, text):
         at = m.start()
         rev = _LOCAL_REV.match(text[max(0, at - 64):at][::-1])
         if not rev:
@@ -268,7 +268,7 @@ def find_hostnames(text: str, lower: str, out: list) -> None:
     _hostnames(text, lower, out, set())
 
 
-def _hostnames(text: str, lower: str, out: list, email_ends: set[int]) -> None:
+def _hostnames(text: str, lower: str, out: list, email_ends: set[int], scan=finditer) -> None:
     """Dotted names ending in a public suffix or an internal one (see
     ``validators.tld_tier`` for how much each needs), found from the TLD
     and read backwards. Names that start right after a "." (``.env.local``,
@@ -277,7 +277,7 @@ def _hostnames(text: str, lower: str, out: list, email_ends: set[int]) -> None:
     listed at ``_IDENTIFIER_FIELD_REV``."""
     run_start = run_end = skip_to = -1000
     in_run = 0
-    for m in _HOST_TLD.finditer(text):
+    for m in scan(_HOST_TLD, text):
         dot = m.start()
         if dot < skip_to or m.end() in email_ends:
             continue
@@ -310,7 +310,7 @@ def _hostnames(text: str, lower: str, out: list, email_ends: set[int]) -> None:
                 and _IDENTIFIER_FIELD_REV.match(lower[max(0, start - 160):start][::-1]):
             continue  # apiVersion: audit.k8s.io/v1, xmlns="http://schemas.example.com/..."
         out.append((start, m.end(), "Hostname"))
-    for m in _URL_HOST_EXT.finditer(text):
+    for m in scan(_URL_HOST_EXT, text):
         if v.valid_hostname(m.group("host"), in_url=True):
             out.append((*m.span("host"), "Hostname"))
 
@@ -326,13 +326,13 @@ _IPV6_FULL = re.compile(r":(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]{1,4}(?![\w:])")
 _HEX_REV = re.compile(r"[0-9A-Fa-f]{1,4}")
 
 
-def find_ipv6(text: str, lower: str, out: list) -> None:
+def find_ipv6(text: str, lower: str, out: list, scan=finditer) -> None:
     """Full (eight groups) and compressed ("::") addresses, validated as
     :mod:`ipaddress` would (``validators.ipv6_ok``). The unspecified address "::" alone is not reported
     (it is a wildcard, and "::" is also a separator in code); "::1" is."""
     seen_upto = -1
     if "::" in text:
-        for m in _IPV6_COMPRESSED.finditer(text):
+        for m in scan(_IPV6_COMPRESSED, text):
             at = m.start()
             if at < seen_upto:
                 continue
@@ -356,7 +356,7 @@ def find_ipv6(text: str, lower: str, out: list) -> None:
                 if start + cut <= at + 1:
                     break
                 candidate = candidate[:cut]
-    for m in _IPV6_FULL.finditer(text):
+    for m in scan(_IPV6_FULL, text):
         colon = m.start()
         rev = _HEX_REV.match(text[max(0, colon - 4):colon][::-1])
         if not rev:
@@ -379,17 +379,17 @@ _CISCO_MAC = re.compile(r"\.(?<=(?<![\w.:\-])[0-9a-f]{4}\.)[0-9a-f]{4}\.[0-9a-f]
 _IPTABLES_MAC = re.compile(r"MAC=((?:[0-9A-Fa-f]{2}:){13}[0-9A-Fa-f]{2})(?![\w:])")
 
 
-def find_macs(text: str, lower: str, out: list) -> None:
+def find_macs(text: str, lower: str, out: list, scan=finditer) -> None:
     """Six hex pairs joined by ":" or "-" (one kind), Cisco's ``xxxx.xxxx.xxxx``
     (with at least one hex letter, so dotted numbers stay numbers). The netfilter ``MAC=``
     field (destination, source and ethertype glued together) yields two."""
     for rx in _MAC_RES:
-        for m in rx.finditer(text):
+        for m in scan(rx, text):
             out.append((m.start() - 2, m.end(), "MacAddress"))
-    for m in _CISCO_MAC.finditer(text):
+    for m in scan(_CISCO_MAC, text):
         if not m.group().replace(".", "").isdigit():  # 2024.1125.0412 is a number
             out.append((m.start() - 4, m.end(), "MacAddress"))
-    for m in _IPTABLES_MAC.finditer(text):
+    for m in scan(_IPTABLES_MAC, text):
         s = m.start(1)
         out.append((s, s + 17, "MacAddress"))
         out.append((s + 18, s + 35, "MacAddress"))

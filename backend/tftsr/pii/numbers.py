@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 
 from . import validators as v
+from .patterns import finditer
 
 # What may stand right before the first digit of each shape (all these are
 # zero-width and go inside the lookbehinds below).
@@ -91,17 +92,17 @@ def _lead_start(text: str, sep: int) -> int:
     return start
 
 
-def find_numbers(text: str, lower: str, out: list) -> None:
+def find_numbers(text: str, lower: str, out: list, scan=finditer) -> None:
     """IPv4 addresses, grouped card numbers, SSNs and dashed, dotted or
     spaced phone numbers, each found from its first separator."""
-    for m in _DOTTED.finditer(text):
+    for m in scan(_DOTTED, text):
         start = _lead_start(text, m.start())
         if m.lastgroup == "ipv4":
             if not _is_version(text, lower, start, m.end()):
                 out.append((start, m.end(), "Ipv4"))
         elif _nanp_ok(text, start):
             out.append((start, m.end(), "PhoneNumber"))
-    for m in _DASHED.finditer(text):
+    for m in scan(_DASHED, text):
         kind = m.lastgroup
         start = _lead_start(text, m.start())
         if kind == "ssn":
@@ -112,7 +113,7 @@ def find_numbers(text: str, lower: str, out: list) -> None:
             _card(text, start, m.end(), out)
         elif _nanp_ok(text, start + (2 if kind == "nanp1" else 0)):
             out.append((start, m.end(), "PhoneNumber"))
-    for m in _SPACED.finditer(text):
+    for m in scan(_SPACED, text):
         kind = m.lastgroup
         if kind in ("bare", "spaced"):
             _named_number(text, lower, *m.span(kind), out)
@@ -160,19 +161,19 @@ _PHONE_PAREN = re.compile(
     r"(?![\w\-])(?!\.[0-9])")                                                        # (415) 555-0132
 
 
-def find_phones(text: str, lower: str, out: list) -> None:
+def find_phones(text: str, lower: str, out: list, scan=finditer) -> None:
     """Phone numbers that start with "+" (E.164, 8-15 digits) or "(" (North
     American, area code and exchange starting 2-9). A bare run of digits is
     not a phone number (``caller_id_number=4155550123`` is found from its
     key)."""
-    for m in _PHONE_PLUS.finditer(text):
+    for m in scan(_PHONE_PLUS, text):
         candidate = m.group()
         if candidate.count("(") != candidate.count(")"):
             continue
         digits = "".join(c for c in candidate if "0" <= c <= "9")
         if len(digits) >= 8 and v.phone_digits_ok(digits):
             out.append((m.start(), m.end(), "PhoneNumber"))
-    for m in _PHONE_PAREN.finditer(text):
+    for m in scan(_PHONE_PAREN, text):
         if v.phone_digits_ok(m.group().translate(_NOT_DIGITS)):
             out.append((m.start(), m.end(), "PhoneNumber"))
 
