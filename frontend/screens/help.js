@@ -58,6 +58,7 @@ const SECTIONS = [
   { id: 'diagnostics', label: 'Diagnostics' },
   { id: 'privacy', label: 'Privacy and security' },
   { id: 'data', label: 'Your data' },
+  { id: 'portable', label: 'Portable use and launchers' },
   { id: 'keys', label: 'Keyboard shortcuts' },
   { id: 'cli', label: 'Command line' },
 ];
@@ -66,8 +67,11 @@ const KEY_SOURCE_LABEL = {
   env: 'The TFTSR_DB_KEY environment variable',
   keyring: 'Your operating system keyring',
   file: 'The key file db.key in the data folder',
+  passphrase: 'Your passphrase (the key is derived from it and never stored)',
 };
-const KEY_SOURCE_SHORT = { env: 'TFTSR_DB_KEY variable', keyring: 'OS keyring', file: 'db.key in the data folder' };
+const KEY_SOURCE_SHORT = {
+  env: 'TFTSR_DB_KEY variable', keyring: 'OS keyring', file: 'db.key in the data folder', passphrase: 'your passphrase',
+};
 
 /** Extra glyphs drawn like lib/icons.js. */
 const GLYPHS = {
@@ -267,6 +271,7 @@ export function Help({ section }) {
         <${DiagnosticsHelp} />
         <${PrivacyHelp} />
         <${DataHelp} info=${info} keyEntry=${keyEntry} />
+        <${PortableHelp} />
         <${Section} id="keys" icon=${html`<${Icon} name="keyboard" size=${18} />`} title="Keyboard shortcuts"
           lead=${`Single keys work whenever you are not typing in a field; ${MOD} combinations and F1 work everywhere.`}>
           <${ShortcutTable} testid="help-shortcuts" />
@@ -587,6 +592,11 @@ function KeyAdvice({ info, keyEntry }) {
         keyring tool shows the same entry. The entry belongs to this folder’s path.</p>
     </div>`;
   }
+  if (src === 'passphrase') {
+    return html`<span data-testid="help-key-advice" data-source="passphrase">
+      It is derived from your passphrase and the salt file <code>tftsr.db.salt</code>, which is in the folder: the copy needs
+      both, and the passphrase is stored nowhere. If it is forgotten, nobody can open the copy.</span>`;
+  }
   return html`<span data-testid="help-key-advice" data-source=${src}>
     It is the value of <code>TFTSR_DB_KEY</code>, which TFTSR does not store. Keep that value with the backup.</span>`;
 }
@@ -624,12 +634,56 @@ function DataHelp({ info, keyEntry }) {
               <li>Quit TFTSR and copy the data folder to its new place.</li>
               <li>Bring the key. ${info.key_source === 'file'
                 ? html`<code>db.key</code> travels with the folder.`
-                : html`Put it in <code>db.key</code> (one line) in the new folder, or set <code>TFTSR_DB_KEY</code>.`}</li>
+                : info.key_source === 'passphrase'
+                  ? html`<code>tftsr.db.salt</code> travels with the folder; TFTSR asks for the passphrase.`
+                  : html`Put it in <code>db.key</code> (one line) in the new folder, or set <code>TFTSR_DB_KEY</code>.`}</li>
               <li>Start TFTSR on it: <${Cmd}>tftsr --data-dir NEW_FOLDER<//> or set <code>TFTSR_DATA_DIR</code>.</li>
               <li>Check it opens and its audit chain is intact: <${Cmd}>tftsr db verify-audit --data-dir NEW_FOLDER<//></li>
             </ol>
           </div>
         </div>`}
+  <//>`;
+}
+
+// ---------------------------------------------------------------- portable use and launchers
+function PortableHelp() {
+  return html`<${Section} id="portable" icon=${html`<${Icon} name="monitor" size=${18} />`} title="Portable use and launchers"
+    lead="TFTSR as one file, as a folder on a USB stick, and in your app menu.">
+    <div class="help-grid">
+      <div class="help-panel" data-testid="help-portable">
+        <h3>A folder on a USB stick</h3>
+        <ul class="help-list">
+          <li>Copy the <code>tftsr-portable</code> folder (from <code>build/build_exe.sh</code>) onto the stick and start its
+            <code>tftsr</code>. Its <code>tftsr-portable.marker</code> file keeps everything in its <code>data/</code> folder:
+            the database, logs, caches and temporary files.</li>
+          <li>Nothing is written to the computer it is plugged into — not to your home folder, the OS keyring or the registry.
+            (A decrypted kubeconfig lives in the computer's temporary folder only while one kubectl command runs.)</li>
+          <li>The database key comes from a passphrase you type at every start, never from a file on the stick. A wrong
+            passphrase changes nothing. <code>TFTSR_PASSPHRASE</code> supplies it for scripts.</li>
+        </ul>
+      </div>
+      <div class="help-panel" data-testid="help-passphrase">
+        <h3>Passphrase mode</h3>
+        <ul class="help-list">
+          <li>Any installation can use it: Settings → Security → <em>Ask for a passphrase at start</em>. The key is derived
+            with scrypt from the passphrase and the salt in <code>tftsr.db.salt</code> beside the database.</li>
+          <li>Switching it on or off and changing the passphrase re-key the database through a checked copy that replaces it
+            in one step: if anything fails, the database is as it was.</li>
+          <li>There is no way back in without the passphrase. Write it down somewhere safe.</li>
+        </ul>
+      </div>
+      <div class="help-panel" data-testid="help-launcher">
+        <h3>The single file and the app menu</h3>
+        <ul class="help-list">
+          <li>The single file <code>tftsr</code> unpacks itself once per version into <code>~/.cache/tftsr/</code> and starts
+            from there afterwards.</li>
+          <li>Settings → About → <em>Install launcher</em> (or <code>tftsr install-launcher</code>) adds TFTSR to the app menu,
+            starting the copy you are running; <em>Remove launcher</em> (<code>--uninstall</code>) takes it out again.
+            Linux launchers are tested; the Windows Start-menu shortcut and the macOS app in <code>~/Applications</code> are
+            best effort.</li>
+        </ul>
+      </div>
+    </div>
   <//>`;
 }
 
@@ -640,6 +694,7 @@ const COMMANDS = [
   ['tftsr db migrate', 'Create or upgrade the database'],
   ['tftsr db verify-audit [--expect-head SEQ:HASH]', 'Check the audit log’s hash chain, that no audited record lost its entry and, with a head recorded earlier, that the log up to it is unchanged'],
   ['tftsr db audit-head', 'Print the audit log’s head (SEQ:HASH) to record outside TFTSR'],
+  ['tftsr install-launcher [--uninstall]', 'Add TFTSR to this computer’s app menu, starting this copy (or remove it)'],
   ['tftsr --version', 'Print the version'],
 ];
 const OPTIONS = [
@@ -647,10 +702,11 @@ const OPTIONS = [
   ['--debug', 'Write debug detail to the log file'],
   ['TFTSR_DATA_DIR', 'Environment variable: the data folder when --data-dir is not given'],
   ['TFTSR_DB_KEY', 'Environment variable: the database key; when set, the keyring and db.key are not used'],
+  ['TFTSR_PASSPHRASE', 'Environment variable: the passphrase in passphrase mode, where nobody can type it'],
 ];
 const EXIT_CODES = [
   ['0', 'Success'],
-  ['2', 'The database could not be opened (wrong key, damaged file, read-only or full disk); nothing was changed'],
+  ['2', 'The database could not be opened (wrong key or passphrase, damaged file, read-only or full disk); nothing was changed'],
   ['3', 'The audit log is broken, incomplete, or does not match the recorded head'],
   ['4', 'TFTSR is already open for that data folder'],
 ];

@@ -7,6 +7,7 @@ import { AiProvidersSection } from './ai-providers.js';
 import { OllamaPanel } from './ollama.js';
 import { McpServersSection } from './mcp.js';
 import { IntegrationsSection } from './integrations.js';
+import { SecuritySection, AboutSection } from './distribution.js';
 
 const CHOICE_LABELS = {
   theme: { light: 'Light', dark: 'Dark', system: 'System' },
@@ -109,6 +110,8 @@ export function Settings() {
       </p>
     </section>
 
+    <${SecuritySection} />
+
     <section class="card settings-card">
       <h2 class="card-title">Keyboard</h2>
       <p class="subtle">
@@ -118,6 +121,8 @@ export function Settings() {
         <${Icon} name="keyboard" /> Show shortcuts
       </button>
     </section>
+
+    <${AboutSection} />
   </div>`;
 }
 
