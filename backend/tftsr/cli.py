@@ -176,10 +176,17 @@ def _open(data_dir: Path, debug: bool, mode: str, unlock: Unlock | None = None):
             logging.getLogger("tftsr").setLevel(get_value(conn, "log_level"))
     log.info("TFTSR %s started in %s mode", __version__, mode)
     if mode != "cli":  # list the enabled MCP servers' tools on worker threads; nobody waits
-        from tftsr.mcp import discovery
+        import threading  # (the MCP library is imported there too, not before the first screen)
 
-        discovery.start_background(app)
+        threading.Thread(target=_start_discovery, args=(app,), name="tftsr-mcp-discovery",
+                         daemon=True).start()
     return app
+
+
+def _start_discovery(app) -> None:
+    from tftsr.mcp import discovery
+
+    discovery.start_background(app)
 
 
 def _db(args: argparse.Namespace, data_dir: Path, debug: bool, unlock: Unlock) -> int:

@@ -65,6 +65,7 @@ MAX_COMMAND_BYTES = 8 * 1024 * 1024
 SIGNED_URL_TTL_SECONDS = 300
 DOWNLOAD_TTL_SECONDS = SIGNED_URL_TTL_SECONDS
 MAX_EVENT_STREAMS = 8  # open event streams; one more ends the oldest
+COMMANDS_LOAD_WAIT = 120  # seconds a command request waits for the command modules
 EVENT_KEEPALIVE_SECONDS = 15
 
 # waitress: what one launch may hold at once, and for how long.
@@ -201,9 +202,27 @@ def _refuse_constant(name: str):
                       "finite number or null instead.")
 
 
+def _load_commands_in_background() -> threading.Event:
+    """Import every command module on a thread of its own, so the server answers the page
+    and its scripts while the domains load (a few of them import large libraries); a
+    command request waits for the event."""
+    ready = threading.Event()
+
+    def load() -> None:
+        try:
+            load_all()
+        except Exception:  # noqa: BLE001 - reported, and retried by the request that waits
+            log.exception("loading the command modules failed")
+        finally:
+            ready.set()
+
+    threading.Thread(target=load, name="tftsr-load-commands", daemon=True).start()
+    return ready
+
+
 def create_flask_app(app, token: str, signer: UrlSigner | None = None, *,
                      max_event_streams: int = MAX_EVENT_STREAMS) -> Flask:
-    load_all()
+    commands_ready = _load_commands_in_background()
     flask_app = Flask("tftsr", static_folder=None)
     flask_app.config["MAX_CONTENT_LENGTH"] = MAX_COMMAND_BYTES
     flask_app.config["TFTSR_ALLOWED_HOSTS"] = set()
@@ -293,6 +312,9 @@ def create_flask_app(app, token: str, signer: UrlSigner | None = None, *,
             return deny(400, "invalid_json", str(exc))
         except (ValueError, UnicodeDecodeError):
             return deny(400, "invalid_json", "The request body is not valid JSON.")
+        if not commands_ready.is_set():
+            commands_ready.wait(COMMANDS_LOAD_WAIT)
+            load_all()  # already loaded (or, after a failure, the error of importing again)
         try:
             result = dispatch(app, name, args)
         except TftsrError as exc:
