@@ -16,6 +16,7 @@ import pytest
 from tftsr.commands import REGISTRY, dispatch, load_all
 from tftsr.db.ids import uuid7
 from tftsr.errors import TftsrError
+from tftsr.evidence.images import IMAGE_PATH_RE
 from tftsr.validation import (
     Any_,
     Bool,
@@ -40,6 +41,12 @@ PYTHON_LEAKS = re.compile(r"Traceback|File \"|<class|<built-in|object at 0x|None
 TABLES = ("issues", "audit_log", "timeline_events", "resolution_steps", "settings")
 
 
+# A valid value for each parameter whose text must match a pattern.
+PATTERN_EXAMPLES = {
+    IMAGE_PATH_RE.pattern: f"/images/{uuid7()}",
+}
+
+
 # -- deriving values from a parameter's declaration --------------------------------------
 def valid_value(param: Param):
     """A value the parameter accepts (ids are fresh, so they name nothing)."""
@@ -50,7 +57,10 @@ def valid_value(param: Param):
     if isinstance(param, Timestamp):
         return "2026-01-01 10:00:00"
     if isinstance(param, Str):
-        return "x" * max(1, param.min_len)
+        value = "x" * max(1, param.min_len)
+        if param.pattern is not None and not param.pattern.search(value):
+            value = PATTERN_EXAMPLES[param.pattern.pattern]
+        return value
     if isinstance(param, EnumList):
         return [param.choices[0]]
     if isinstance(param, Enum):

@@ -254,7 +254,7 @@ def test_enable_disable_delete(call, app):
     assert call("set_mcp_server_enabled", server_id=server["id"], enabled=True)["enabled"] is True
     assert call("delete_mcp_server", server_id=server["id"]) == {"deleted": True, "server_id": server["id"]}
     assert call("list_mcp_servers")["items"] == []
-    fails(call, "get_mcp_server", "mcp_server_not_found", server_id=server["id"])
+    fails(call, "get_mcp_server", "not_found", server_id=server["id"])
     actions = [r["action"] for r in raw_rows(app, "SELECT action FROM audit_log ORDER BY seq")]
     expected = ["mcp_server_added", "mcp_server_disabled", "mcp_server_enabled", "mcp_server_deleted"]
     assert [a for a in actions if a.startswith("mcp_server")] == expected

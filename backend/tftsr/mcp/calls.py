@@ -98,8 +98,8 @@ def call_tool(app, server_id: str, tool_name: str, arguments: Any, *, decision: 
     Raises :class:`tftsr.mcp.client.McpError` when the server cannot be reached, times
     out, is stopped or dies; a tool that reports an error returns ``is_error: true``.
     """
-    arguments = _check_arguments(arguments)
     row = _server_for_call(app, server_id)
+    arguments = _check_arguments(arguments)
     spec = client.build_spec(app, store.connection_settings(app, row))
     redactions = 0
     if spec.transport != "stdio":

@@ -61,8 +61,7 @@ MAX_VALUE = 8_000
 # -- errors -------------------------------------------------------------------------------------
 class ServerNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("That MCP server does not exist (it may have been deleted).",
-                         code="mcp_server_not_found")
+        super().__init__("That MCP server does not exist (it may have been deleted).")
 
 
 # -- rows ---------------------------------------------------------------------------------------

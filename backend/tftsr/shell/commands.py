@@ -117,6 +117,10 @@ def run_shell_command(app, issue_id, command):
 @command(issue_id=RUN_ISSUE_ID)
 def list_command_executions(app, issue_id):
     """Commands run (or refused) for an incident, newest first, with their output."""
+    from tftsr.issues import store as issue_store
+
+    with app.db.connection() as conn:
+        issue_store.get(conn, issue_id)
     return {"items": diagnostics.list_executions(app, issue_id)}
 
 
