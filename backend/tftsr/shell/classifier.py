@@ -21,9 +21,6 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-import bashlex
-import bashlex.errors
-
 from tftsr.shell import lexer
 from tftsr.shell.lexer import Unparseable
 
@@ -33,6 +30,14 @@ MAX_NODES = 20_000      # commands and words visited in one classification
 MAX_BRACKETS = 100      # brackets open at once, counted crudely before parsing
 MAX_TOKENS = 2_500      # shell tokens parsed in one classification (parse time grows with them)
 
+
+
+def _bashlex():
+    """The bash parser, imported on first use (it takes a noticeable share of start-up)."""
+    import bashlex
+    import bashlex.errors  # noqa: F401 - the submodule the walker catches errors from
+
+    return bashlex
 
 @dataclass(frozen=True)
 class Classification:
@@ -162,6 +167,7 @@ class Walker:
         flow = Flow()
         if not text.strip():
             return flow
+        bashlex = _bashlex()
         try:
             prepared = lexer.prepare(text)
             self.tokens += prepared.tokens
