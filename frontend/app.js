@@ -308,6 +308,17 @@ function currentIssueActions() {
   ];
 }
 
+/** The items with each group together (groups in the order they first appear), so a
+ *  group's header is listed once. */
+function groupTogether(list) {
+  const groups = new Map();
+  for (const it of list) {
+    if (!groups.has(it.group)) groups.set(it.group, []);
+    groups.get(it.group).push(it);
+  }
+  return [...groups.values()].flat();
+}
+
 function Palette() {
   const [query, setQuery] = useState('');
   const [active, setActive] = useState(0);
@@ -336,7 +347,7 @@ function Palette() {
       run: () => navigate(issueHref(i.id)),
     }));
     const q = query.trim();
-    if (!q) return [...acts, ...issues.slice(0, 8)];
+    if (!q) return groupTogether([...acts, ...issues.slice(0, 8)]);
     const scored = [...acts, ...issues]
       .map((it) => ({ it, s: fuzzyScore(q, it.label + (it.issue ? ' ' + (it.issue.tags || []).join(' ') : '')) }))
       .filter((x) => x.s >= 0)
@@ -349,7 +360,7 @@ function Palette() {
       group: 'Search',
       run: () => navigate('/history?q=' + encodeURIComponent(q)),
     });
-    return scored;
+    return groupTogether(scored);
   }, [query, recent]);
 
   useEffect(() => setActive(0), [query]);

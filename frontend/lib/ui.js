@@ -46,16 +46,34 @@ export function useUid(prefix = 'uid') {
 }
 
 // ---------------------------------------------------------------- toasts
+// At most three at a time; the same message again is counted ("×3") on the toast already
+// showing instead of stacking another, and the older of two successes gives way.
 const toastStore = createStore([]);
+const toastTimers = new Map();
+const MAX_TOASTS = 3;
 let toastSeq = 0;
 
 function pushToast(kind, message, timeout) {
-  const id = ++toastSeq;
-  toastStore.set((list) => [...list.slice(-4), { id, kind, message: String(message) }]);
-  setTimeout(() => dismissToast(id), timeout);
+  const text = String(message);
+  const same = toastStore.get().find((t) => t.kind === kind && t.message === text);
+  const id = same ? same.id : ++toastSeq;
+  if (same) {
+    toastStore.set((list) => list.map((t) => (t.id === id ? { ...t, count: t.count + 1 } : t)));
+  } else {
+    toastStore.set((list) => {
+      let kept = kind === 'success' ? list.filter((t) => t.kind !== 'success') : list;
+      kept = kept.slice(-(MAX_TOASTS - 1));
+      for (const t of list) if (!kept.includes(t)) clearTimeout(toastTimers.get(t.id));
+      return [...kept, { id, kind, message: text, count: 1 }];
+    });
+  }
+  clearTimeout(toastTimers.get(id));
+  toastTimers.set(id, setTimeout(() => dismissToast(id), timeout));
   return id;
 }
 export function dismissToast(id) {
+  clearTimeout(toastTimers.get(id));
+  toastTimers.delete(id);
   toastStore.set((list) => list.filter((t) => t.id !== id));
 }
 export const toast = {
@@ -74,6 +92,7 @@ export function Toaster() {
                role=${t.kind === 'error' ? 'alert' : undefined}>
             <${Icon} name=${t.kind === 'error' ? 'alert' : t.kind === 'success' ? 'check' : 'info'} />
             <span class="toast-msg">${t.message}</span>
+            ${t.count > 1 ? html`<span class="toast-count" data-testid="toast-count" title=${`${t.count} times`}>×${t.count}</span>` : null}
             <button class="icon-btn toast-close" aria-label="Dismiss" onClick=${() => dismissToast(t.id)}>
               <${Icon} name="x" size=${14} />
             </button>

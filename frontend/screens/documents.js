@@ -7,10 +7,11 @@
 // Routes: #/issue/<id>/documents[/rca|/postmortem|/actions].
 
 import { html, useState, useEffect, useLayoutEffect, useRef, useCallback } from '../vendor/htm-preact/standalone.module.js';
-import { call, errorMessage } from '../lib/commands.js';
+import { call, errorMessage, signedUrl } from '../lib/commands.js';
 import { on } from '../lib/events.js';
 import { Icon } from '../lib/icons.js';
-import { confirmDialog, toast, Spinner, ErrorState, Segmented, useDebounced } from '../lib/ui.js';
+import { confirmDialog, toast, Spinner, ErrorState, Segmented, useDebounced, openDialog, Modal } from '../lib/ui.js';
+import { SignedImg } from '../lib/signed-img.js';
 import { navigate, issueHref, useRoute } from '../lib/state.js';
 import { relativeTime, formatDateTime, plural } from '../lib/format.js';
 import { setSanitisedHtml } from '../lib/sanitised-html.js';
@@ -312,6 +313,43 @@ function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** The author prompt's mark (backend: sections.AUTHOR_MARK). */
+const AUTHOR_MARK = '**✎ For the author:**';
+/** A line that is only a screenshot reference (what "Insert screenshot" writes). */
+const SCREENSHOT_LINE = /^!\[([^\]\n]{0,300})\]\(attachment:([0-9a-fA-F-]{36})\)$/;
+
+/**
+ * What to select when jumping to a section: the author prompt (or the AI draft note) in it,
+ * so that typing replaces the prompt and never the heading; else the start of its text.
+ * Returns [from, to] offsets, or null when the heading is not in the text.
+ */
+export function sectionTarget(text, section) {
+  const at = headingOffset(text, section.heading);
+  if (at < 0) return null;
+  const lineEnd = text.indexOf('\n', at);
+  const bodyStart = lineEnd < 0 ? text.length : lineEnd + 1;
+  const next = /^#{1,2}[ \t]/m.exec(text.slice(bodyStart));
+  const end = next ? bodyStart + next.index : text.length;
+  const exact = section.placeholder ? text.indexOf(section.placeholder, bodyStart) : -1;
+  if (exact >= 0 && exact + section.placeholder.length <= end) return [exact, exact + section.placeholder.length];
+  for (const mark of [AUTHOR_MARK, DRAFT_MARK]) {
+    const hit = text.indexOf(mark, bodyStart);
+    if (hit < 0 || hit >= end) continue;
+    const from = text.lastIndexOf('\n', hit) + 1;
+    const lineEndAt = (i) => {
+      const n = text.indexOf('\n', i);
+      return n < 0 || n > end ? end : n;
+    };
+    let to = lineEndAt(hit);
+    // The prompt runs on while the blockquote does (its later lines start with ">").
+    while (to < end && /^>[ \t]*\S/.test(text.slice(to + 1, lineEndAt(to + 1)))) to = lineEndAt(to + 1);
+    return [from, to];
+  }
+  let start = bodyStart;
+  while (start < end && text[start] === '\n') start += 1;
+  return [start, start];
+}
+
 /** Offset of a section's heading line in the Markdown ("## 2. Executive summary"), or -1. */
 function headingOffset(text, heading) {
   const re = new RegExp('^#{1,6}[ \\t]+(?:\\d+\\.[ \\t]+)?' + escapeRegExp(heading) + '[ \\t]*#*[ \\t]*$', 'm');
@@ -452,6 +490,7 @@ function DocumentEditor({ doc: loaded, onAdopt, onDrafted, justDrafted = [], gen
     const el = previewRef.current;
     if (!el || previewHtml == null || typeof previewHtml !== 'string') return;
     setSanitisedHtml(el, previewHtml);
+    showScreenshots(el, loaded.issue_id);
     for (const q of el.querySelectorAll('blockquote')) {
       const text = q.textContent || '';
       if (/^\s*✎\s*For the author/.test(text)) q.classList.add('author-note');
@@ -542,7 +581,22 @@ function DocumentEditor({ doc: loaded, onAdopt, onDrafted, justDrafted = [], gen
     { id: 'quote', label: 'Quote', glyph: '❝', run: () => prefixLines('> ') },
     { id: 'code', label: 'Code', glyph: '</>', run: () => wrap('`', '`', 'code') },
     { id: 'link', label: 'Link', icon: 'link', run: () => wrap('[', '](https://)', 'link text') },
+    { id: 'screenshot', label: 'Insert screenshot', icon: 'monitor', run: () => insertScreenshot() },
   ];
+
+  /** Pick one of the incident's images; a line referring to it goes in at the cursor. */
+  const insertScreenshot = async () => {
+    const ta = textRef.current;
+    const caret = ta ? [ta.selectionStart, ta.selectionEnd] : null;
+    const image = await openDialog((close) => html`<${ScreenshotPicker} issueId=${loaded.issue_id} onClose=${close} />`);
+    if (!image || !textRef.current) return;
+    if (caret) textRef.current.setSelectionRange(caret[0], caret[1]);
+    const caption = image.file_name.replace(/\.[A-Za-z0-9]{2,5}$/, '').replace(/[[\]\n]/g, ' ').slice(0, 120);
+    const before = textRef.current.value.slice(0, textRef.current.selectionStart);
+    const lead = before === '' || before.endsWith('\n\n') ? '' : before.endsWith('\n') ? '\n' : '\n\n';
+    replaceSelection(`${lead}![${caption}](attachment:${image.id})\n\n`);
+    toast.success('Screenshot inserted; it appears in the preview and in HTML and PDF exports');
+  };
 
   /** Ctrl/Cmd+S anywhere in the document saves now (instead of the browser's Save page). */
   const onDocKeyDown = (e) => {
@@ -576,12 +630,15 @@ function DocumentEditor({ doc: loaded, onAdopt, onDrafted, justDrafted = [], gen
 
   const jumpTo = (section) => {
     const ta = textRef.current;
-    const at = headingOffset(latest.current.draft, section.heading);
-    if (ta && at >= 0) {
-      const lineEnd = latest.current.draft.indexOf('\n', at);
+    const target = sectionTarget(latest.current.draft, section);
+    if (ta && target) {
       ta.blur();
-      ta.setSelectionRange(at, lineEnd < 0 ? at : lineEnd);
+      ta.setSelectionRange(target[0], target[1]);
       ta.focus();
+      // Bring the selection into view (focus alone does not scroll a textarea to it).
+      const lineHeight = parseFloat(getComputedStyle(ta).lineHeight) || 20;
+      const lines = latest.current.draft.slice(0, target[0]).split('\n').length - 1;
+      ta.scrollTop = Math.max(0, lines * lineHeight - ta.clientHeight / 3);
     }
     const pv = previewRef.current;
     if (pv) {
@@ -921,4 +978,61 @@ function DraftButton({ ai, waiting, onDraft }) {
       title=${title} data-testid="doc-ai-draft">
     ${busy ? html`<span class="spinner sm" aria-hidden="true"></span>` : html`<${AiIcon} name="sparkle" size=${14} />`} Draft with AI
   </button>`;
+}
+
+// ---------------------------------------------------------------- screenshots
+/** Replace screenshot reference paragraphs in the preview by the images themselves. */
+function showScreenshots(root, issueId) {
+  for (const p of root.querySelectorAll('p')) {
+    const m = SCREENSHOT_LINE.exec((p.textContent || '').trim());
+    if (!m) continue;
+    const figure = document.createElement('figure');
+    figure.className = 'doc-shot';
+    figure.setAttribute('data-testid', 'doc-preview-screenshot');
+    const img = document.createElement('img');
+    img.alt = m[1];
+    const caption = document.createElement('figcaption');
+    caption.textContent = m[1];
+    figure.append(img, caption);
+    p.replaceWith(figure);
+    call('get_image_attachment', { image_id: m[2].toLowerCase() })
+      .then((image) => {
+        if (image.issue_id !== issueId) throw new Error('another incident');
+        return signedUrl(image.thumbnail_url.replace(/s=\d+$/, 's=512'));
+      })
+      .then((url) => {
+        img.src = url;
+      })
+      .catch(() => {
+        caption.textContent = `${m[1]} — this image is not attached to this incident (it will not be exported)`;
+        figure.classList.add('missing');
+      });
+  }
+}
+
+function ScreenshotPicker({ issueId, onClose }) {
+  const [images, setImages] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    call('list_image_attachments', { issue_id: issueId }).then(setImages).catch(setError);
+  }, [issueId]);
+  return html`<${Modal} title="Insert a screenshot" size="md" testid="screenshot-picker" onClose=${() => onClose(null)}
+      footer=${html`<button class="btn" onClick=${() => onClose(null)}>Cancel</button>`}>
+    ${error
+      ? html`<p class="form-error">${errorMessage(error)}</p>`
+      : images === null
+        ? html`<${Spinner} label="Loading screenshots…" />`
+        : !images.length
+          ? html`<p class="dialog-text" data-testid="screenshot-none">No screenshots are attached to this incident yet.
+              Attach them on the <a href=${issueHref(issueId, 'evidence')} onClick=${() => onClose(null)}>Evidence</a> tab.</p>`
+          : html`<p class="dialog-text subtle">The image is shown in the preview and in HTML and PDF exports.</p>
+              <ul class="shot-grid">
+                ${images.map((im) => html`<li key=${im.id}>
+                  <button class="shot-pick" onClick=${() => onClose(im)} data-testid="screenshot-option" title=${im.file_name}>
+                    <${SignedImg} src=${im.thumbnail_url} alt="" />
+                    <span class="shot-name">${im.file_name}</span>
+                  </button>
+                </li>`)}
+              </ul>`}
+  <//>`;
 }

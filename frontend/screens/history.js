@@ -130,7 +130,8 @@ export function History({ route }) {
     <div class="page-head">
       <div>
         <h1>History</h1>
-        <p class="subtle">Every incident on this machine. Search looks through titles, descriptions and tags.</p>
+        <p class="subtle">Every incident on this machine. Search looks through titles, descriptions, tags, the 5 Whys,
+          root causes, action items, timeline notes and documents, and shows where it matched.</p>
       </div>
       <div class="page-actions">
         <a class="btn" href="#/attachments" data-testid="history-attachments"><${Icon} name="file" /> Attachments</a>
@@ -213,18 +214,32 @@ export function History({ route }) {
   </div>`;
 }
 
+/** The place a result matched that says most about it: the description, else the first
+ *  other place (tags, whys, root cause, …) that is not the title. */
+function bestPlace(item) {
+  const places = (item.matches || []).filter((m) => m.field !== 'title');
+  return places.find((m) => m.field === 'description') || places[0] || null;
+}
+
 function ResultRow({ item, info }) {
   const { issue } = item;
   const title = item.title_snippet && item.title_snippet.includes('\uE000') ? item.title_snippet : null;
-  const snippet = item.description_snippet || '';
+  const place = bestPlace(item);
+  const snippet = place ? place.snippet.trim() : item.matches ? '' : item.description_snippet || '';
   const desc = (issue.description || '').replace(/\s+/g, ' ').trim();
+  const where = (item.matches || []).map((m) => m.label);
   return html`<li>
     <a class="result" href=${issueHref(issue.id)} data-testid="search-result" data-issue-id=${issue.id}>
       <span class=${'sev-rail sev-' + issue.severity} aria-hidden="true"></span>
       <span class="result-main">
         <span class="result-title">${title ? html`<${Highlighted} text=${title} />` : issue.title}</span>
+        ${where.length
+          ? html`<span class="result-where" data-testid="result-where">Matched in ${where.join(' · ')}</span>`
+          : null}
         ${snippet
-          ? html`<span class="result-snippet" data-testid="result-snippet"><${Highlighted} text=${snippet} /></span>`
+          ? html`<span class="result-snippet" data-testid="result-snippet">
+              ${place && place.field !== 'description' ? html`<span class="result-place">${place.label}:</span> ` : null}<${Highlighted} text=${snippet} />
+            </span>`
           : desc
             ? html`<span class="result-snippet">${desc.length > 180 ? desc.slice(0, 179) + '…' : desc}</span>`
             : null}

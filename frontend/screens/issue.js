@@ -1,5 +1,5 @@
 import { html, useState, useEffect, useLayoutEffect, useRef, useCallback } from '../vendor/htm-preact/standalone.module.js';
-import { api } from '../lib/commands.js';
+import { api, call } from '../lib/commands.js';
 import { on } from '../lib/events.js';
 import { Icon, EVENT_ICON } from '../lib/icons.js';
 import {
@@ -8,8 +8,7 @@ import {
 } from '../lib/ui.js';
 import { useApp, navigate, issueHref, domainLabel } from '../lib/state.js';
 import {
-  STATUS_LABEL, formatDateTime, relativeTime, humanize, shortId, inputToUtc, nowForInput,
-  summarizeDetails, plural,
+  STATUS_LABEL, formatDateTime, relativeTime, humanize, shortId, inputToUtc, nowForInput, plural,
 } from '../lib/format.js';
 import { SEVERITY_OPTIONS, DomainGlyph } from './new-issue.js';
 import { EvidenceTab } from './evidence.js';
@@ -18,6 +17,10 @@ import { DocumentsTab } from './documents.js';
 import { DiagnosticsTab } from './diagnostics.js';
 import { confirmDelete } from '../lib/confirm.js';
 import { IncidentIntegrationsCard, afterStatusChange } from './integrations.js';
+import {
+  MilestoneStrip, MilestonesDialog, ImpactPill, ResponseCard, RelatedIncidents, RoleLine, CharCount,
+  useSessionDraft, PRIORITY_OPTIONS, zoneLabel, utcToInput, inputLimit,
+} from './incident-record.js';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
@@ -31,6 +34,8 @@ const TABS = [
 
 const MANUAL_TYPES = [
   { value: 'note', label: 'Note' },
+  { value: 'impact_started', label: 'Impact began' },
+  { value: 'detected', label: 'Detected / alert fired' },
   { value: 'mitigation_applied', label: 'Mitigation applied' },
   { value: 'escalated', label: 'Escalated' },
   { value: 'customer_notified', label: 'Customer notified' },
@@ -49,7 +54,15 @@ export function transitionLabel(from, to) {
 const TRANSITION_ICON = { investigating: 'play', resolved: 'check', closed: 'x', open: 'refresh' };
 
 
+const INCIDENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function IssueScreen({ id, tab }) {
+  // An address that cannot name an incident is answered without asking the backend.
+  if (!INCIDENT_ID.test(String(id || ''))) return html`<${IncidentNotFound} id=${id} />`;
+  return html`<${IssueView} id=${id} tab=${tab} />`;
+}
+
+function IssueView({ id, tab }) {
   const { info } = useApp();
   const [detail, setDetail] = useState(null);
   const [error, setError] = useState(null);
@@ -89,6 +102,7 @@ export function IssueScreen({ id, tab }) {
   );
 
   if (error && !detail) {
+    if (error.code === 'not_found' || error.code === 'invalid_argument') return html`<${IncidentNotFound} id=${id} />`;
     return html`<div class="page">
       <${ErrorState} error=${error} onRetry=${load} />
       <p class="center"><a href="#/history">Back to history</a></p>
@@ -108,6 +122,16 @@ export function IssueScreen({ id, tab }) {
       toast.success(`Status changed to ${STATUS_LABEL[result.status] || result.status}`);
       load();
       afterStatusChange(issue, result.status);
+    }
+  };
+
+  const editMilestones = async (focus) => {
+    const result = await openDialog(
+      (close) => html`<${MilestonesDialog} issue=${issue} detail=${detail} focus=${focus} onClose=${close} />`,
+    );
+    if (result) {
+      toast.success('Milestones saved');
+      load();
     }
   };
 
@@ -166,13 +190,16 @@ export function IssueScreen({ id, tab }) {
         <span class="meta-item" title=${relativeTime(issue.created_at)} data-testid="issue-created-at">
           <${Icon} name="clock" size=${13} /> Opened ${formatDateTime(issue.created_at)}
         </span>
-        ${issue.resolved_at
+        ${issue.resolved_at && (issue.status === 'resolved' || issue.status === 'closed')
           ? html`<span class="meta-item" title=${relativeTime(issue.resolved_at)} data-testid="issue-resolved-at">
               <${Icon} name="check" size=${13} /> Resolved ${formatDateTime(issue.resolved_at)}
             </span>`
           : null}
+        <${ImpactPill} detail=${detail} />
+        <${RoleLine} issue=${issue} />
         ${(issue.tags || []).map((t) => html`<${Tag} key=${t}>${t}<//>`)}
       </div>
+      <${MilestoneStrip} detail=${detail} onEdit=${editMilestones} />
       <div class="status-actions" data-testid="status-actions">
         ${(detail.allowed_transitions || []).map(
           (to) => html`<button key=${to}
@@ -209,12 +236,27 @@ export function IssueScreen({ id, tab }) {
         : activeTab === 'diagnostics'
         ? html`<${DiagnosticsTab} key=${issue.id} issue=${issue} />`
         : activeTab === 'overview'
-        ? html`<${Overview} key=${issue.id} issue=${issue} info=${info} steps=${steps} root=${root} events=${events} onSaved=${load} />`
+        ? html`<${Overview} key=${issue.id} issue=${issue} info=${info} steps=${steps} root=${root} events=${events}
+            detail=${detail} onSaved=${load} onEditMilestones=${editMilestones} />`
         : activeTab === 'whys'
           ? html`<${FiveWhys} key=${issue.id} issue=${issue} steps=${steps} reload=${load} />`
-          : html`<${Timeline} key=${issue.id} issue=${issue} events=${events} reload=${load} />`}
+          : html`<${Timeline} key=${issue.id} issue=${issue} events=${events} detail=${detail} reload=${load} />`}
     </div>
   </div>`;
+}
+
+/** `#/issue/<unknown>`: say so plainly and offer the ways on (no "Try again"). */
+function IncidentNotFound({ id }) {
+  return html`<div class="page"><div class="empty not-found" data-testid="issue-not-found">
+    <div class="empty-icon"><${Icon} name="search" size=${28} /></div>
+    <h3>This incident does not exist</h3>
+    <p>There is no incident at this address${id ? html` (<span class="mono">${String(id).slice(0, 60)}</span>)` : ''}.
+      It may have been deleted, or the link was cut short.</p>
+    <div class="empty-actions">
+      <a class="btn btn-primary" href="#/history" data-testid="not-found-history"><${Icon} name="search" /> Find it in History</a>
+      <a class="btn" href="#/new"><${Icon} name="plus" /> Open a new incident</a>
+    </div>
+  </div></div>`;
 }
 
 /** Evidence tab count; amber while some log still waits for its PII review. */
@@ -266,33 +308,48 @@ function StatusDialog({ issue, to, onClose }) {
 }
 
 // ---------------------------------------------------------------- overview
-function Overview({ issue, info, steps, root, events, onSaved }) {
+const TEXT_FIELDS = ['title', 'description', 'severity', 'category', 'priority', 'incident_commander',
+  'assigned_to', 'customer_impact'];
+const LIST_FIELDS = ['tags', 'responders', 'services_affected'];
+
+function Overview({ issue, info, steps, root, events, detail, onSaved, onEditMilestones }) {
   const initial = () => ({
     title: issue.title,
     description: issue.description || '',
     severity: issue.severity,
     category: issue.category,
+    priority: issue.priority || '',
+    incident_commander: issue.incident_commander || '',
+    assigned_to: issue.assigned_to || '',
+    customer_impact: issue.customer_impact || '',
     tags: issue.tags || [],
+    responders: issue.responders || [],
+    services_affected: issue.services_affected || [],
   });
-  const [form, setForm] = useState(initial);
+  // Unsaved edits survive leaving the screen (kept in this tab until saved or discarded).
+  const [form, setFormDraft, draft] = useSessionDraft('tftsr.draft.issue.' + issue.id, initial);
   const [base, setBase] = useState(initial);
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState({});
-  const ids = { title: useUid('ot'), desc: useUid('od'), dom: useUid('odm'), tags: useUid('otg') };
+  const ids = {
+    title: useUid('ot'), desc: useUid('od'), dom: useUid('odm'), tags: useUid('otg'), prio: useUid('op'),
+    ic: useUid('oic'), as: useUid('oas'), resp: useUid('ors'), svc: useUid('osv'), imp: useUid('oim'),
+  };
 
   const dirty = JSON.stringify(form) !== JSON.stringify(base);
 
   // Follow outside changes unless the user is editing.
   useEffect(() => {
     const fresh = initial();
-    if (!dirty) setForm(fresh);
+    if (!dirty) draft.clear(fresh);
     setBase(fresh);
-  }, [issue.updated_at, issue.title, issue.description, issue.severity, issue.category, JSON.stringify(issue.tags)]);
+  }, [issue.updated_at]);
 
   const set = (k) => (v) => {
-    setForm((f) => ({ ...f, [k]: v }));
+    setFormDraft((f) => ({ ...f, [k]: v }));
     if (err[k]) setErr({ ...err, [k]: undefined });
   };
+  const discard = () => draft.clear(base);
 
   const save = async (e) => {
     e.preventDefault();
@@ -300,18 +357,15 @@ function Overview({ issue, info, steps, root, events, onSaved }) {
     if (!t) return setErr({ title: 'The title cannot be empty.' });
     if (t.length > 300) return setErr({ title: 'Keep the title under 300 characters.' });
     const changes = {};
-    if (t !== base.title) changes.title = t;
-    if (form.description !== base.description) changes.description = form.description;
-    if (form.severity !== base.severity) changes.severity = form.severity;
-    if (form.category !== base.category) changes.category = form.category;
-    if (JSON.stringify(form.tags) !== JSON.stringify(base.tags)) changes.tags = form.tags;
+    const next = { ...form, title: t };
+    for (const k of TEXT_FIELDS) if (next[k] !== base[k]) changes[k] = k === 'title' || k === 'description' ? next[k] : next[k].trim();
+    for (const k of LIST_FIELDS) if (JSON.stringify(next[k]) !== JSON.stringify(base[k])) changes[k] = next[k];
     if (!Object.keys(changes).length) return undefined;
     setBusy(true);
     try {
       await api.updateIssue(issue.id, changes);
-      const next = { ...form, title: t };
       setBase(next);
-      setForm(next);
+      draft.clear(next);
       toast.success('Changes saved');
       onSaved();
     } catch (error) {
@@ -326,10 +380,20 @@ function Overview({ issue, info, steps, root, events, onSaved }) {
   const lastEvent = events.length ? events[events.length - 1] : null;
 
   return html`<div class="overview">
+    <div class="overview-main">
     <form class="card form" onSubmit=${save} data-testid="overview-form">
+      ${draft.restored && dirty
+        ? html`<div class="banner banner-muted draft-note" data-testid="draft-restored">
+            <${Icon} name="edit" /> <span>Your unsaved changes were kept while you were away.</span>
+            <button type="button" class="btn btn-sm" onClick=${discard}>Discard them</button>
+          </div>`
+        : null}
       <${Field} label="Title" htmlFor=${ids.title} error=${err.title} testid="overview-title">
-        <input id=${ids.title} class="input" value=${form.title} onInput=${(e) => set('title')(e.currentTarget.value)}
-          maxLength="400" data-testid="overview-title" />
+        <div class="with-count">
+          <input id=${ids.title} class="input" value=${form.title} onInput=${(e) => set('title')(e.currentTarget.value)}
+            maxLength="300" data-testid="overview-title" />
+          <${CharCount} value=${form.title} max=${300} from=${0.6} testid="overview-title-count" />
+        </div>
       <//>
       <div class="row-2">
         <div class="field">
@@ -344,23 +408,62 @@ function Overview({ issue, info, steps, root, events, onSaved }) {
         <//>
       </div>
       <${Field} label="Description" htmlFor=${ids.desc}>
-        <textarea id=${ids.desc} class="input" rows="8" value=${form.description}
+        <textarea id=${ids.desc} class="input" rows="6" value=${form.description} maxLength="100000"
           onInput=${(e) => set('description')(e.currentTarget.value)} data-testid="overview-description"
           placeholder="No description yet."></textarea>
+        <${CharCount} value=${form.description} max=${100000} />
       <//>
-      <${Field} label="Tags" htmlFor=${ids.tags}>
-        <${ChipInput} id=${ids.tags} value=${form.tags} onChange=${set('tags')} testid="overview-tags" />
+      <${Field} label="Tags" htmlFor=${ids.tags} hint="Up to 20 tags of up to 50 characters.">
+        <${ChipInput} id=${ids.tags} value=${form.tags} onChange=${set('tags')} testid="overview-tags"
+          onError=${(m) => setErr({ ...err, tags: m })} />
       <//>
+
+      <fieldset class="form-group" data-testid="overview-roles">
+        <legend>People and impact</legend>
+        <div class="row-3">
+          <${Field} label="Priority" htmlFor=${ids.prio} hint="How soon to act — apart from severity.">
+            <select id=${ids.prio} class="input" value=${form.priority} onChange=${(e) => set('priority')(e.currentTarget.value)} data-testid="overview-priority">
+              ${PRIORITY_OPTIONS.map((o) => html`<option key=${o.value} value=${o.value}>${o.label}</option>`)}
+            </select>
+          <//>
+          <${Field} label="Incident commander" htmlFor=${ids.ic}>
+            <input id=${ids.ic} class="input" value=${form.incident_commander} maxLength="200" placeholder="Who leads the response"
+              onInput=${(e) => set('incident_commander')(e.currentTarget.value)} data-testid="overview-commander" />
+          <//>
+          <${Field} label="Assigned to" htmlFor=${ids.as}>
+            <input id=${ids.as} class="input" value=${form.assigned_to} maxLength="200" placeholder="Who owns the follow-up"
+              onInput=${(e) => set('assigned_to')(e.currentTarget.value)} data-testid="overview-assignee" />
+          <//>
+        </div>
+        <div class="row-2">
+          <${Field} label="Responders" htmlFor=${ids.resp} error=${err.responders} hint="Enter or comma adds a name (up to 30).">
+            <${ChipInput} id=${ids.resp} value=${form.responders} onChange=${set('responders')} testid="overview-responders"
+              placeholder="Add a name…" maxItems=${30} maxLen=${200} onError=${(m) => setErr({ ...err, responders: m })} />
+          <//>
+          <${Field} label="Services affected" htmlFor=${ids.svc} error=${err.services_affected} hint="Enter or comma adds a service (up to 30).">
+            <${ChipInput} id=${ids.svc} value=${form.services_affected} onChange=${set('services_affected')} testid="overview-services"
+              placeholder="Add a service…" maxItems=${30} maxLen=${100} onError=${(m) => setErr({ ...err, services_affected: m })} />
+          <//>
+        </div>
+        <${Field} label="Customer impact" htmlFor=${ids.imp} hint="Who was affected and how (users, requests, regions, SLAs). Up to 5,000 characters.">
+          <textarea id=${ids.imp} class="input" rows="3" value=${form.customer_impact} maxLength="5000"
+            onInput=${(e) => set('customer_impact')(e.currentTarget.value)} data-testid="overview-impact"
+            placeholder="e.g. EU customers could not pay for about 15 minutes"></textarea>
+          <${CharCount} value=${form.customer_impact} max=${5000} />
+        <//>
+      </fieldset>
       <div class="form-actions">
-        ${dirty ? html`<span class="subtle dirty-note">Unsaved changes</span>` : null}
-        <button type="button" class="btn" disabled=${!dirty || busy} onClick=${() => setForm(base)} data-testid="overview-discard">Discard</button>
+        ${dirty ? html`<span class="subtle dirty-note" data-testid="overview-dirty">Unsaved changes</span>` : null}
+        <button type="button" class="btn" disabled=${!dirty || busy} onClick=${discard} data-testid="overview-discard">Discard</button>
         <button type="submit" class="btn btn-primary" disabled=${!dirty || busy} data-testid="overview-save">
           ${busy ? html`<span class="spinner sm" aria-hidden="true"></span>` : null} Save changes
         </button>
       </div>
     </form>
+    </div>
 
     <aside class="side">
+      <${ResponseCard} issue=${issue} detail=${detail} onEdit=${onEditMilestones} onChanged=${onSaved} />
       <section class="card">
         <h2 class="card-title">Root cause analysis</h2>
         <${WhyProgress} steps=${steps} />
@@ -372,6 +475,7 @@ function Overview({ issue, info, steps, root, events, onSaved }) {
           : html`<p class="subtle">${steps.length ? 'No root cause marked yet.' : 'No whys asked yet.'}</p>`}
         <a class="btn btn-sm" href=${issueHref(issue.id, 'whys')}>Open 5 Whys</a>
       </section>
+      <${RelatedIncidents} issue=${issue} />
       <${IncidentIntegrationsCard} issue=${issue} />
       <section class="card">
         <h2 class="card-title">Details</h2>
@@ -379,9 +483,7 @@ function Overview({ issue, info, steps, root, events, onSaved }) {
           <dt>ID</dt><dd class="mono" title=${issue.id}>${issue.id}</dd>
           <dt>Created</dt><dd>${formatDateTime(issue.created_at)}</dd>
           <dt>Updated</dt><dd>${formatDateTime(issue.updated_at)}</dd>
-          <dt>Resolved</dt><dd>${issue.resolved_at ? formatDateTime(issue.resolved_at) : '—'}</dd>
           ${issue.source ? html`<dt>Source</dt><dd>${issue.source}</dd>` : null}
-          ${issue.assigned_to ? html`<dt>Assigned to</dt><dd>${issue.assigned_to}</dd>` : null}
           <dt>Last activity</dt><dd>${lastEvent ? relativeTime(lastEvent.created_at) : '—'}</dd>
         </dl>
       </section>
@@ -587,28 +689,33 @@ function WhyForm({ initial, onSubmit, onCancel, submitLabel, busy, placeholder, 
 }
 
 // ---------------------------------------------------------------- timeline
-const QUIET_META = new Set(['triage_started', 'issue_updated']);
+const TYPE_LABEL = {
+  ...Object.fromEntries(MANUAL_TYPES.map((t) => [t.value, t.label])),
+  triage_started: 'Incident opened', status_changed: 'Status changed', issue_updated: 'Details updated',
+  why_level_advanced: '5 Whys', root_cause_identified: 'Root cause identified', log_uploaded: 'Log file',
+  rca_generated: 'RCA generated', postmortem_generated: 'Post-mortem generated', document_exported: 'Document exported',
+};
+const typeLabel = (t) => TYPE_LABEL[t] || humanize(t);
 
+/** Only what reads as part of the story: a status move shows its two states. Ids, flags
+ *  and other bookkeeping stay in the audit log. */
 function EventMeta({ ev }) {
   const m = ev.metadata;
-  if (!m || typeof m !== 'object') return null;
-  if (m.from && m.to && STATUS_LABEL[m.to]) {
-    return html`<p class="tl-meta tl-transition">
-      <${StatusBadge} value=${m.from} /> <${Icon} name="right" size=${11} /> <${StatusBadge} value=${m.to} />
-    </p>`;
-  }
-  if (QUIET_META.has(ev.event_type) || !Object.keys(m).length) return null;
-  return html`<p class="tl-meta">${summarizeDetails(m, 160)}</p>`;
+  if (ev.event_type !== 'status_changed' || !m || typeof m !== 'object') return null;
+  if (!m.from || !m.to || !STATUS_LABEL[m.to]) return null;
+  return html`<p class="tl-meta tl-transition">
+    <${StatusBadge} value=${m.from} /> <${Icon} name="right" size=${11} /> <${StatusBadge} value=${m.to} />
+  </p>`;
 }
 
-function Timeline({ issue, events, reload }) {
-  const [type, setType] = useState('note');
-  const [desc, setDesc] = useState('');
-  const [when, setWhen] = useState('');
+/** The fields of a manual entry, for adding one and for correcting one. */
+function EntryForm({ initial, busy, submitLabel, onSubmit, onCancel, testid }) {
+  const [type, setType] = useState(initial ? initial.event_type : 'note');
+  const [desc, setDesc] = useState(initial ? initial.description : '');
+  const [when, setWhen] = useState(initial ? utcToInput(initial.created_at) : '');
   const [err, setErr] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [newestFirst, setNewestFirst] = useState(false);
   const ids = { t: useUid('tt'), d: useUid('td'), w: useUid('tw') };
+  const limit = inputLimit(24);
 
   const submit = async (e) => {
     e.preventDefault();
@@ -619,21 +726,83 @@ function Timeline({ issue, events, reload }) {
     if (when) {
       occurred = inputToUtc(when);
       if (!occurred) return setErr('That time is not valid.');
+      if (when > limit) return setErr('That is more than a day ahead. Check the date (and the year).');
     }
     setErr('');
-    setBusy(true);
-    try {
-      await api.addTimelineEvent({ issue_id: issue.id, event_type: type, description: d, occurred_at: occurred });
+    const error = await onSubmit({ event_type: type, description: d, occurred_at: occurred });
+    if (error) setErr(error);
+    else if (!initial) {
       setDesc('');
       setWhen('');
+    }
+    return undefined;
+  };
+
+  return html`<form class=${initial ? 'tl-edit' : 'card timeline-form'} onSubmit=${submit} noValidate data-testid=${testid}>
+    ${initial ? null : html`<h3 class="card-title">Add to timeline</h3>`}
+    <div class="timeline-form-row">
+      <${Field} label="Type" htmlFor=${ids.t}>
+        <select id=${ids.t} class="input" value=${type} onChange=${(e) => setType(e.currentTarget.value)} data-testid="timeline-type">
+          ${MANUAL_TYPES.map((t) => html`<option key=${t.value} value=${t.value}>${t.label}</option>`)}
+        </select>
+      <//>
+      <${Field} label=${initial ? 'When' : 'When (optional)'} htmlFor=${ids.w}
+          hint=${`Your time zone: ${zoneLabel()}.` + (when || initial ? '' : ' Leave empty for now.')}>
+        <div class="with-btn">
+          <input id=${ids.w} type="datetime-local" class="input" value=${when} max=${limit}
+            onInput=${(e) => { setWhen(e.currentTarget.value); setErr(''); }} data-testid="timeline-time" />
+          <button type="button" class="btn btn-sm" onClick=${() => setWhen(nowForInput())}>Now</button>
+        </div>
+      <//>
+    </div>
+    <${Field} label="What happened" htmlFor=${ids.d} error=${err} testid="timeline-description">
+      <textarea id=${ids.d} class="input" rows="2" value=${desc} maxLength="2000"
+        onInput=${(e) => { setDesc(e.currentTarget.value); setErr(''); }}
+        onKeyDown=${(e) => (e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? submit(e) : null)}
+        placeholder="e.g. Rolled back deploy 2024.11.3 on the EU cluster" data-testid="timeline-description"></textarea>
+      <${CharCount} value=${desc} max=${2000} />
+    <//>
+    <div class="form-actions">
+      ${onCancel ? html`<button type="button" class="btn" onClick=${onCancel} data-testid="timeline-edit-cancel">Cancel</button>` : null}
+      <button type="submit" class="btn btn-primary" disabled=${busy} data-testid=${initial ? 'timeline-save' : 'timeline-add'}>
+        <${Icon} name=${initial ? 'check' : 'plus'} /> ${submitLabel}
+      </button>
+    </div>
+  </form>`;
+}
+
+function Timeline({ issue, events, detail, reload }) {
+  const [busy, setBusy] = useState(false);
+  const [editing, setEditing] = useState(null);
+  const [newestFirst, setNewestFirst] = useState(false);
+
+  const add = async (fields) => {
+    setBusy(true);
+    try {
+      await api.addTimelineEvent({ issue_id: issue.id, ...fields });
       toast.success('Added to the timeline');
       reload();
+      return null;
     } catch (error) {
-      setErr(error.message);
+      return error.message;
     } finally {
       setBusy(false);
     }
-    return undefined;
+  };
+
+  const saveEdit = async (ev, fields) => {
+    setBusy(true);
+    try {
+      await call('update_timeline_event', { event_id: ev.id, ...fields });
+      setEditing(null);
+      toast.success('Entry updated');
+      reload();
+      return null;
+    } catch (error) {
+      return error.message;
+    } finally {
+      setBusy(false);
+    }
   };
 
   const remove = async (ev) => {
@@ -652,40 +821,17 @@ function Timeline({ issue, events, reload }) {
     }
   };
 
-  const list = newestFirst ? [...events].reverse() : events;
+  // Milestones stand in the timeline as markers between the entries.
+  const marks = ((detail && detail.milestones) || []).filter((m) => m.at)
+    .map((m) => ({ id: 'ms-' + m.key, milestone: m, created_at: m.at }));
+  const merged = [...events, ...marks].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+  const list = newestFirst ? merged.reverse() : merged;
 
   return html`<div class="timeline-wrap">
-    <form class="card timeline-form" onSubmit=${submit} data-testid="timeline-form">
-      <h3 class="card-title">Add to timeline</h3>
-      <div class="timeline-form-row">
-        <${Field} label="Type" htmlFor=${ids.t}>
-          <select id=${ids.t} class="input" value=${type} onChange=${(e) => setType(e.currentTarget.value)} data-testid="timeline-type">
-            ${MANUAL_TYPES.map((t) => html`<option key=${t.value} value=${t.value}>${t.label}</option>`)}
-          </select>
-        <//>
-        <${Field} label="When (optional)" htmlFor=${ids.w} hint=${when ? '' : 'Leave empty for now.'}>
-          <div class="with-btn">
-            <input id=${ids.w} type="datetime-local" class="input" value=${when} onInput=${(e) => setWhen(e.currentTarget.value)}
-              data-testid="timeline-time" />
-            <button type="button" class="btn btn-sm" onClick=${() => setWhen(nowForInput())}>Now</button>
-          </div>
-        <//>
-      </div>
-      <${Field} label="What happened" htmlFor=${ids.d} error=${err} testid="timeline-description">
-        <textarea id=${ids.d} class="input" rows="2" value=${desc} maxLength="2000"
-          onInput=${(e) => { setDesc(e.currentTarget.value); setErr(''); }}
-          onKeyDown=${(e) => (e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? submit(e) : null)}
-          placeholder="e.g. Rolled back deploy 2024.11.3 on the EU cluster" data-testid="timeline-description"></textarea>
-      <//>
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled=${busy} data-testid="timeline-add">
-          <${Icon} name="plus" /> Add entry
-        </button>
-      </div>
-    </form>
+    <${EntryForm} busy=${busy} submitLabel="Add entry" onSubmit=${add} testid="timeline-form" />
 
     <div class="timeline-toolbar">
-      <span class="subtle">${plural(events.length, 'event')}</span>
+      <span class="subtle">${plural(events.length, 'event')}${marks.length ? ` · ${plural(marks.length, 'milestone')}` : ''}</span>
       <button class="btn btn-sm btn-ghost" onClick=${() => setNewestFirst(!newestFirst)} data-testid="timeline-sort">
         <${Icon} name=${newestFirst ? 'down' : 'up'} /> ${newestFirst ? 'Newest first' : 'Oldest first'}
       </button>
@@ -694,27 +840,40 @@ function Timeline({ issue, events, reload }) {
     ${events.length === 0
       ? html`<div class="empty slim"><p>No events yet.</p></div>`
       : html`<ol class="timeline" data-testid="timeline">
-          ${list.map(
-            (ev) => html`<li key=${ev.id} class=${'tl-item' + (ev.manual ? ' manual' : '')} data-testid="timeline-event" data-event-type=${ev.event_type}>
+          ${list.map((ev) => (ev.milestone
+            ? html`<li key=${ev.id} class="tl-item tl-milestone" data-testid="timeline-milestone" data-milestone=${ev.milestone.key}>
+                <span class="tl-icon ev-milestone" aria-hidden="true"><${Icon} name="flag" size=${14} /></span>
+                <div class="tl-body">
+                  <div class="tl-head">
+                    <span class="tl-type">${ev.milestone.label}</span><span class="pill">milestone</span>
+                    <time class="tl-time" title=${formatDateTime(ev.created_at, { seconds: true })}>${formatDateTime(ev.created_at)}</time>
+                  </div>
+                </div>
+              </li>`
+            : html`<li key=${ev.id} class=${'tl-item' + (ev.manual ? ' manual' : '')} data-testid="timeline-event" data-event-type=${ev.event_type}>
               <span class=${'tl-icon ev-' + ev.event_type} aria-hidden="true"><${Icon} name=${EVENT_ICON[ev.event_type] || 'dots'} size=${14} /></span>
               <div class="tl-body">
-                <div class="tl-head">
-                  <span class="tl-type">${humanize(ev.event_type)}</span>
-                  ${ev.manual ? html`<span class="pill">manual</span>` : null}
-                  <time class="tl-time" title=${formatDateTime(ev.created_at, { seconds: true })}>
-                    ${relativeTime(ev.created_at)} · ${formatDateTime(ev.created_at)}
-                  </time>
-                  <span class="spacer"></span>
-                  ${ev.manual
-                    ? html`<button class="icon-btn danger" aria-label="Delete entry" title="Delete entry"
-                        onClick=${() => remove(ev)} data-testid="timeline-delete"><${Icon} name="trash" /></button>`
-                    : null}
-                </div>
-                <p class="tl-desc pre">${ev.description}</p>
-                <${EventMeta} ev=${ev} />
+                ${editing === ev.id
+                  ? html`<${EntryForm} initial=${ev} busy=${busy} submitLabel="Save" testid="timeline-edit-form"
+                      onSubmit=${(f) => saveEdit(ev, f)} onCancel=${() => setEditing(null)} />`
+                  : html`<div class="tl-head">
+                      <span class="tl-type">${typeLabel(ev.event_type)}</span>
+                      ${ev.manual ? html`<span class="pill" title="Added by hand">added by hand</span>` : null}
+                      <time class="tl-time" title=${formatDateTime(ev.created_at, { seconds: true })}>
+                        ${relativeTime(ev.created_at)} · ${formatDateTime(ev.created_at)}
+                      </time>
+                      <span class="spacer"></span>
+                      ${ev.manual
+                        ? html`<button class="icon-btn" aria-label="Edit entry" title="Edit entry"
+                              onClick=${() => setEditing(ev.id)} data-testid="timeline-edit"><${Icon} name="edit" /></button>
+                            <button class="icon-btn danger" aria-label="Delete entry" title="Delete entry"
+                              onClick=${() => remove(ev)} data-testid="timeline-delete"><${Icon} name="trash" /></button>`
+                        : null}
+                    </div>
+                    <p class="tl-desc pre" data-testid="timeline-text">${ev.description}</p>
+                    <${EventMeta} ev=${ev} />`}
               </div>
-            </li>`,
-          )}
+            </li>`))}
         </ol>`}
   </div>`;
 }

@@ -93,12 +93,12 @@ def test_postmortem_edit_action_items_and_export(page, served_app, artifacts_dir
     expect(page.get_by_test_id("documents-count")).to_have_text("1")
     assert "pwned" not in page.evaluate("() => Object.keys(window).join(' ')")
 
-    # Jumping to a section that still needs the author selects its heading in the editor.
+    # Jumping to a section that still needs the author selects its prompt, never the heading.
     page.locator('[data-testid="doc-section-link"][data-section-id="executive_summary"]').click()
     selected = page.evaluate(
         "() => { const t = document.querySelector('[data-testid=\"doc-editor\"]');"
         " return t.value.slice(t.selectionStart, t.selectionEnd); }")
-    assert "Executive summary" in selected
+    assert selected.startswith("> **✎ For the author:**") and "Executive summary" not in selected
 
     # Type at the end of the document: the preview follows, hostile text stays text.
     editor.click()

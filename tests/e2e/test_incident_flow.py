@@ -57,6 +57,11 @@ def test_new_user_runs_an_incident_end_to_end(page, served_app):
     expect(timeline.get_by_test_id("timeline-event").filter(has_text="Root cause")).to_be_visible()
     expect(timeline.get_by_test_id("timeline-event").filter(has_text="Why #3")).to_be_visible()
 
+    # It was detected when it was opened: the timeline suggests that milestone.
+    page.get_by_test_id("tab-overview").click()
+    page.get_by_test_id("suggestion-accept-detected").click()
+    expect(page.get_by_test_id("milestone-detected")).to_have_attribute("data-set", "true")
+
     # Resolve it.
     page.get_by_test_id("status-btn-resolved").click()
     page.get_by_test_id("status-note").fill("Resolver order fixed in the template")
@@ -74,7 +79,8 @@ def test_new_user_runs_an_incident_end_to_end(page, served_app):
     # It shows on the dashboard: resolved, with a mean time to resolve.
     page.get_by_test_id("nav-dashboard").click()
     expect(page.get_by_test_id("dashboard-status-resolved")).to_contain_text("1")
-    expect(page.get_by_test_id("dashboard-mttr")).not_to_contain_text("—")
+    expect(page.get_by_test_id("dashboard-mttr")).not_to_contain_text("not set")
+    expect(page.get_by_test_id("dashboard-mttr")).to_contain_text("1 of 1 incident")
     expect(page.get_by_test_id("dashboard-recent")).to_contain_text("Checkout latency")
 
     # The server holds what the UI showed.
