@@ -17,6 +17,7 @@ import { navigate, issueHref, settingValue } from '../lib/state.js';
 import { relativeTime, formatDateTime, plural, humanize } from '../lib/format.js';
 import { hookApprovals, usePendingApprovals, ApprovalCard, SessionRules } from './approvals.js';
 import { takeChatContext } from './integrations.js';
+import { typeLabel } from './evidence.js';
 
 // ---------------------------------------------------------------- commands
 export const ai = {
@@ -907,7 +908,7 @@ function ToolCallView({ call: c }) {
 function redactionNotice(m) {
   if (m.notice) return m.notice;
   const items = m.redactions || [];
-  const types = [...new Set(items.map((r) => r.pii_type))].sort();
+  const types = [...new Set(items.map((r) => typeLabel(r.pii_type)))].sort();
   return `${items.length} item${items.length === 1 ? ' was' : 's were'} removed before sending: ${types.join(', ')}.`;
 }
 
@@ -940,7 +941,7 @@ function RedactionsDialog({ message, onClose }) {
       <thead><tr><th>Type</th><th>${originals ? 'You typed' : 'You typed (masked)'}</th><th>Sent as</th></tr></thead>
       <tbody>
         ${items.map((r, i) => html`<tr key=${i} data-testid="chat-redaction-item">
-          <td>${r.pii_type}</td>
+          <td title=${r.pii_type}>${typeLabel(r.pii_type)}</td>
           <td><code class="mono">${originals ? r.original == null ? r.preview : r.original : r.preview}</code></td>
           <td><code class="mono">${r.replacement}</code></td>
         </tr>`)}
