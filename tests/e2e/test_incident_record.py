@@ -269,9 +269,9 @@ def test_section_jump_and_document_edits_in_the_audit_log(page, served_app, arti
     stored = served_app.call("get_document", document_id=doc["id"])["content_md"]
     digest = hashlib.sha256(stored.encode("utf-8")).hexdigest()
     page.get_by_test_id("nav-audit").click()
-    page.get_by_test_id("audit-filter-action").select_option("document_updated")
+    page.get_by_test_id("audit-filter-action").select_option("document_edited")
     row = page.get_by_test_id("audit-row").first
-    expect(row).to_contain_text("document_updated")
+    expect(row).to_contain_text("document_edited")
     row.click()
     expect(page.get_by_test_id("audit-details-json").first).to_contain_text(digest)
     shoot(page, artifacts_dir, "audit-document-edit")

@@ -623,7 +623,7 @@ def test_update_document_records_sizes_and_hashes_not_content(world):
     content = f"# RCA\n\nThe pool was exhausted. {CANARY}\n"
     before = world.audit_count()
     world.call("update_document", document_id=doc_id, content_md=content, title="Pool RCA")
-    entry = next(e for e in world.entries_after(before) if e["action"] == "document_updated")
+    entry = next(e for e in world.entries_after(before) if e["action"] == "document_edited")
     assert entry["entity_type"] == "document" and entry["entity_id"] == doc_id
     details = json.loads(entry["details"])
     assert details["content_sha256"] == hashlib.sha256(content.encode("utf-8")).hexdigest()

@@ -95,7 +95,7 @@ def update_document(app, document_id, content_md, title, base_updated_at):
         changed = [f for f in ("title", "content_md") if doc[f] != before[f]]
         if changed:
             content = doc["content_md"].encode("utf-8")
-            audit_record(conn, "document_updated", "document", document_id, {
+            audit_record(conn, "document_edited", "document", document_id, {
                 "issue_id": doc["issue_id"], "doc_type": doc["doc_type"], "title": doc["title"],
                 "fields": ["content" if f == "content_md" else f for f in changed],
                 "content_bytes": len(content), "content_sha256": hashlib.sha256(content).hexdigest(),
