@@ -993,6 +993,8 @@ function Composer({ issue, logs, streaming, ensureConversation, onSent, onPendin
   const [text, setText] = useState(() => takeChatContext(issue.id));
   const [attached, setAttached] = useState([]);
   const [picker, setPicker] = useState(false);
+  const [resources, setResources] = useState([]); // [{server_id, uri, name}]
+  const [resPicker, setResPicker] = useState(false);
   const [busy, setBusy] = useState(false);
   const [stopping, setStopping] = useState(false);
   const [err, setErr] = useState(null);
@@ -1009,6 +1011,7 @@ function Composer({ issue, logs, streaming, ensureConversation, onSent, onPendin
     setBusy(true);
     setErr(null);
     const logIds = attached;
+    const refs = resources;
     let undo = null;
     try {
       const convId = await ensureConversation();
@@ -1016,12 +1019,17 @@ function Composer({ issue, logs, streaming, ensureConversation, onSent, onPendin
       undo = onPending(convId, temp);
       setText('');
       setAttached([]);
-      const res = await ai.send({ conversation_id: convId, content, log_file_ids: nonEmpty(logIds) });
+      setResources([]);
+      const res = await ai.send({
+        conversation_id: convId, content, log_file_ids: nonEmpty(logIds),
+        resources: refs.length ? refs.map((r) => ({ server_id: r.server_id, uri: r.uri })) : undefined,
+      });
       onSent(convId, temp, res);
     } catch (error) {
       if (undo) undo();
       setText(content);
       setAttached(logIds);
+      setResources(refs);
       setErr(error);
     } finally {
       setBusy(false);
@@ -1065,6 +1073,15 @@ function Composer({ issue, logs, streaming, ensureConversation, onSent, onPendin
           </span>`)}
         </div>`
       : null}
+    ${resources.length
+      ? html`<div class="ai-attached">
+          ${resources.map((r) => html`<span key=${r.server_id + r.uri} class="chip ai-attached-chip" data-testid="chat-attached-resource">
+            <${Icon} name="layers" size=${12} /><span class="chip-text">${r.name || r.uri}</span>
+            <button type="button" class="chip-x" aria-label="Remove resource"
+              onClick=${() => setResources(resources.filter((x) => x !== r))}><${Icon} name="x" size=${11} /></button>
+          </span>`)}
+        </div>`
+      : null}
     ${err
       ? html`<div class="ai-error" role="alert" data-testid="chat-send-error">
           <${Icon} name="alert" />
@@ -1087,6 +1104,12 @@ function Composer({ issue, logs, streaming, ensureConversation, onSent, onPendin
             data-testid="chat-attach" title="Attach reviewed logs"><${AiIcon} name="clip" /> Attach logs${attached.length ? ` (${attached.length})` : ''}</button>
           ${picker ? html`<${LogPicker} issue=${issue} logs=${logs} attached=${attached} onChange=${setAttached} onClose=${() => setPicker(false)} />` : null}
         </div>
+        <div class="ai-attach-wrap">
+          <button class=${'btn btn-sm btn-ghost' + (resPicker ? ' on' : '')} onClick=${() => setResPicker(!resPicker)}
+            aria-expanded=${resPicker ? 'true' : 'false'} data-testid="chat-attach-resource"
+            title="Attach a resource from an MCP server"><${Icon} name="layers" /> Resources${resources.length ? ` (${resources.length})` : ''}</button>
+          ${resPicker ? html`<${ResourcePicker} attached=${resources} onChange=${setResources} onClose=${() => setResPicker(false)} />` : null}
+        </div>
         <span class="ai-hint subtle"><kbd>Enter</kbd> send · <kbd>Shift</kbd>+<kbd>Enter</kbd> new line</span>
         <span class="spacer"></span>
         ${streaming
@@ -1098,6 +1121,58 @@ function Composer({ issue, logs, streaming, ensureConversation, onSent, onPendin
             </button>`}
       </div>
     </div>
+  </div>`;
+}
+
+function ResourcePicker({ attached, onChange, onClose }) {
+  const ref = useRef(null);
+  const [items, setItems] = useState(null);
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      try {
+        const servers = (await call('list_mcp_servers')).items.filter((s) => s.enabled && s.resource_count);
+        const found = [];
+        for (const s of servers) {
+          const detail = await call('get_mcp_server', { server_id: s.id });
+          for (const r of detail.resources || []) found.push({ server_id: s.id, server: s.name, uri: r.uri, name: r.name || r.uri });
+        }
+        if (live) setItems(found);
+      } catch (error) {
+        if (live) setItems({ error });
+      }
+    })();
+    const away = (e) => {
+      if (ref.current && !ref.current.contains(e.target) && !e.target.closest('[data-testid="chat-attach-resource"]')) onClose();
+    };
+    const esc = (e) => e.key === 'Escape' && onClose();
+    document.addEventListener('mousedown', away);
+    document.addEventListener('keydown', esc);
+    return () => {
+      live = false;
+      document.removeEventListener('mousedown', away);
+      document.removeEventListener('keydown', esc);
+    };
+  }, []);
+  const isOn = (r) => attached.some((a) => a.server_id === r.server_id && a.uri === r.uri);
+  const toggle = (r) => onChange(isOn(r)
+    ? attached.filter((a) => !(a.server_id === r.server_id && a.uri === r.uri))
+    : [...attached, r].slice(0, 5));
+  return html`<div class="ai-picker" ref=${ref} role="dialog" aria-label="Attach MCP resources" data-testid="chat-resource-list">
+    <div class="ai-picker-head">Attach resources <span class="subtle">· read now, redacted before sending</span></div>
+    ${items === null
+      ? html`<${Spinner} inline label="Loading resources…" />`
+      : items.error
+      ? html`<p class="ai-picker-empty subtle">${errorMessage(items.error)}</p>`
+      : items.length === 0
+      ? html`<p class="ai-picker-empty subtle">No MCP server offers resources. Add one in Settings → MCP servers.</p>`
+      : html`<ul>${items.map((r) => html`<li key=${r.server_id + r.uri} class="ai-picker-item" data-testid="chat-resource-item">
+          <label class="ai-check">
+            <input type="checkbox" checked=${isOn(r)} onChange=${() => toggle(r)} data-testid="chat-resource-toggle" />
+            <span class="ai-picker-name">${r.name}</span>
+            <span class="subtle small">${r.server}</span>
+          </label>
+        </li>`)}</ul>`}
   </div>`;
 }
 

@@ -235,3 +235,31 @@ def test_the_assistant_asks_before_calling_an_mcp_tool(page, served_app, stdio_s
         assert not page.problems, page.problems
     finally:
         fake.stop()
+
+
+def test_a_resource_attached_in_the_chat_reaches_the_assistant(page, served_app, stdio_server):
+    """The user picks an MCP resource in the composer; its text goes with the message."""
+    from tests.fakes.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    try:
+        api(served_app, "add_ai_provider", name="Loopback", kind="openai", base_url=fake.base_url,
+            model="gpt-4o-mini", api_key=fake.key)
+        issue = api(served_app, "create_issue", title="Disk full on checkout-3", severity="high",
+                    category="application")["issue"]
+        fake.push_reply("Rotate the logs first.")
+        page.goto(f"{served_app.base_url}/#/issue/{issue['id']}/chat")
+        page.get_by_test_id("chat-attach-resource").click()
+        item = page.get_by_test_id("chat-resource-item").filter(has_text="Disk full runbook")
+        item.get_by_test_id("chat-resource-toggle").check()
+        page.keyboard.press("Escape")
+        expect(page.get_by_test_id("chat-attached-resource")).to_contain_text("Disk full runbook")
+        page.get_by_test_id("chat-input").fill("What does the runbook say?")
+        page.get_by_test_id("chat-send").click()
+        reply = page.locator('[data-testid="chat-message"][data-role="assistant"]').last
+        expect(reply).to_contain_text("Rotate the logs first.", timeout=60_000)
+        sent = fake.chat_requests()[-1].json["messages"][-1]["content"]
+        assert "Attached resource runbook://checkout/disk-full" in sent and "Rotate /var/log/checkout" in sent
+        assert not page.problems, page.problems
+    finally:
+        fake.stop()

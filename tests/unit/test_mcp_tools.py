@@ -194,3 +194,30 @@ def test_a_crash_during_an_approved_call_is_told_to_the_model(
     kind, done = events.wait_end(sent["message_id"], timeout=60)
     assert kind == "ai_done" and done["content"].endswith("continuing without it.")
     assert "stopped" in openai_fake.chat_requests()[1].json["messages"][-1]["content"]
+
+
+# -- resources attached to a chat message by the user -----------------------------------------------------
+def test_a_resource_attached_to_a_message_reaches_the_provider_redacted(
+        app, call, events, make_issue, provider, openai_fake, mcp_server):
+    issue = make_issue()
+    sent = call("chat_message", issue_id=issue["id"], content="Follow this runbook. Owner: ops.lead@example.com",
+                resources=[{"server_id": mcp_server["id"], "uri": "runbook://checkout/disk-full"}])
+    events.wait_end(sent["message_id"])
+    user = openai_fake.chat_requests()[-1].json["messages"][-1]["content"]
+    assert "Attached resource runbook://checkout/disk-full from Checkout metrics" in user
+    assert "Rotate /var/log/checkout" in user
+    assert "ops.lead@example.com" not in user and "[Email-1]" in user
+    reads = [e for e in call("get_audit_log", limit=100)["items"] if e["action"] == "mcp_resource_read"]
+    assert reads and reads[0]["details"]["decision"] == "user_attached"
+
+
+def test_attached_resources_are_checked(call, make_issue, provider, mcp_server):
+    from tftsr.errors import TftsrError
+
+    issue = make_issue()
+    for bad in ("runbook://x", [{"server_id": mcp_server["id"]}], [{"server_id": "nope", "uri": "x"}],
+                [{"server_id": mcp_server["id"], "uri": "x" * 3000}],
+                [{"server_id": mcp_server["id"], "uri": "u"}] * 6):
+        with pytest.raises(TftsrError) as err:
+            call("chat_message", issue_id=issue["id"], content="hi", resources=bad)
+        assert err.value.code == "invalid_argument"

@@ -332,10 +332,39 @@ def build_request(app, conn, conversation: dict, provider_row: dict,
 
 
 # -- sending ------------------------------------------------------------------------------------------
+MAX_RESOURCE_CHARS = 50_000  # per attached MCP resource
+
+
+def attached_resources(app, resources: list[dict], *, issue_id: str | None,
+                       conversation_id: str | None) -> str:
+    """The text of MCP resources the user attached, as blocks for their message. The
+    user's click is the approval; each read is audited by the MCP package, and the text
+    passes the PII gate with the rest of the message."""
+    from tftsr.mcp import calls
+    from tftsr.mcp import store as mcp_store
+
+    blocks = []
+    for ref in resources:
+        with app.db.connection() as conn:
+            server_name = mcp_store.get_row(conn, ref["server_id"])["name"]
+        read = calls.read_resource(app, ref["server_id"], ref["uri"], decision="user_attached",
+                                   origin="chat", issue_id=issue_id,
+                                   conversation_id=conversation_id)
+        text = read.get("text") or ""
+        if len(text) > MAX_RESOURCE_CHARS:
+            text = text[:MAX_RESOURCE_CHARS] + f"\n[… only the first {MAX_RESOURCE_CHARS:,} characters are attached]"
+        blocks.append(f"Attached resource {ref['uri']} from {server_name}:"
+                      f"\n```\n{text}\n```")
+    return "\n\n".join(blocks)
+
+
 def send(app, *, content: str, conversation_id: str | None = None, issue_id: str | None = None,
          log_file_ids: list[str] | None = None, provider_id: str | None = None,
-         title: str | None = None) -> dict:
-    """Gate and store the user's message, then stream the reply on a worker thread."""
+         title: str | None = None, resources: list[dict] | None = None) -> dict:
+    """Gate and store the user's message, then stream the reply on a worker thread.
+
+    ``resources`` (``[{server_id, uri}]``) attaches MCP resources' text to the message.
+    """
     log_file_ids = list(dict.fromkeys(log_file_ids or []))
     if not conversation_id and not issue_id:
         raise InvalidArgument("Give conversation_id, or issue_id to start a new conversation.")
@@ -343,6 +372,9 @@ def send(app, *, content: str, conversation_id: str | None = None, issue_id: str
         if conversation_id and not issue_id:
             issue_id = get_row(conn, conversation_id)["issue_id"]
         issue_store.get(conn, issue_id)
+    if resources:
+        content = f"{content}\n\n" + attached_resources(app, resources, issue_id=issue_id,
+                                                          conversation_id=conversation_id)
     sent_content, removed = pii_gate.redact_text(content, gate=Gate(app, issue_id))
     tools = tool_registry(app)
     with app.db.transaction() as conn:

@@ -15,6 +15,7 @@ from tftsr.ai.complete import audited_hooks
 from tftsr.ai.providers import PROVIDER_KINDS
 from tftsr.audit import record as audit_record
 from tftsr.commands import command
+from tftsr.errors import InvalidArgument
 from tftsr.issues.domains import DOMAIN_IDS
 from tftsr.validation import Any_, Bool, Enum, Id, IdList, Str
 
@@ -261,12 +262,33 @@ def get_message_redactions(app, message_id):
 @command(content=Str(min_len=1, max_len=100_000, strip=False),
          conversation_id=Id("conversation id", required=False), issue_id=Id("incident id", required=False),
          log_file_ids=IdList("log file id", max_items=20, required=False),
-         provider_id=Id("AI provider id", required=False))
-def chat_message(app, content, conversation_id, issue_id, log_file_ids, provider_id):
-    """Send a message (PII-gated, audited); the reply streams as ai_token … ai_done events."""
+         provider_id=Id("AI provider id", required=False),
+         resources=Any_(required=False))
+def chat_message(app, content, conversation_id, issue_id, log_file_ids, provider_id, resources):
+    """Send a message (PII-gated, audited); the reply streams as ai_token … ai_done events.
+    ``resources``: MCP resources to attach, ``[{"server_id": ..., "uri": ...}]`` (at most 5)."""
     result = chat.send(app, content=content, conversation_id=conversation_id, issue_id=issue_id,
-                       log_file_ids=log_file_ids, provider_id=provider_id)
+                       log_file_ids=log_file_ids, provider_id=provider_id,
+                       resources=_resource_refs(resources))
     return result
+
+
+def _resource_refs(value) -> list[dict] | None:
+    """Check the attached-resources argument: a list of {server_id, uri}."""
+    if value is None:
+        return None
+    server_id = Id("MCP server id")
+    if not isinstance(value, list) or len(value) > 5:
+        raise InvalidArgument("resources must be a list of at most 5 {server_id, uri} objects.")
+    refs = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"server_id", "uri"}:
+            raise InvalidArgument("Each attached resource must be an object with server_id and uri.")
+        uri = item["uri"]
+        if not isinstance(uri, str) or not 0 < len(uri) <= 2000 or "\x00" in uri:
+            raise InvalidArgument("An attached resource's uri must be text of at most 2,000 characters.")
+        refs.append({"server_id": server_id.clean("server_id", item["server_id"]), "uri": uri})
+    return refs
 
 
 @command(message_id=MESSAGE_ID)
