@@ -49,6 +49,13 @@ if [ ! -d "$folder" ]; then
   exit 1
 fi
 
+# Qt WebEngine creates this empty folder beside its resources on its first start when it is
+# missing: shipped, a run changes nothing in the program's folder (a portable folder may
+# sit on read-only media; the single file's unpacked copy stays as unpacked).
+if [ -d "$folder/_internal/PyQt6/Qt6/resources" ]; then
+  mkdir -p "$folder/_internal/PyQt6/Qt6/resources/locales"
+fi
+
 portable="$OUT/tftsr-portable"
 rm -rf "$portable" "$OUT/tftsr" "$OUT/tftsr.exe"
 case "$(uname -s)" in

@@ -26,6 +26,7 @@ import hashlib
 import logging
 import os
 import secrets
+import shutil
 import stat
 import sys
 import tempfile
@@ -127,8 +128,6 @@ def enter_portable_mode(data_dir: Path) -> None:
         try:
             if entry.lstat().st_mtime < cutoff:
                 if entry.is_dir() and not entry.is_symlink():
-                    import shutil
-
                     shutil.rmtree(entry, ignore_errors=True)
                 else:
                     entry.unlink()

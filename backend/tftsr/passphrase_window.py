@@ -14,6 +14,7 @@ import sys
 from tftsr.passphrase import MIN_LENGTH
 
 TITLE = "TFTSR — passphrase"
+WRONG_TITLE = "TFTSR — wrong passphrase"
 _APPLICATION = []  # keeps the QApplication alive between the dialog and the main window
 
 
@@ -51,7 +52,8 @@ def ask(new: bool, error: str | None) -> str | None:
 
     qt_application()
     dialog = QDialog()
-    dialog.setWindowTitle(TITLE)
+    # The title says it too: the first thing a window list or a screen reader announces.
+    dialog.setWindowTitle(WRONG_TITLE if error and not new else TITLE)
     dialog.setObjectName("tftsr-passphrase")
     layout = QVBoxLayout(dialog)
     if new:

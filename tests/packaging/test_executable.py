@@ -1,61 +1,30 @@
-"""The single-file executable: build it once with build/build_exe.sh, then run it for real.
-
-Set TFTSR_PREBUILT_EXE=/path/to/tftsr to test an executable built earlier instead of
-building one (the build takes about a minute and a half on two cores). The build time
-and size are written to test-artifacts/executable.json.
+"""The two executables built by build/build_exe.sh, run for real: the single file and the
+portable folder's tftsr (one PyInstaller Analysis, built once per test session by
+tests/packaging/conftest.py). This module runs the single file -- the CLI, the database,
+browser mode, the real window, its cache folder and what a crash leaves behind; the
+portable folder has tests/packaging/test_portable_build.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import sqlcipher3
 from tftsr import __version__
 
-from tests.conftest import ARTIFACTS, ROOT, TEST_KEY, ServedApp, tftsr_env, unavailable
-from tests.desktop import cdp
+from tests.conftest import ROOT, TEST_KEY
+from tests.packaging.conftest import BUILD_TIMEOUT, Builds
+from tests.packaging.helpers import open_encrypted, open_window, run, serve
 
-EXE_NAME = "tftsr.exe" if sys.platform == "win32" else "tftsr"
-BUILD_TIMEOUT = 1200
-# The module's first test builds the executable in its setup, so pytest-timeout (300 s
-# per test by default) must allow for the whole build.
+# The session's first packaging test builds both outputs in its setup, so pytest-timeout
+# (300 s per test by default) must allow for the whole build.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT + 300)]
-
-
-@pytest.fixture(scope="module")
-def executable(tmp_path_factory) -> Path:
-    prebuilt = os.environ.get("TFTSR_PREBUILT_EXE")
-    if prebuilt:
-        path = Path(prebuilt)
-        assert path.is_file(), f"TFTSR_PREBUILT_EXE points to {path}, which does not exist"
-        yield path
-        return
-    if shutil.which("bash") is None:
-        unavailable("bash is needed to run build/build_exe.sh")
-    out = tmp_path_factory.mktemp("exe-dist")
-    started = time.monotonic()
-    result = subprocess.run(["bash", str(ROOT / "build" / "build_exe.sh"), str(out)],
-                            capture_output=True, text=True, timeout=BUILD_TIMEOUT,
-                            check=False)
-    seconds = time.monotonic() - started
-    assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
-    path = out / EXE_NAME
-    assert path.is_file(), f"the build printed success but {path} is missing:\n{result.stdout}"
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "executable.json").write_text(json.dumps(
-        {"build_seconds": round(seconds, 1), "size_bytes": path.stat().st_size,
-         "size_mib": round(path.stat().st_size / 2**20, 1)}, indent=2))
-    yield path
-    shutil.rmtree(out, ignore_errors=True)  # ~180 MiB; do not let old runs pile up
 
 
 def bundled_modules(exe: Path) -> set[str]:
@@ -70,39 +39,26 @@ def bundled_modules(exe: Path) -> set[str]:
     return modules
 
 
-def test_the_bundle_contains_the_app_and_no_test_code(executable):
-    modules = bundled_modules(executable)
+def test_the_bundle_contains_the_app_and_no_test_code(builds: Builds):
+    """Both outputs carry the same Python modules: the folder build's executable holds them
+    (the single file is that folder, compressed)."""
+    modules = bundled_modules(builds.portable_exe)
     assert {"tftsr.bridge", "tftsr.desktop", "tftsr.cli"} <= modules
     assert not [m for m in modules if m == "tests" or m.startswith(("tests.", "pytest", "_pytest"))]
 
 
-def run_exe(exe: Path, *args: str, data_dir: Path, **env_extra) -> subprocess.CompletedProcess:
-    return subprocess.run([str(exe), *args], env=tftsr_env(data_dir, **env_extra),
-                          capture_output=True, text=True, timeout=120, check=False)
+def test_version(builds: Builds, tmp_path):
+    for exe in (builds.single, builds.portable_exe):
+        result = run(exe, "--version", env=builds.env(tmp_path / "unused"))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"TFTSR {__version__}"
+    assert not (tmp_path / "unused").exists()
 
 
-def open_encrypted(db_path: Path, key: str):
-    import sqlcipher3
-
-    conn = sqlcipher3.connect(str(db_path))
-    conn.execute("PRAGMA key = '" + key.replace("'", "''") + "'")
-    conn.execute("PRAGMA cipher_page_size = 4096")
-    conn.execute("PRAGMA kdf_iter = 256000")
-    conn.execute("PRAGMA cipher_hmac_algorithm = HMAC_SHA512")
-    conn.execute("PRAGMA cipher_kdf_algorithm = PBKDF2_HMAC_SHA512")
-    return conn
-
-
-def test_version(executable, tmp_path):
-    result = run_exe(executable, "--version", data_dir=tmp_path / "unused")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"TFTSR {__version__}"
-
-
-def test_migrate_creates_encrypted_database_then_audit_verifies(executable, tmp_path):
+def test_migrate_creates_encrypted_database_then_audit_verifies(builds: Builds, tmp_path):
     data_dir = tmp_path / "fresh"
-    result = run_exe(executable, "db", "migrate", "--data-dir", str(data_dir),
-                     data_dir=tmp_path / "env-dir-not-used")
+    result = run(builds.single, "db", "migrate", "--data-dir", str(data_dir),
+                 env=builds.env(tmp_path / "env-dir-not-used"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (tmp_path / "env-dir-not-used").exists(), "--data-dir must override TFTSR_DATA_DIR"
 
@@ -122,52 +78,33 @@ def test_migrate_creates_encrypted_database_then_audit_verifies(executable, tmp_
     finally:
         conn.close()
 
-    import sqlcipher3
-
     wrong = open_encrypted(db_path, TEST_KEY + " wrong")
     with pytest.raises(sqlcipher3.DatabaseError):
         wrong.execute("SELECT count(*) FROM sqlite_master").fetchone()
     wrong.close()
 
-    verify = run_exe(executable, "db", "verify-audit", "--data-dir", str(data_dir),
-                     data_dir=data_dir)
+    verify = run(builds.single, "db", "verify-audit", "--data-dir", str(data_dir),
+                 env=builds.env(data_dir))
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "intact" in verify.stdout
 
 
-def test_wrong_key_is_refused_without_touching_the_database(executable, tmp_path):
+def test_wrong_key_is_refused_without_touching_the_database(builds: Builds, tmp_path):
     data_dir = tmp_path / "data"
-    assert run_exe(executable, "db", "migrate", data_dir=data_dir).returncode == 0
+    assert run(builds.single, "db", "migrate", env=builds.env(data_dir)).returncode == 0
     before = (data_dir / "tftsr.db").read_bytes()
-    result = run_exe(executable, "db", "migrate", data_dir=data_dir, TFTSR_DB_KEY="not the key")
-    assert result.returncode != 0
+    result = run(builds.single, "db", "migrate", env=builds.env(data_dir,
+                                                                TFTSR_DB_KEY="not the key"))
+    assert result.returncode == 2
     assert "key" in result.stderr.lower()
     assert (data_dir / "tftsr.db").read_bytes() == before
 
 
-def serve_exe(exe: Path, data_dir: Path) -> ServedApp:
-    """``tftsr serve --no-browser`` from the executable, once it has printed its URL."""
-    proc = subprocess.Popen([str(exe), "serve", "--no-browser", "--data-dir", str(data_dir)],
-                            env=tftsr_env(data_dir), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        lines.append(line)
-        m = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)
-        if m:
-            return ServedApp(proc, m.group(1))
-    proc.kill()
-    raise AssertionError("the executable did not serve:\n" + "".join(lines))
-
-
-def test_served_executable_exports_a_pdf_with_its_bundled_fonts(executable, tmp_path):
+def test_served_executable_exports_a_pdf_with_its_bundled_fonts(builds: Builds, tmp_path):
     """Browser mode from the binary: the bundled UI is served, and a PDF export works,
     which needs fpdf2, Pillow and the fonts shipped inside the package (tftsr/docs/fonts)."""
-    served = serve_exe(executable, tmp_path / "data")
+    data_dir = tmp_path / "data"
+    served = serve(builds.single, builds.env(data_dir), "--data-dir", str(data_dir))
     try:
         page = served.client.get("/", params={"token": served.token})
         assert page.status_code == 200 and "<div id=\"app\"" in page.text
@@ -184,100 +121,59 @@ def test_served_executable_exports_a_pdf_with_its_bundled_fonts(executable, tmp_
         served.stop()
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every live process below pid (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
+def listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-def _exe_of(pid: int) -> str:
-    try:
-        return os.readlink(f"/proc/{pid}/exe")
-    except OSError:
-        return ""
+@pytest.mark.skipif(sys.platform == "win32", reason="the single-file launcher is POSIX")
+def test_the_single_file_unpacks_once_into_its_cache_and_nothing_into_tmp(builds: Builds,
+                                                                          tmp_path):
+    """A start killed while it unpacks leaves only a .unpack-* folder in the cache (removed
+    by the next start), never anything in TMPDIR; later starts reuse the unpacked copy, and
+    a killed app leaves nothing in TMPDIR either."""
+    cache, tmp = tmp_path / "cache", tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(builds.env(tmp_path / "data"), XDG_CACHE_HOME=str(cache), TMPDIR=str(tmp))
 
+    first = subprocess.Popen([str(builds.single), "--version"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not list(cache.glob("tftsr/.unpack-*/*")):
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(10)
+    assert listing(tmp) == []
+    left = [p.name for p in (cache / "tftsr").iterdir()]
+    assert len(left) == 1 and left[0].startswith(".unpack-"), left
 
-# Runs in the bundled window through the DevTools protocol: waits for the bridge, makes a
-# JS -> Python -> JS round trip through it and reports whether the UI rendered.
-BRIDGE_CHECK = r"""
-(async () => {
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  for (let i = 0; i < 400 && !(window.pywebview && window.pywebview.api
-       && window.pywebview.api.call); i++) { await sleep(50); }
-  const api = window.pywebview && window.pywebview.api;
-  if (!api || !api.call) return {error: 'the bridge never appeared'};
-  const root = document.querySelector('#app');
-  return {api_names: Object.keys(api), ping: await api.call('ping', {echo: 'bridge'}),
-          app_rendered: root ? root.children.length : -1, origin: location.origin};
-})()
-"""
+    result = run(builds.single, "--version", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"TFTSR {__version__}"
+    (unpacked,) = (cache / "tftsr").iterdir()  # the killed start's folder is gone
+    assert unpacked.name.startswith(f"{__version__}-")
+    assert (unpacked / ".tftsr-complete").is_file() and (unpacked / "tftsr").is_file()
+    marker = (unpacked / ".tftsr-complete").stat()
 
+    assert run(builds.single, "--version", env=env).returncode == 0
+    assert (unpacked / ".tftsr-complete").stat().st_ino == marker.st_ino  # not unpacked again
+    assert [p.name for p in (cache / "tftsr").iterdir()] == [unpacked.name]
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    served = serve(builds.single, env, "--data-dir", str(tmp_path / "data"))
+    served.proc.kill()
+    served.proc.wait(10)
+    served.client.close()
+    assert listing(tmp) == [], "the single file left files in TMPDIR"
 
 
 @pytest.mark.desktop
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Qt WebEngine window is Linux-only")
-def test_bundled_window_runs_qtwebengine_and_the_bridge(executable, tmp_path):
-    """One-file Qt builds are known to lose QtWebEngineProcess: open the real window from
-    the binary under Xvfb, check the helper runs from the bundle, and make one real
-    JS -> Python -> JS round trip through the bridge. The executable has no test hooks:
-    the test reaches the page through Qt WebEngine's DevTools server."""
-    if not shutil.which("xvfb-run"):
-        unavailable("xvfb-run is not installed (build/setup.sh --test installs it)")
+def test_bundled_window_runs_qtwebengine_and_the_bridge(builds: Builds, tmp_path):
+    """Qt one-file builds are known to lose QtWebEngineProcess: open the real window from
+    the single file under Xvfb, check the helper runs from the unpacked copy in the cache
+    folder, and make one real JS -> Python -> JS round trip through the bridge."""
     data_dir = tmp_path / "data"
-    port = _free_port()
-    proc = subprocess.Popen(
-        ["xvfb-run", "-a", str(executable), "--data-dir", str(data_dir)],
-        env=tftsr_env(data_dir, BROWSER="true",
-                      QTWEBENGINE_REMOTE_DEBUGGING=f"127.0.0.1:{port}"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
-    helpers: set[str] = set()
-    result = None
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
-            helpers.update(e for e in map(_exe_of, _descendants(proc.pid))
-                           if e.endswith("QtWebEngineProcess"))
-            app_pages = [t for t in cdp.page_targets(port)
-                         if t.get("url", "").startswith("http://127.0.0.1:")]
-            if app_pages and helpers:
-                result = cdp.evaluate_when_ready(app_pages[0]["webSocketDebuggerUrl"],
-                                                 BRIDGE_CHECK)
-                break
-            time.sleep(0.5)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-    output = proc.stdout.read() if proc.stdout else ""
-    assert helpers, f"QtWebEngineProcess never started from the bundle:\n{output[-3000:]}"
-    assert all("/_MEI" in h for h in helpers), f"helper ran from outside the bundle: {helpers}"
-    assert result is not None, f"the window never loaded the app:\n{output[-3000:]}"
-    assert "error" not in result, result
-    assert result["api_names"] == ["call"]
-    assert result["ping"]["ok"] is True, result
-    assert result["ping"]["result"]["echo"] == "bridge"
-    assert result["ping"]["result"]["mode"] == "desktop"
-    assert result["app_rendered"] > 0, "the bundled frontend did not render into #app"
+    _result, helpers = open_window(builds.single, builds.env(data_dir), "--data-dir",
+                                   str(data_dir))
+    unpacked = str(builds.cache / "tftsr") + "/"
+    assert all(h.startswith(unpacked) for h in helpers), f"helper ran from elsewhere: {helpers}"
