@@ -97,11 +97,14 @@ def test_requests_without_the_token_are_refused(served):
         for response in (
             anonymous.post("/api/ping", json={}),
             anonymous.post("/api/ping", json={}, headers={"Authorization": "Bearer wrong"}),
-            anonymous.get("/"),
         ):
             assert response.status_code == 401
             assert_csp(response)
         assert anonymous.post("/api/ping", json={}).json()["error"]["code"] == "unauthorized"
+        # The page itself is public (a reload must work) and never carries the token.
+        page = anonymous.get("/")
+        assert page.status_code == 200 and served.token not in page.text
+        assert_csp(page)
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1",

@@ -17,9 +17,12 @@ the user acknowledged that.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import hashlib
 import io
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -355,6 +358,7 @@ def _render(budget: DecodeBudget, data: bytes) -> dict[int, tuple[bytes, str]]:
             im.draft("RGB", (largest * JPEG_DRAFT_FACTOR, largest * JPEG_DRAFT_FACTOR))
         with budget.reserve(_decode_cost(im)):
             small = _scaled_down(im, largest)
+            _return_freed_memory()
     for op in _TRANSPOSE.get(orientation, ()):
         small = small.transpose(op)
     if small.mode not in ("RGB", "RGBA", "L", "LA"):
@@ -372,6 +376,29 @@ def _render(budget: DecodeBudget, data: bytes) -> dict[int, tuple[bytes, str]]:
             small.save(buf, "PNG")
             out[size] = (buf.getvalue(), "image/png")
     return out
+
+
+def _return_freed_memory() -> None:
+    """Hand the full-size pixels just freed back to the system.
+
+    glibc keeps freed memory in a per-thread arena; with a WSGI server's many threads,
+    each thread that once decoded a large image would otherwise keep hundreds of MB
+    (six 7000×7000 uploads on six threads: 2 GB resident). ``malloc_trim`` releases it.
+    Elsewhere (other C libraries, Windows, macOS) this does nothing.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _scaled_down(im: Image.Image, size: int) -> Image.Image:
