@@ -159,8 +159,9 @@ def open_window(exe: Path, env: dict, *args: str) -> tuple[dict, set[str]]:
 
 @contextlib.contextmanager
 def xvfb_display() -> Iterator[str]:
-    """A display of our own (Xvfb picks a free number), for tests that type with xdotool."""
-    for tool in ("Xvfb", "xdotool"):
+    """A display of our own (Xvfb picks a free number), for tests that type with xdotool
+    and read window properties with xprop."""
+    for tool in ("Xvfb", "xdotool", "xprop"):
         if not shutil.which(tool):
             unavailable(f"{tool} is not installed (build/setup.sh --test installs it)")
     read_fd, write_fd = os.pipe()

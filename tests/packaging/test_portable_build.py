@@ -192,6 +192,13 @@ def test_the_window_asks_for_the_passphrase_and_says_when_it_is_wrong(stick: Sti
             type_into(display, dialog, PASSPHRASE, "Return")
             answer = page_answer(port)
             assert answer is not None and answer["ping"]["ok"] is True, answer
+            # The main window carries the app icon (title bar, task bar) and the WM class
+            # the launcher's StartupWMClass names.
+            props = subprocess.run(["xprop", "-id", wait_for_window(display, "^TFTSR$"),
+                                    "WM_CLASS", "_NET_WM_ICON"], env=dict(env), text=True,
+                                   capture_output=True, timeout=30, check=False).stdout
+            assert 'WM_CLASS(STRING) = "tftsr", "TFTSR"' in props, props
+            assert "_NET_WM_ICON(CARDINAL) = " in props and "not found" not in props, props[:300]
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
