@@ -374,6 +374,10 @@ def run(app, *, debug: bool = False, instance=None) -> int:
         webview.start(gui=gui, debug=debug, private_mode=True,
                       icon=str(icon) if icon else None)
     finally:
+        if gui == "qt":
+            from tftsr.passphrase_window import release_application
+
+            release_application()
         signal.signal(signal.SIGTERM, previous_term)
         saver.flush()
         unsubscribe()

@@ -39,6 +39,12 @@ def qt_application():
     return app
 
 
+def release_application() -> None:
+    """Drop our reference once the main window has closed, so the QApplication is torn
+    down with pywebview's objects in the order Qt WebEngine expects."""
+    _APPLICATION.clear()
+
+
 def ask(new: bool, error: str | None) -> str | None:
     """Show the dialog; the passphrase typed, or None when it was cancelled."""
     from PyQt6.QtCore import Qt
@@ -50,7 +56,7 @@ def ask(new: bool, error: str | None) -> str | None:
         QVBoxLayout,
     )
 
-    qt_application()
+    app = qt_application()
     dialog = QDialog()
     # The title says it too: the first thing a window list or a screen reader announces.
     dialog.setWindowTitle(WRONG_TITLE if error and not new else TITLE)
@@ -102,7 +108,13 @@ def ask(new: bool, error: str | None) -> str | None:
     dialog.setMinimumWidth(420)
     dialog.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
     first.setFocus()
-    accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    # Closing the dialog must not count as closing the app's last window.
+    quit_on_close = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
+    try:
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    finally:
+        app.setQuitOnLastWindowClosed(quit_on_close)
     value = first.text()
     first.clear()
     if second is not None:
