@@ -19,6 +19,14 @@ ALTER TABLE issues ADD COLUMN responders TEXT;          -- JSON array of names
 ALTER TABLE issues ADD COLUMN customer_impact TEXT;     -- who was affected and how
 ALTER TABLE issues ADD COLUMN services_affected TEXT;   -- JSON array of service names
 
+-- The dashboard's response metrics read the period's incidents from this index alone
+-- (created_at range; severity and domain grouped; the milestones measured between), and
+-- the all-time mean time to resolve reads only the incidents that have both moments.
+CREATE INDEX idx_issues_response ON issues(created_at, severity, category, impact_started_at,
+                                           detected_at, acknowledged_at, resolved_at);
+CREATE INDEX idx_issues_resolve_times ON issues(resolved_at, detected_at)
+    WHERE detected_at IS NOT NULL;
+
 -- Incidents closed before this migration: the closing moment is on their timeline.
 UPDATE issues SET closed_at = (
     SELECT max(t.created_at) FROM timeline_events t

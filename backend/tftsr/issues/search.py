@@ -67,16 +67,14 @@ def filter_clauses(status=None, severity=None, category=None, date_from=None,
 def _place_columns() -> str:
     """Per column: whether the query matched there (a bm25 counting only that column is
     below zero exactly when one of the query's phrases occurs in it — read from the
-    index, no text is tokenized) and, only then, a snippet."""
+    index, no text is tokenized) and, only then, a snippet (the title is highlighted
+    whole, matched or not)."""
     parts = []
     for n, (name, _label, _w) in enumerate(FIELDS):
         only = ", ".join("1.0" if i == n else "0.0" for i in range(len(FIELDS)))
         hit = f"bm25(incident_fts, {only}) < 0"
         if name == "title":
             parts.append(f"{hit} AS hit_{name}, highlight(incident_fts, {n}, ?, ?) AS snip_{name}")
-        elif name == "description":  # always: it stands in for a summary of the incident
-            parts.append(f"{hit} AS hit_{name}, snippet(incident_fts, {n}, ?, ?, '…', "
-                         f"{SNIPPET_TOKENS}) AS snip_{name}")
         else:
             parts.append(f"{hit} AS hit_{name}, CASE WHEN {hit} THEN snippet(incident_fts, {n},"
                          f" ?, ?, '…', {SNIPPET_TOKENS}) END AS snip_{name}")

@@ -191,11 +191,15 @@ def filters_sql(status=None, severity=None, category=None, tag=None, date_from=N
     p = alias + "." if alias else ""
     clauses: list[str] = []
     params: list = []
+    # A domain narrows far more than a status or a severity (16 values against 4): with
+    # one, the unary + keeps SQLite on the domain's index (category, created_at) instead
+    # of walking every incident of a status to check its domain.
+    weak = "+" if category else ""
     if status:
-        clauses.append(f"{p}status IN ({', '.join('?' * len(status))})")
+        clauses.append(f"{weak}{p}status IN ({', '.join('?' * len(status))})")
         params += status
     if severity:
-        clauses.append(f"{p}severity IN ({', '.join('?' * len(severity))})")
+        clauses.append(f"{weak}{p}severity IN ({', '.join('?' * len(severity))})")
         params += severity
     if category:
         clauses.append(f"{p}category = ?")
