@@ -104,13 +104,13 @@ def _label(rel: str, size: int) -> str:
         parts = parts[1:]
     if not parts:
         return rel
+    if parts == ["tftsr"] or parts == ["tftsr.exe"]:
+        return f"{parts[0]} (the executable, with every Python module)"
     if size >= BIG_FILE:
         return "/".join(parts)
     if len(parts) == 1:
         if ".so" in parts[0] or parts[0].endswith((".dll", ".dylib")):
             return "system libraries at the top (*.so)"
-        if parts[0] in ("tftsr", "tftsr.exe"):
-            return f"{parts[0]} (the executable, with every Python module)"
         return parts[0]
     if parts[0] == "PyQt6" and len(parts) > 2 and parts[1] == "Qt6":
         return f"PyQt6/Qt6/{parts[2]}/ (other)"

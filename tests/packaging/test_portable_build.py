@@ -221,6 +221,27 @@ def _database(prints: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in prints.items() if k.startswith("tftsr.db")}
 
 
+def test_the_single_file_beside_a_marker_is_portable_too(builds: Builds, tmp_path):
+    """The single file copied into a folder with a tftsr-portable.marker unpacks into that
+    folder's data/cache/ and keeps its data there, like the portable folder."""
+    folder = tmp_path / "stick"
+    folder.mkdir()
+    shutil.copy2(builds.single, folder / EXE_NAME)
+    (folder / "tftsr-portable.marker").write_text("portable\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+           "TFTSR_NO_KEYRING": "1", "TFTSR_PASSPHRASE": PASSPHRASE,
+           "TFTSR_DATA_DIR": str(tmp_path / "host-data")}
+    result = run(folder / EXE_NAME, "db", "migrate", env=env, stdin=subprocess.DEVNULL,
+                 timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (folder / "data" / "tftsr.db").is_file() and (folder / "data" / "tftsr.db.salt").is_file()
+    unpacked = list((folder / "data" / "cache" / "single-file").iterdir())
+    assert len(unpacked) == 1 and unpacked[0].name.startswith(f"{__version__}-"), unpacked
+    assert listing(home) == [] and not (tmp_path / "host-data").exists()
+
+
 # --- launchers from the built outputs --------------------------------------------------------
 
 def _exec_of(entry: Path) -> list[str]:
