@@ -981,6 +981,17 @@ function DraftButton({ ai, waiting, onDraft }) {
 }
 
 // ---------------------------------------------------------------- screenshots
+const imageInfo = new Map(); // image id -> promise of the image's listing (or its failure)
+
+function lookupImage(imageId) {
+  if (!imageInfo.has(imageId)) {
+    const found = call('get_image_attachment', { image_id: imageId });
+    found.catch(() => imageInfo.delete(imageId)); // try again on the next preview
+    imageInfo.set(imageId, found);
+  }
+  return imageInfo.get(imageId);
+}
+
 /** Replace screenshot reference paragraphs in the preview by the images themselves. */
 function showScreenshots(root, issueId) {
   for (const p of root.querySelectorAll('p')) {
@@ -995,7 +1006,7 @@ function showScreenshots(root, issueId) {
     caption.textContent = m[1];
     figure.append(img, caption);
     p.replaceWith(figure);
-    call('get_image_attachment', { image_id: m[2].toLowerCase() })
+    lookupImage(m[2].toLowerCase())
       .then((image) => {
         if (image.issue_id !== issueId) throw new Error('another incident');
         return signedUrl(image.thumbnail_url.replace(/s=\d+$/, 's=512'));
