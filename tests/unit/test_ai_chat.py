@@ -193,7 +193,7 @@ def test_typed_pii_is_removed_before_sending_with_a_notice(call, events, make_is
     sent, _, _ = send(call, events, issue_id=make_issue()["id"], content=typed)
     assert sent["sent_content"] == "Ask [Email-1] why [IPv4-1] refuses connections"
     assert [(r["pii_type"], r["preview"]) for r in sent["redactions"]] == [("Email", "j…@e…m"), ("Ipv4", "1…0")]
-    assert sent["notice"] == "2 items were removed before sending: Email, Ipv4."
+    assert sent["notice"] == "2 items were removed before sending: Email address, IPv4 address."
     raw = openai_fake.chat_requests()[0].body
     assert b"jane.doe@example.com" not in raw and b"10.20.30.40" not in raw
     assert b"Ask [Email-1] why [IPv4-1]" in raw

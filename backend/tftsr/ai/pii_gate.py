@@ -44,7 +44,9 @@ def redact_text(text: str, *, gate: Gate | None = None) -> tuple[str, list[Redac
 def notice_for(removed: list[Redaction]) -> str | None:
     if not removed:
         return None
-    types = sorted({r.pii_type for r in removed})
+    from tftsr.pii.spans import LABELS
+
+    types = sorted({LABELS.get(r.pii_type, r.pii_type) for r in removed})
     n = len(removed)
     return (f"{n} item{'s were' if n != 1 else ' was'} removed before sending: {', '.join(types)}.")
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from html import escape
 
 from tftsr.docs import generate, timeline_chart
-from tftsr.docs.pdf import PdfImage, TitlePage, markdown_to_pdf
 from tftsr.docs.render import render_with_inserts
 
 FORMATS = {
@@ -267,6 +266,9 @@ def _with_image_markers(markdown: str, images: dict[str, DocImage]):
 
 
 def to_pdf(inp: ExportInput) -> bytes:
+    # The PDF library is imported when a PDF is made, not when TFTSR starts.
+    from tftsr.docs.pdf import PdfImage, TitlePage, markdown_to_pdf
+
     page = TitlePage(
         kind=inp.kind, facts=inp.facts(),
         footnote=("Exported from TFTSR. Sensitive values in attached logs were redacted "

@@ -27,6 +27,7 @@ from tftsr.docs import actions, metrics, sections
 from tftsr.issues import milestones, timeline
 from tftsr.issues import store as issue_store
 from tftsr.issues.domains import DOMAIN_LABELS
+from tftsr.pii.spans import LABELS as PII_LABELS
 
 DOC_TITLES = {"rca": "Root Cause Analysis", "postmortem": "Post-mortem"}
 # Events about the documents themselves are not part of the incident's story.
@@ -48,15 +49,6 @@ EVENT_LABELS = {
     "mitigation_applied": "Mitigation applied", "escalated": "Escalated",
     "customer_notified": "Customers notified", "service_restored": "Service restored",
     "monitoring": "Monitoring", "other": "Other",
-}
-PII_LABELS = {
-    "UrlWithCredentials": "URL with credentials", "BearerToken": "Bearer token",
-    "ApiKey": "API key", "Password": "Password", "Ssn": "SSN", "CreditCard": "Credit card",
-    "Email": "Email address", "MacAddress": "MAC address", "Ipv6": "IPv6 address",
-    "Ipv4": "IPv4 address", "PhoneNumber": "Phone number", "Hostname": "Hostname",
-    "AwsAccessKey": "AWS access key", "Jwt": "JSON Web Token", "PrivateKey": "Private key",
-    "GitHubToken": "GitHub token", "GitLabToken": "GitLab token", "SlackToken": "Slack token",
-    "SecretAssignment": "Secret", "Manual": "Marked by hand",
 }
 PRIORITY_LABELS = {"p1": "P1 (act now)", "p2": "P2 (today)", "p3": "P3 (this week)",
                    "p4": "P4 (when possible)"}

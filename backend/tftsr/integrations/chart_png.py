@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 from functools import lru_cache
+from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from tftsr.docs import timeline_chart
-from tftsr.docs.pdf import FONT_DIR
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "docs" / "fonts"  # the fonts the PDFs use
 
 SCALE = 2.0  # pixels per chart unit: 1200 px wide, sharp on high-density screens
 RENDERED_FROM = "timeline_chart"  # what the audit entry says was drawn

@@ -98,3 +98,15 @@ def make_span(pii_type: str, text: str, start: int, end: int) -> PiiSpan:
     set_original(span, text[start:end])
     set_replacement(span, REPLACEMENTS[pii_type])
     return span
+
+
+# How people name each type (documents, notices).
+LABELS = {
+    "UrlWithCredentials": "URL with credentials", "BearerToken": "Bearer token",
+    "ApiKey": "API key", "Password": "Password", "Ssn": "SSN", "CreditCard": "Credit card",
+    "Email": "Email address", "MacAddress": "MAC address", "Ipv6": "IPv6 address",
+    "Ipv4": "IPv4 address", "PhoneNumber": "Phone number", "Hostname": "Hostname",
+    "AwsAccessKey": "AWS access key", "Jwt": "JSON Web Token", "PrivateKey": "Private key",
+    "GitHubToken": "GitHub token", "GitLabToken": "GitLab token", "SlackToken": "Slack token",
+    "SecretAssignment": "Secret", "Manual": "Marked by hand",
+}
