@@ -289,10 +289,10 @@ def read_first_pass(chunks: Iterable[bytes], *, limit: int,
 
     def take(data: bytes) -> None:
         nonlocal gunzip, compressor, plain
-        if gunzip is None and compressor is None and plain is not None and not held:
-            if data.startswith(GZIP_MAGIC):
-                gunzip = Gunzip()
-                plain = None
+        if (gunzip is None and compressor is None and plain is not None and not held
+                and data.startswith(GZIP_MAGIC)):
+            gunzip = Gunzip()
+            plain = None
         if gunzip is not None:
             held.append(data)
             for out in gunzip.feed(data):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import prefilter
 from .assignments import find_assignments, find_credential_phrases, find_flags_and_prose
 from .finders import (
     find_addresses,
@@ -11,7 +12,6 @@ from .finders import (
     find_tokens,
     find_url_credentials,
 )
-from . import prefilter
 from .normalize import normalise
 from .numbers import find_numbers, find_phones
 from .spans import RANK, PiiSpan, make_span
