@@ -437,6 +437,14 @@ export function IncidentIntegrationsCard({ issue }) {
   </section>`;
 }
 
+let eventsHooked = false;
+function hookIntegrationEvents() {
+  if (eventsHooked) return;
+  eventsHooked = true;
+  on('integration_done', (p) => p && p.message && toast.success(p.message));
+  on('integration_error', (p) => p && p.message && toast.error(p.message));
+}
+
 /**
  * After a status change: a resolved incident whose ServiceNow record is still open gets
  * that record resolved — at once when the integration says so, else after asking.
@@ -452,14 +460,18 @@ export async function afterStatusChange(issue, status) {
   const record = links.issue.servicenow;
   const service = links.services.servicenow;
   if (!record || record.state === 'resolved' || !service || !service.configured) return;
-  if (!service.auto_create_enabled) {
-    const ok = await confirmDialog({
-      title: `Resolve ${record.remote_key} in ServiceNow too?`,
-      message: 'The ServiceNow record gets state Resolved and the resolution notes: the root cause and the action items, with personal data replaced by placeholders.',
-      confirmLabel: `Resolve ${record.remote_key}`,
-    });
-    if (!ok) return;
+  if (service.auto_create_enabled) {
+    // TFTSR resolves it on its own (also when the status is changed by a script).
+    hookIntegrationEvents();
+    toast.info(`Resolving ${record.remote_key} in ServiceNow…`);
+    return;
   }
+  const ok = await confirmDialog({
+    title: `Resolve ${record.remote_key} in ServiceNow too?`,
+    message: 'The ServiceNow record gets state Resolved and the resolution notes: the root cause and the action items, with personal data replaced by placeholders.',
+    confirmLabel: `Resolve ${record.remote_key}`,
+  });
+  if (!ok) return;
   try {
     const res = await integrations.resolveIncident(issue.id);
     toast.success(res.message);

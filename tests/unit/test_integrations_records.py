@@ -109,6 +109,25 @@ def test_resolving_sends_the_resolution_notes(fast, call, snow):
     assert entries(fast, "external_incident_resolved")[0]["number"] == "INC0010001"
 
 
+def test_with_automatic_resolution_a_status_change_resolves_the_record(fast, call):
+    from tests.fakes.helpers import EventLog
+
+    with FakeServiceNow() as fake:
+        call("save_integration", **{**fake.settings(), "auto_create_enabled": True})
+        issue = incident(call)
+        call("create_external_incident", issue_id=issue["id"])
+        events = EventLog(fast)
+        try:
+            # A script (or the page) changes the status; nothing else is called.
+            call("set_issue_status", issue_id=issue["id"], status="resolved")
+            done = events.wait("integration_done", timeout=30, issue_id=issue["id"])
+        finally:
+            events.close()
+        assert "INC0010001" in done["message"]
+        assert fake.incidents()[0]["state"] == "6"
+    assert call("get_integration_links", issue_id=issue["id"])["issue"]["servicenow"]["state"] == "resolved"
+
+
 def test_resolving_needs_a_record_first(fast, call, snow):
     issue = incident(call)
     call("set_issue_status", issue_id=issue["id"], status="resolved")

@@ -10,10 +10,14 @@ and its last four characters). Sending: ``publish_document`` (Confluence),
 
 from __future__ import annotations
 
+import threading
+
 from tftsr.audit import record as audit_record
 from tftsr.commands import command
+from tftsr.errors import TftsrError
 from tftsr.integrations import azure_devops, common, confluence, links, search, servicenow
 from tftsr.issues import store as issue_store
+from tftsr.issues.commands import after_status_change
 from tftsr.validation import Bool, Enum, EnumList, Id, Str
 
 SERVICE = Enum(common.SERVICES)
@@ -120,6 +124,32 @@ def resolve_external_incident(app, issue_id):
     result = servicenow.resolve(app, issue_id)
     _changed(app, issue_id)
     return result
+
+
+@after_status_change
+def resolve_remote_when_automatic(app, issue_id: str, status: str) -> None:
+    """With "create and resolve automatically" on, an incident marked resolved (or closed)
+    gets its open ServiceNow record resolved in the background; the outcome arrives as an
+    ``integration_done`` / ``integration_error`` event (and in the audit log)."""
+    if status not in ("resolved", "closed"):
+        return
+    with app.db.connection() as conn:
+        config = common.get_row(conn, servicenow.SERVICE)
+        link = links.get(conn, servicenow.SERVICE, "issue", issue_id)
+    if not config or not config["auto_create_enabled"] or link is None or link.get("state") == "resolved":
+        return
+
+    def work():
+        try:
+            result = servicenow.resolve(app, issue_id)
+            app.events.emit("integration_done", {"issue_id": issue_id, "service": servicenow.SERVICE,
+                                                 "message": result.get("message")})
+        except TftsrError as exc:
+            app.events.emit("integration_error", {"issue_id": issue_id, "service": servicenow.SERVICE,
+                                                  "message": exc.message})
+        _changed(app, issue_id)
+
+    threading.Thread(target=work, name=f"servicenow-resolve-{issue_id[:8]}", daemon=True).start()
 
 
 @command(issue_id=ISSUE_ID)

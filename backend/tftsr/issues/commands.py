@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from tftsr.commands import command
 from tftsr.issues import dashboard as dashboard_mod
 from tftsr.issues import milestones, related, store, timeline, whys
 from tftsr.issues import search as search_mod
 from tftsr.issues.domains import DOMAIN_IDS, SEVERITIES, STATUSES
 from tftsr.validation import Bool, Date, Enum, EnumList, Id, IdList, Int, Str, StrList, Timestamp
+
+log = logging.getLogger(__name__)
 
 TITLE = Str(min_len=1, max_len=300)
 DESCRIPTION = Str(max_len=100_000, required=False, strip=False)
@@ -102,11 +106,28 @@ def update_issue(app, issue_id, **changes):
 
 @command(issue_id=ISSUE_ID, status=Enum(STATUSES), note=Str(max_len=2000, required=False))
 def set_issue_status(app, issue_id, status, note):
-    """Move an incident through open -> investigating -> resolved -> closed."""
+    """Move an incident through open -> investigating -> resolved -> closed (other
+    packages hear of it through :func:`after_status_change`)."""
     with app.db.transaction() as conn:
         issue = store.set_status(conn, issue_id, status, note)
     _changed(app, issue_id)
+    for hook in STATUS_HOOKS:
+        try:
+            hook(app, issue_id, status)
+        except Exception:  # noqa: BLE001 - a follower's failure must not undo the change
+            log.exception("status hook %s failed", getattr(hook, "__name__", hook))
     return issue
+
+
+# Functions ``hook(app, issue_id, status)`` called after an incident's status changed
+# (the ServiceNow integration resolves the remote record when set to do so).
+STATUS_HOOKS: list = []
+
+
+def after_status_change(hook):
+    if hook not in STATUS_HOOKS:
+        STATUS_HOOKS.append(hook)
+    return hook
 
 
 @command(issue_id=ISSUE_ID)
