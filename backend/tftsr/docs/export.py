@@ -118,7 +118,9 @@ class ExportInput:
         return generate.DOC_TITLES[self.document["doc_type"]]
 
     def chart(self) -> timeline_chart.Chart | None:
-        story = [e for e in self.events if e["event_type"] not in generate.DOCUMENT_EVENT_TYPES]
+        # The same story the documents tell: no 5-Whys or document bookkeeping.
+        story = [e for e in self.events
+                 if e["event_type"] not in generate.BOOKKEEPING_EVENT_TYPES]
         return timeline_chart.layout(self.issue, story)
 
     def facts(self) -> list[tuple[str, str]]:
