@@ -78,12 +78,32 @@ def data_dir(tmp_path: Path, monkeypatch) -> Path:
     return d
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Path:
+    """One freshly created and migrated database (TEST_KEY) for the whole run; each test's
+    app starts from a copy, which is what a first start would have written."""
+    from tftsr.app import open_app
+
+    data = tmp_path_factory.mktemp("template") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TFTSR_DB_KEY", TEST_KEY)
+        mp.setenv("TFTSR_NO_KEYRING", "1")
+        mp.setenv("TFTSR_DATA_DIR", str(data))
+        application = open_app(data)
+        application.close()
+    return data / "tftsr.db"
+
+
 @pytest.fixture
-def app(data_dir):
+def app(data_dir, migrated_database):
     from tftsr.app import open_app
     from tftsr.commands import load_all
 
     load_all()
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    copy = data_dir / migrated_database.name
+    shutil.copyfile(migrated_database, copy)
+    copy.chmod(0o600)
     application = open_app(data_dir)
     yield application
     application.close()
