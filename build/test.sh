@@ -8,4 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash build/setup.sh --test
 .venv/bin/python -m ruff check backend tests
-exec .venv/bin/python -m pytest "$@"
+# One worker per core; each test file runs whole on one worker, and the packaging tests
+# share one worker so the executable is built once (tests/conftest.py groups them).
+exec .venv/bin/python -m pytest -n auto --dist loadgroup "$@"
