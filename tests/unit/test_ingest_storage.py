@@ -126,3 +126,16 @@ def test_helpers_get_no_key(app):
     names = {entry.split(b"=", 1)[0] for entry in environ if entry}
     assert not any(name.upper().startswith(b"TFTSR") for name in names)
     assert b"PATH" in names
+
+
+@pytest.fixture
+def app(data_dir):
+    """A database created by a first start, as a user's is (not the suite's shared copy):
+    growth is measured from the state the app itself leaves."""
+    from tftsr.app import open_app
+    from tftsr.commands import load_all
+
+    load_all()
+    application = open_app(data_dir)
+    yield application
+    application.close()
