@@ -24,6 +24,8 @@ def api(served_app, command, /, **args):
 def open_settings(page, served_app):
     page.goto(f"{served_app.base_url}/#/settings")
     section = page.get_by_test_id("mcp-servers")
+    # Settings loads several sections at once; on a busy machine this one can take a while.
+    expect(section).to_be_attached(timeout=60_000)
     section.scroll_into_view_if_needed()
     expect(section).to_be_visible()
     return section
