@@ -12,9 +12,7 @@ alternate user/assistant; tool calls are ``tool_use`` content blocks and their r
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from tftsr.ai.base import (
     Cancellation,
@@ -33,6 +31,9 @@ from tftsr.ai.base import (
     truncated_stream_error,
 )
 from tftsr.ai.providers.openai_compat import COMMON_SETTINGS
+
+if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
+    import httpx
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096

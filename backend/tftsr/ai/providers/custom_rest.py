@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from tftsr.ai.base import (
     Cancellation,
@@ -29,6 +27,9 @@ from tftsr.ai.base import (
     StreamEvent,
     Usage,
 )
+
+if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
+    import httpx
 
 DEFAULT_PATH = "/chat"
 

@@ -12,10 +12,8 @@ simply ends; the last chunk has a ``finishReason``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from tftsr.ai.base import (
     Cancellation,
@@ -34,6 +32,9 @@ from tftsr.ai.base import (
     truncated_stream_error,
 )
 from tftsr.ai.providers.openai_compat import COMMON_SETTINGS
+
+if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
+    import httpx
 
 
 def gemini_contents(request: ChatRequest) -> list[dict]:

@@ -10,9 +10,7 @@ line has ``"done": true`` with ``prompt_eval_count`` and ``eval_count``. Errors 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from tftsr.ai.base import (
     Cancellation,
@@ -31,6 +29,9 @@ from tftsr.ai.base import (
     truncated_stream_error,
 )
 from tftsr.ai.providers.openai_compat import COMMON_SETTINGS
+
+if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
+    import httpx
 
 DEFAULT_BASE_URL = "http://localhost:11434"
 

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from tftsr.ai.base import (
     Cancellation,
@@ -44,6 +42,9 @@ COMMON_SETTINGS = (
     {"key": "temperature", "label": "Temperature", "type": "float", "required": False, "default": None},
     {"key": "max_tokens", "label": "Max reply tokens", "type": "int", "required": False, "default": None},
 )
+
+if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
+    import httpx
 
 
 def openai_messages(messages: list[Message]) -> list[dict]:
