@@ -54,9 +54,14 @@ def ensure_data_dir(data_dir: Path) -> None:
         ) from None
 
 
-def open_app(data_dir: Path, *, mode: str = "browser", unlock: Unlock | None = None) -> App:
+def open_app(data_dir: Path, *, mode: str = "browser", unlock: Unlock | None = None,
+             meanwhile: Callable[[], object] | None = None) -> App:
     """Open the data folder: key, database, migrations. Raises DatabaseOpenError.
-    ``unlock`` says how to get a passphrase when the key comes from one (tftsr.config)."""
+    ``unlock`` says how to get a passphrase when the key comes from one (tftsr.config).
+
+    ``meanwhile`` runs on the calling thread while the database is opened on another:
+    opening derives the SQLCipher key (PBKDF2) and applies migrations, work SQLite does
+    without holding the interpreter lock, so imports made meanwhile overlap it."""
     ensure_data_dir(data_dir)
     try:
         key = load_db_key(data_dir, unlock=unlock)
@@ -70,9 +75,43 @@ def open_app(data_dir: Path, *, mode: str = "browser", unlock: Unlock | None = N
             "no key file, no keyring entry). Set TFTSR_DB_KEY to the key it was created with; "
             "nothing was changed."
         )
-    db = open_database(data_dir / DB_FILENAME, key.sqlcipher)
+    if meanwhile is None:
+        db = open_database(data_dir / DB_FILENAME, key.sqlcipher)
+    else:
+        db = _open_database_while(data_dir / DB_FILENAME, key.sqlcipher, meanwhile)
     from tftsr.passphrase import key_root
 
     app = App(data_dir=data_dir, db=db, key=key.with_root(key_root(db)), mode=mode)
     app.extras["portable"] = bool(unlock and unlock.portable)
     return app
+
+
+def _open_database_while(path: Path, key: str, meanwhile: Callable[[], object]) -> Database:
+    """:func:`open_database` on a thread of its own while ``meanwhile()`` runs here. An
+    error of ``meanwhile`` is raised (the database closed again if it opened), else one of
+    opening the database."""
+    import threading
+
+    import tftsr.db.migrator  # noqa: F401 - imported here, not by both threads at once
+
+    outcome: dict[str, Any] = {}
+
+    def opening() -> None:
+        try:
+            outcome["db"] = open_database(path, key)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=opening, name="tftsr-open-database", daemon=True)
+    worker.start()
+    try:
+        meanwhile()
+    except BaseException:
+        worker.join()
+        if "db" in outcome:
+            outcome["db"].close()
+        raise
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["db"]

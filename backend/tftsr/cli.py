@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import signal
@@ -159,13 +160,17 @@ def _install_launcher(*, uninstall: bool) -> int:
     return EXIT_OK
 
 
-def _open(data_dir: Path, debug: bool, mode: str, unlock: Unlock | None = None):
+def _open(data_dir: Path, debug: bool, mode: str, unlock: Unlock | None = None,
+          meanwhile: str | None = None):
+    """Open the app. ``meanwhile`` names a module to import while the database opens (on
+    another thread: the key derivation and the migrations check run without the GIL)."""
     from tftsr import logs
     from tftsr.app import ensure_data_dir, open_app
 
     ensure_data_dir(data_dir)
     logs.configure(data_dir, debug=debug)
-    app = open_app(data_dir, mode=mode, unlock=unlock)
+    app = open_app(data_dir, mode=mode, unlock=unlock,
+                   meanwhile=(lambda: importlib.import_module(meanwhile)) if meanwhile else None)
     logs.add_secret(app.key.value)
     logs.add_secret(app.key.sqlcipher)
     app.extras["debug"] = debug
@@ -281,14 +286,15 @@ def _claim_instance(data_dir: Path):
 def _serve(data_dir: Path, debug: bool, unlock: Unlock, *, port: int, open_browser: bool,
            reason: str | None = None) -> int:
     from tftsr.app import ensure_data_dir
-    from tftsr.server import LocalServer
 
     ensure_data_dir(data_dir)
     lock = _claim_instance(data_dir)
     if lock is None:
         return EXIT_RUNNING
-    app = _open(data_dir, debug, "browser", unlock)
+    app = _open(data_dir, debug, "browser", unlock, meanwhile="tftsr.server")
     try:
+        from tftsr.server import LocalServer
+
         try:
             server = LocalServer(app, port=port)
         except OSError as exc:

@@ -5,6 +5,9 @@ per-launch token), which runs before every request. Upload bodies are raw file b
 (``XMLHttpRequest.send(file)``), read from ``request.stream`` in chunks with this module's
 own size limit instead of the server-wide one for commands; nothing is spooled to disk.
 Images are served only by id, never by anything that looks like a path.
+
+The image and log modules (Pillow, the ingest pipeline) are imported by the handlers that
+use them, not with the routes: the routes are registered before the server's first page.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ from urllib.parse import quote
 from flask import Flask, Response, request
 
 from tftsr.errors import InvalidArgument, NotFound, TftsrError
-from tftsr.evidence import images
-from tftsr.evidence.ingest import READ_CHUNK, ingest_log
 from tftsr.validation import UUID_RE
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ def _error(exc: TftsrError) -> Response:
 
 
 def _body_chunks(stream):
+    from tftsr.evidence.ingest import READ_CHUNK
+
     while True:
         chunk = stream.read(READ_CHUNK)
         if not chunk:
@@ -50,6 +53,8 @@ def _body_chunks(stream):
 def _drain(stream) -> None:
     """Read what is left of a refused body (up to a bound) so the client gets the answer
     instead of a connection reset."""
+    from tftsr.evidence.ingest import READ_CHUNK
+
     left = MAX_DRAIN_BYTES
     try:
         while left > 0:
@@ -100,6 +105,8 @@ def register_routes(flask_app: Flask, app) -> None:
     @flask_app.post("/upload/log")
     def upload_log():
         def handle(stream, length):
+            from tftsr.evidence.ingest import ingest_log
+
             upload_id = request.args.get("upload_id")
             if upload_id is not None and not UPLOAD_ID_RE.match(upload_id):
                 raise InvalidArgument("upload_id must be 1-64 letters, digits, - or _.")
@@ -111,6 +118,8 @@ def register_routes(flask_app: Flask, app) -> None:
     @flask_app.post("/upload/image")
     def upload_image():
         def handle(stream, length):
+            from tftsr.evidence import images
+
             return images.ingest_image(
                 app, _issue_id(), request.args.get("filename"), _body_chunks(stream),
                 is_paste=_flag("is_paste"), acknowledged=_flag("pii_warning_acknowledged"),
@@ -120,6 +129,8 @@ def register_routes(flask_app: Flask, app) -> None:
 
     @flask_app.get("/thumbnails/<image_id>")
     def thumbnail(image_id: str):
+        from tftsr.evidence import images
+
         if not UUID_RE.match(image_id):
             return _error(NotFound("There is no such image."))
         try:
@@ -138,6 +149,8 @@ def register_routes(flask_app: Flask, app) -> None:
 
     @flask_app.get("/images/<image_id>")
     def full_image(image_id: str):
+        from tftsr.evidence import images
+
         if not UUID_RE.match(image_id):
             return _error(NotFound("There is no such image."))
         with app.db.connection() as conn:

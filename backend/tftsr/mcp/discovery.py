@@ -20,7 +20,7 @@ import threading
 
 from tftsr.audit import record as audit_record
 from tftsr.errors import TftsrError
-from tftsr.mcp import client, store
+from tftsr.mcp import store  # the client (asyncio, anyio) is imported when a server is asked
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ def tool_key(server_id: str, server_name: str, tool_name: str, taken: set[str]) 
 
 # -- discovery ---------------------------------------------------------------------------------------------
 def _row_and_spec(app, server_id: str):
+    from tftsr.mcp import client
+
     with app.db.connection() as conn:
         row = store.get_row(conn, server_id)
     return row, client.build_spec(app, store.connection_settings(app, row))
@@ -80,6 +82,8 @@ def _record(app, server_id: str, row: dict, status: str, error: str | None,
 
 def discover(app, server_id: str) -> dict:
     """Discover one server now; returns ``{status, tools, resources, error, server}``."""
+    from tftsr.mcp import client
+
     row, spec = None, None
     try:
         row, spec = _row_and_spec(app, server_id)
