@@ -25,15 +25,19 @@ NOT_BEFORE_THE_URL = ("PIL", "fpdf", "bashlex", "hyperscan", "tldextract", "mark
                       "tftsr.evidence.images", "tftsr.evidence.ingest", "tftsr.mcp.client")
 
 
-def test_the_start_path_leaves_large_libraries_to_the_command_modules():
-    code = ("import importlib, json, sys\n"
-            f"for name in {START_PATH!r}:\n"
-            "    importlib.import_module(name)\n"
-            "print(json.dumps(sorted(sys.modules)))\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "backend",
-                          capture_output=True, text=True, timeout=120)
+def modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"],
+        cwd=ROOT / "backend", capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    loaded = set(json.loads(proc.stdout))
+    return set(json.loads(proc.stdout))
+
+
+def test_the_start_path_leaves_large_libraries_to_the_command_modules():
+    loaded = modules_after("import importlib\n"
+                           f"for name in {START_PATH!r}:\n"
+                           "    importlib.import_module(name)")
     early = sorted(m for m in loaded
                    if any(m == name or m.startswith(name + ".") for name in NOT_BEFORE_THE_URL))
     assert early == []
@@ -100,3 +104,13 @@ def test_a_database_that_cannot_be_opened_is_reported_as_without_a_thread(tmp_pa
     assert ran == [True]
     assert threaded.value.message == inline.value.message
     assert (data / "tftsr.db").read_bytes() == b""
+
+
+def test_the_command_modules_leave_the_detector_and_parsers_to_first_use():
+    """The command modules load while the first page is served: building the PII detector
+    (its regular expressions, the Public Suffix List, the Hyperscan database), the bash
+    parser and the PDF library waits for the first command that needs them."""
+    loaded = modules_after("from tftsr.commands import load_all\nload_all()")
+    assert "tftsr.pii.spans" in loaded  # the type names and labels are there
+    assert sorted(loaded & {"tftsr.pii.engine", "tftsr.pii.finders", "tftsr.pii.validators",
+                            "tldextract", "hyperscan", "bashlex", "fpdf"}) == []

@@ -139,15 +139,30 @@ take the pure-Python path (``detect_pii(text, prefilter=False)`` forces it).
 
 from __future__ import annotations
 
-from .engine import detect_pii
+import importlib
+
 from .spans import PII_TYPES, PRIORITY, REPLACEMENTS, PiiSpan
-from .stream import iter_pii, iter_pii_file
+
+# The detector (its regular expressions, the Public Suffix List, the prefilter) is built
+# when it is first used, not when a module that only needs the type names imports this
+# package (the command modules load while the first page is served).
+_DETECTOR = {"detect_pii": ".engine", "iter_pii": ".stream", "iter_pii_file": ".stream"}
+
+
+def __getattr__(name: str):
+    if name in _DETECTOR:
+        value = getattr(importlib.import_module(_DETECTOR[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def redact(text: str, spans: list[PiiSpan] | None = None) -> str:
     """``text`` with every finding (``detect_pii(text)`` by default) replaced
     by its replacement. ``spans`` must be sorted and non-overlapping."""
     if spans is None:
+        from .engine import detect_pii
+
         spans = detect_pii(text)
     parts: list[str] = []
     pos = 0
