@@ -16,8 +16,8 @@ Pass 1 (reading) consumes the chunks once:
     ``HOLD_PLAIN_MAX``), or as a fast gzip stream (a larger plain log).
 
 Pass 2 (scanning) decodes the held bytes, normalises CRLF to LF (offsets are character
-offsets into this text), counts lines, gzip-compresses the text for storage and runs PII
-detection over windows of a few MiB. A log of ``PARALLEL_ABOVE`` or more is handed, window
+offsets into this text), counts lines, gzip-compresses the text for storage (on a thread of
+its own, so on a second core) and runs PII detection over windows of a few MiB. A log of ``PARALLEL_ABOVE`` or more is handed, window
 by window, to ``SCAN_WORKERS`` helper processes (:mod:`tftsr.pii.worker`) that find the PII
 and compress each window while this process decodes the next: the windows' compressed
 pieces form one gzip stream (each is compressed with the 32 KiB before it as dictionary,
@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import io
 import logging
 import os
+import queue
 import struct
 import subprocess
 import sys
@@ -45,9 +45,12 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import attrgetter
+from types import SimpleNamespace
 
 from tftsr.audit import record as audit_record
-from tftsr.db.ids import now_text, uuid7
+from tftsr.db.ids import now_text, uuid7, uuid7_many
 from tftsr.errors import NotFound
 from tftsr.evidence.errors import BinaryFile, CorruptFile, Duplicate, EmptyFile, TooLarge
 from tftsr.evidence.names import display_name
@@ -374,15 +377,21 @@ class SpanBuffer:
             counts[t] = counts.get(t, 0) + 1
         return dict(sorted(counts.items()))
 
-    def rows(self, log_file_id: str) -> Iterator[tuple]:
-        for i in range(len(self.starts)):
-            yield (uuid7(), log_file_id, self.types[i], self.starts[i], self.ends[i],
-                   self.originals[i], self.replacements[i], self.lines[i])
+    def rows(self, log_file_id: str, batch: int = SPAN_BATCH) -> Iterator[tuple]:
+        for first in range(0, len(self.starts), batch):
+            last = min(first + batch, len(self.starts))
+            yield from zip(uuid7_many(last - first), (log_file_id,) * (last - first),
+                           self.types[first:last], self.starts[first:last],
+                           self.ends[first:last], self.originals[first:last],
+                           self.replacements[first:last], self.lines[first:last])
 
 
 def span_field(span, name: str):
     """Read a field of a detector span (a dataclass or a mapping)."""
     return span[name] if isinstance(span, dict) else getattr(span, name)
+
+
+_start = attrgetter("start")
 
 
 class WindowScanner:
@@ -425,24 +434,21 @@ class WindowScanner:
             end = buf.find("\n", cut + self.overlap)
             end = len(buf) if end < 0 else end + 1
         found = self.detect(buf[:end] if end < len(buf) else buf)
-        kept = []
-        for span in found:
-            start = span_field(span, "start")
-            if start < cut:
-                kept.append(span)
-        kept.sort(key=lambda s: span_field(s, "start"))
-        line, pos = self._base_line, 0
+        if found and isinstance(found[0], dict):
+            found = [SimpleNamespace(**span) for span in found]
+        kept = sorted((span for span in found if span.start < cut), key=_start)
+        line, pos, base, covered = self._base_line, 0, self._base, self._covered_until
+        add, count, types = self.out.add, buf.count, self._types
         for span in kept:
-            start, stop = span_field(span, "start"), span_field(span, "end")
-            if self._base + start < self._covered_until:
+            start, stop = span.start, span.end
+            if base + start < covered:
                 continue  # overlaps a finding kept just before (the detector resolves overlaps)
-            line += buf.count("\n", pos, start)
+            line += count("\n", pos, start)
             pos = start
-            pii_type = self._types.setdefault(span_field(span, "pii_type"),
-                                              span_field(span, "pii_type"))
-            self.out.add(self._base + start, self._base + stop, line, pii_type,
-                         span_field(span, "original"), span_field(span, "replacement"))
-            self._covered_until = max(self._covered_until, self._base + stop)
+            pii_type = types.setdefault(span.pii_type, span.pii_type)
+            add(base + start, base + stop, line, pii_type, span.original, span.replacement)
+            covered = max(covered, base + stop)
+        self._covered_until = covered
         self._base_line += buf.count("\n", 0, cut)
         self._base += cut
         rest = buf[cut:]
@@ -490,11 +496,53 @@ def decoded_pieces(held: list[bytes], encoding: Encoding,
         yield text.replace("\r\n", "\n")
 
 
+class BackgroundGzip:
+    """A gzip stream compressed on a thread of its own: zlib releases the GIL, so the
+    compression runs on a second core while the caller scans the same text for PII.
+
+    At most ``depth`` pieces wait to be compressed, so memory stays bounded when the
+    compression falls behind.
+    """
+
+    def __init__(self, level: int = STORE_LEVEL, depth: int = 8):
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+        self._pieces: list[bytes] = []
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="ingest-gzip", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._pieces.append(self._compressor.compress(data))
+                except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
+                    self._error = exc  # keep draining, so that write() never blocks
+
+    def write(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def finish(self) -> bytes:
+        """The whole gzip stream (raises what the compression raised, if anything)."""
+        self.close()
+        if self._error is not None:
+            raise self._error
+        self._pieces.append(self._compressor.flush())
+        data = b"".join(self._pieces)
+        self._pieces = []
+        return data
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
 def scan_second_pass(first: FirstPass, detect: Callable[[str], list], *,
                      progress: Progress | None = None) -> SecondPass:
     """Pass 2: decode, count lines, compress the text and find PII (see the module docstring)."""
-    compressor = zlib.compressobj(STORE_LEVEL, zlib.DEFLATED, 31)
-    stored = io.BytesIO()
+    stored = BackgroundGzip()
     spans = SpanBuffer()
     scanner = WindowScanner(detect, spans)
     done = 0
@@ -507,16 +555,20 @@ def scan_second_pass(first: FirstPass, detect: Callable[[str], list], *,
         if progress:
             progress.update("scanning", done, first.log_size)
 
-    for text in decoded_pieces(first.held, first.encoding, advance, gzipped=first.held_gzip):
-        chars += len(text)
-        newlines += text.count("\n")
-        last = text[-1]
-        stored.write(compressor.compress(text.encode("utf-8")))
-        scanner.feed(text)
-    scanner.finish()
-    stored.write(compressor.flush())
+    try:
+        for text in decoded_pieces(first.held, first.encoding, advance,
+                                   gzipped=first.held_gzip):
+            chars += len(text)
+            newlines += text.count("\n")
+            last = text[-1]
+            stored.write(text.encode("utf-8"))
+            scanner.feed(text)
+        scanner.finish()
+        text_gz = stored.finish()
+    finally:
+        stored.close()
     line_count = newlines + (1 if chars and last != "\n" else 0)
-    return SecondPass(stored.getvalue(), chars, line_count, spans)
+    return SecondPass(text_gz, chars, line_count, spans)
 
 
 # --- pass 2 on helper processes ----------------------------------------------------------
@@ -798,10 +850,7 @@ def ingest_log(app, issue_id: str, file_name: str | None, chunks: Iterable[bytes
             " :file_path, :file_size, :original_size, :mime_type, :content_hash, :uploaded_at, 0,"
             " :encoding, :encoding_notice, :line_count, :compressed, :content_compressed)", row)
         rows = second.spans.rows(log_file_id)
-        while True:
-            batch = [r for _, r in zip(range(SPAN_BATCH), rows)]
-            if not batch:
-                break
+        while batch := list(islice(rows, SPAN_BATCH)):
             conn.executemany(
                 "INSERT INTO pii_spans (id, log_file_id, pii_type, start_offset, end_offset,"
                 " original_value, replacement, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
