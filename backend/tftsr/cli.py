@@ -161,16 +161,14 @@ def _install_launcher(*, uninstall: bool) -> int:
 
 
 def _open(data_dir: Path, debug: bool, mode: str, unlock: Unlock | None = None,
-          meanwhile: str | None = None):
-    """Open the app. ``meanwhile`` names a module to import while the database opens (on
-    another thread: the key derivation and the migrations check run without the GIL)."""
+          meanwhile=None):
+    """Open the app; ``meanwhile()`` runs while the database opens (see open_app)."""
     from tftsr import logs
     from tftsr.app import ensure_data_dir, open_app
 
     ensure_data_dir(data_dir)
     logs.configure(data_dir, debug=debug)
-    app = open_app(data_dir, mode=mode, unlock=unlock,
-                   meanwhile=(lambda: importlib.import_module(meanwhile)) if meanwhile else None)
+    app = open_app(data_dir, mode=mode, unlock=unlock, meanwhile=meanwhile)
     logs.add_secret(app.key.value)
     logs.add_secret(app.key.sqlcipher)
     app.extras["debug"] = debug
@@ -186,6 +184,21 @@ def _open(data_dir: Path, debug: bool, mode: str, unlock: Unlock | None = None,
         threading.Thread(target=_start_discovery, args=(app,), name="tftsr-mcp-discovery",
                          daemon=True).start()
     return app
+
+
+# What serving imports after the database has opened, imported while it opens (the key
+# derivation and the migrations check run without the GIL), before the command modules
+# start importing on their own thread: one thread at a time imports each module.
+SERVE_MODULES = ("tftsr.server", "tftsr.evidence.routes", "tftsr.settings",
+                 "tftsr.settings.store", "tftsr.mcp.discovery")
+
+
+def _prepare_to_serve() -> None:
+    for name in SERVE_MODULES:
+        importlib.import_module(name)
+    from tftsr.commands import load_all_in_background
+
+    load_all_in_background()
 
 
 def _start_discovery(app) -> None:
@@ -291,7 +304,7 @@ def _serve(data_dir: Path, debug: bool, unlock: Unlock, *, port: int, open_brows
     lock = _claim_instance(data_dir)
     if lock is None:
         return EXIT_RUNNING
-    app = _open(data_dir, debug, "browser", unlock, meanwhile="tftsr.server")
+    app = _open(data_dir, debug, "browser", unlock, meanwhile=_prepare_to_serve)
     try:
         from tftsr.server import LocalServer
 

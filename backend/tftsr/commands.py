@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,33 @@ def load_all() -> dict[str, Command]:
     return REGISTRY
 
 
+_loading: threading.Event | None = None
+_loading_lock = threading.Lock()
+
+
+def load_all_in_background() -> threading.Event:
+    """Import every command module on a thread of its own, once per process (the first
+    call starts it), so that other work goes on meanwhile: a few domains import large
+    libraries. The event is set when the thread has finished, also after an import error,
+    which :func:`load_all` then raises again."""
+    global _loading
+    with _loading_lock:
+        if _loading is None:
+            _loading = threading.Event()
+            threading.Thread(target=_load_in_background, args=(_loading,),
+                             name="tftsr-load-commands", daemon=True).start()
+        return _loading
+
+
+def _load_in_background(done: threading.Event) -> None:
+    try:
+        load_all()
+    except Exception:  # noqa: BLE001 - reported, and raised again by load_all() later
+        log.exception("loading the command modules failed")
+    finally:
+        done.set()
+
+
 class InternalError(TftsrError):
     code = "internal"
     http_status = 500
@@ -107,4 +135,5 @@ def error_payload(exc: TftsrError) -> dict:
     return {"error": exc.to_dict()}
 
 
-__all__ = ["command", "dispatch", "load_all", "REGISTRY", "InvalidArgument"]
+__all__ = ["command", "dispatch", "load_all", "load_all_in_background", "REGISTRY",
+           "InvalidArgument"]

@@ -39,7 +39,7 @@ from waitress.server import TcpWSGIServer
 from waitress.utilities import Error as WaitressError
 from werkzeug.utils import get_content_type
 
-from tftsr.commands import dispatch, error_payload, load_all
+from tftsr.commands import dispatch, error_payload, load_all, load_all_in_background
 from tftsr.errors import TftsrError
 from tftsr.resources import frontend_dir
 
@@ -202,27 +202,12 @@ def _refuse_constant(name: str):
                       "finite number or null instead.")
 
 
-def _load_commands_in_background() -> threading.Event:
-    """Import every command module on a thread of its own, so the server answers the page
-    and its scripts while the domains load (a few of them import large libraries); a
-    command request waits for the event."""
-    ready = threading.Event()
-
-    def load() -> None:
-        try:
-            load_all()
-        except Exception:  # noqa: BLE001 - reported, and retried by the request that waits
-            log.exception("loading the command modules failed")
-        finally:
-            ready.set()
-
-    threading.Thread(target=load, name="tftsr-load-commands", daemon=True).start()
-    return ready
-
-
 def create_flask_app(app, token: str, signer: UrlSigner | None = None, *,
                      max_event_streams: int = MAX_EVENT_STREAMS) -> Flask:
-    commands_ready = _load_commands_in_background()
+    # The command modules import on a thread of their own (``tftsr serve`` starts it while
+    # the database opens) and the page and its scripts are served meanwhile; a command
+    # request waits for them.
+    commands_ready = load_all_in_background()
     flask_app = Flask("tftsr", static_folder=None)
     flask_app.config["MAX_CONTENT_LENGTH"] = MAX_COMMAND_BYTES
     flask_app.config["TFTSR_ALLOWED_HOSTS"] = set()
