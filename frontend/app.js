@@ -436,3 +436,5 @@ function HelpDialog() {
 // ---------------------------------------------------------------- start
 applyTheme('system');
 render(html`<${App} />`, document.getElementById('app'));
+// The same start screen, drawn by index.html before the scripts had loaded.
+document.getElementById('boot-splash')?.remove();
