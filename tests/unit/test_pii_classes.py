@@ -82,6 +82,14 @@ def test_percent_encoded_value_keeps_its_encoded_ampersand():
     assert found("GET /login?user=a&password=p%26ss%20w0rd&next=/") == [("Password", "p%26ss%20w0rd")]
 
 
+def test_an_empty_query_parameter_lends_nothing_to_the_next():
+    # in a query string every "&" ends a value, even an empty one
+    assert found("GET /cb?token=&state=Qm7wZp3Lx9Rv2Tn8Bc4Dk6F") == []
+    assert found("GET /cb?sig=&password=Winter2024x") == [("Password", "Winter2024x")]
+    assert found("GET /cb?sig=Qm7wZp3Lx9Rv2Tn8Bc4Dk6F&x=1") == [
+        ("SecretAssignment", "Qm7wZp3Lx9Rv2Tn8Bc4Dk6F")]
+
+
 def test_percent_traps():
     assert found("progress 45.5% done, cpu 100%, rate 3%/s, 50%40 split") == []
     assert found("GET /static/app%2Emin.js?v=1%2E2%2E3") == []

@@ -182,9 +182,8 @@ def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
     rev = lower[::-1]
     n = len(lower)
     found = []
-    for rx in _ASSIGN_REV:
-        for m in scan(rx, rev):
-            found.append((n - m.end("sep"), n - m.end("key"), n - m.start("key")))
+    for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
+        found += [(n - m.end(1), n - m.end(2), n - m.start(2)) for m in scan(rx, rev)]
     found.sort()
     return found
 
@@ -192,6 +191,8 @@ def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
 def _pair_name(text: str, lower: str, key_start: int) -> tuple[str, str] | None:
     """The name that a ``value`` key belongs to (lowercase, and as written)."""
     window = max(0, key_start - 128)
+    if lower.find("name", window, key_start) < 0 and lower.find("key", window, key_start) < 0:
+        return None  # the pattern ends (reversed: begins) with one of these words
     m = _PAIR_NAME_REV.match(lower[window:key_start][::-1])
     if not m:
         return None
@@ -207,9 +208,24 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
     consumed = 0
     key_types = _KEY_TYPES
     value_match = _VALUE.match
+    shortest = min(_MIN_LENGTH.values())
     for sep, key_start, key_end in _assignment_keys(lower, scan):
         if sep < consumed:
             continue  # inside the value of the previous finding
+        # A value that ends within ``shortest`` characters of its separator is too short
+        # for any type (``token=a,token=a,...``), and no key can hide in it (a key and its
+        # separator take three characters). Looked at through a window that short, so
+        # that each separator costs a few characters, whatever follows it.
+        # In a query string every "&" ends a value (``sig=a&sig=a&...``).
+        m = value_match(lower, sep, sep + shortest + 1)
+        if m is not None:
+            end = m.end()
+            if key_start and lower[key_start - 1] in "?&":
+                amp = lower.find("&", sep + 1, end)
+                if amp >= 0:
+                    end = amp
+            if end <= sep + shortest:
+                continue
         key = lower[key_start:key_end]
         if key.endswith(("value", "value-", "value_", "value.")) \
                 and key.strip("-_.") in ("value", "parametervalue"):
@@ -242,7 +258,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             value = text[start:end]
             if query:  # in a query string every "&" starts the next parameter
                 cut = value.find("&")
-                if cut > 0:
+                if cut >= 0:  # (``token=&x=1``: this one is empty)
                     value = value[:cut]
             while value and value[-1] in _VALUE_TRAIL:
                 value = value[:-1]
