@@ -458,10 +458,20 @@ class WindowScanner:
 
 @dataclass
 class SecondPass:
-    text_gz: bytes  # gzip of the decoded text, UTF-8
+    stored: bytes | BackgroundGzip  # gzip of the decoded text (UTF-8), perhaps still being made
     chars: int
     line_count: int
     spans: SpanBuffer = field(default_factory=SpanBuffer)
+
+    def text_gz(self) -> bytes:
+        """The gzip of the text, once its compression has finished."""
+        if isinstance(self.stored, BackgroundGzip):
+            self.stored = self.stored.finish()
+        return self.stored
+
+    def close(self) -> None:
+        if isinstance(self.stored, BackgroundGzip):
+            self.stored.close()
 
 
 def _held_bytes(held: list[bytes], gzipped: bool) -> Iterator[bytes]:
@@ -541,7 +551,10 @@ class BackgroundGzip:
 
 def scan_second_pass(first: FirstPass, detect: Callable[[str], list], *,
                      progress: Progress | None = None) -> SecondPass:
-    """Pass 2: decode, count lines, compress the text and find PII (see the module docstring)."""
+    """Pass 2: decode, count lines, compress the text and find PII (see the module docstring).
+
+    The compression may still be finishing on its thread when this returns (the findings
+    can be stored meanwhile): ``text_gz()`` waits for it, ``close()`` abandons it."""
     stored = BackgroundGzip()
     spans = SpanBuffer()
     scanner = WindowScanner(detect, spans)
@@ -564,11 +577,11 @@ def scan_second_pass(first: FirstPass, detect: Callable[[str], list], *,
             stored.write(text.encode("utf-8"))
             scanner.feed(text)
         scanner.finish()
-        text_gz = stored.finish()
-    finally:
+    except BaseException:
         stored.close()
+        raise
     line_count = newlines + (1 if chars and last != "\n" else 0)
-    return SecondPass(text_gz, chars, line_count, spans)
+    return SecondPass(stored, chars, line_count, spans)
 
 
 # --- pass 2 on helper processes ----------------------------------------------------------
@@ -830,7 +843,7 @@ def ingest_log(app, issue_id: str, file_name: str | None, chunks: Iterable[bytes
         for pool in workers:
             pool.close()
     first.held = []  # the stored copy replaces the held one
-    progress.update("storing", 0, len(second.text_gz), force=True)
+    progress.update("storing", 0, None, force=True)
     log_file_id = uuid7()
     row = {
         "id": log_file_id, "issue_id": issue_id, "file_name": name, "file_path": name,
@@ -838,29 +851,36 @@ def ingest_log(app, issue_id: str, file_name: str | None, chunks: Iterable[bytes
         "mime_type": guess_mime(name, first.gzipped), "content_hash": first.sha256,
         "uploaded_at": now_text(), "encoding": first.encoding.label,
         "encoding_notice": first.encoding.notice, "line_count": second.line_count,
-        "compressed": int(first.gzipped), "content_compressed": second.text_gz,
+        "compressed": int(first.gzipped),
     }
-    with app.db.transaction() as conn:
-        require_issue(conn, issue_id)
-        _refuse_duplicate(conn, issue_id, first.sha256, name)
-        conn.execute(
-            "INSERT INTO log_files (id, issue_id, file_name, file_path, file_size, original_size,"
-            " mime_type, content_hash, uploaded_at, redacted, encoding, encoding_notice,"
-            " line_count, compressed, content_compressed) VALUES (:id, :issue_id, :file_name,"
-            " :file_path, :file_size, :original_size, :mime_type, :content_hash, :uploaded_at, 0,"
-            " :encoding, :encoding_notice, :line_count, :compressed, :content_compressed)", row)
-        rows = second.spans.rows(log_file_id)
-        while batch := list(islice(rows, SPAN_BATCH)):
-            conn.executemany(
-                "INSERT INTO pii_spans (id, log_file_id, pii_type, start_offset, end_offset,"
-                " original_value, replacement, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
-        audit_record(conn, "log_file_added", "log_file", log_file_id, {
-            "issue_id": issue_id, "file_name": name, "content_hash": first.sha256,
-            "file_size": first.log_size, "original_size": first.original_size,
-            "findings": len(second.spans)})
-        log_file = logs.get_log_file(conn, log_file_id)
+    try:
+        with app.db.transaction() as conn:
+            require_issue(conn, issue_id)
+            _refuse_duplicate(conn, issue_id, first.sha256, name)
+            conn.execute(
+                "INSERT INTO log_files (id, issue_id, file_name, file_path, file_size,"
+                " original_size, mime_type, content_hash, uploaded_at, redacted, encoding,"
+                " encoding_notice, line_count, compressed) VALUES (:id, :issue_id, :file_name,"
+                " :file_path, :file_size, :original_size, :mime_type, :content_hash,"
+                " :uploaded_at, 0, :encoding, :encoding_notice, :line_count, :compressed)", row)
+            # the findings first: the text's compression may still be finishing meanwhile
+            rows = second.spans.rows(log_file_id)
+            while batch := list(islice(rows, SPAN_BATCH)):
+                conn.executemany(
+                    "INSERT INTO pii_spans (id, log_file_id, pii_type, start_offset, end_offset,"
+                    " original_value, replacement, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            text_gz = second.text_gz()
+            conn.execute("UPDATE log_files SET content_compressed = ? WHERE id = ?",
+                         (text_gz, log_file_id))
+            audit_record(conn, "log_file_added", "log_file", log_file_id, {
+                "issue_id": issue_id, "file_name": name, "content_hash": first.sha256,
+                "file_size": first.log_size, "original_size": first.original_size,
+                "findings": len(second.spans)})
+            log_file = logs.get_log_file(conn, log_file_id)
+    finally:
+        second.close()
     _truncate_wal(app)
-    progress.update("storing", len(second.text_gz), len(second.text_gz), force=True)
+    progress.update("storing", len(text_gz), len(text_gz), force=True)
     log.info("attached a log of %d bytes (%d lines, %d findings) in %.1f s", first.log_size,
              second.line_count, len(second.spans), time.perf_counter() - started)
     app.events.emit("issue_changed", {"issue_id": issue_id})
