@@ -356,18 +356,51 @@ def _pick(weighted, rng):
     return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
 
 
+ISSUE_FIELDS = ("id", "title", "description", "severity", "status", "category", "source",
+                "created_at", "updated_at", "resolved_at", "assigned_to", "tags",
+                "impact_started_at", "detected_at", "acknowledged_at", "mitigated_at",
+                "closed_at")
+
+
+def _milestones(rng: random.Random, created: datetime, resolved: datetime | None, status: str,
+                now: datetime) -> tuple[str | None, ...]:
+    """(impact started, detected, acknowledged, mitigated, closed), in order and never
+    after resolution or now: detection on 85% of incidents, just before the record was
+    opened; impact start on half of those; acknowledgement on 80%; mitigation on 60% of
+    the resolved; closing a few hours after resolution for the closed."""
+    def text(moment):
+        return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else None
+
+    detected = impact = acknowledged = mitigated = closed = None
+    end = resolved or now
+    if rng.random() < 0.85:
+        detected = created - timedelta(minutes=rng.randint(0, 20))
+        if rng.random() < 0.5:
+            impact = detected - timedelta(minutes=int(rng.lognormvariate(2.5, 1.0)))
+        if rng.random() < 0.8:
+            acknowledged = min(detected + timedelta(minutes=rng.randint(1, 45)), end)
+        if resolved and rng.random() < 0.6:
+            start = acknowledged or detected
+            mitigated = start + (resolved - start) * rng.random()
+    if status == "closed" and resolved:
+        closed = min(resolved + timedelta(hours=rng.uniform(0.5, 72)), now)
+    return text(impact), text(detected), text(acknowledged), text(mitigated), text(closed)
+
+
 def incidents(count: int, *, seed: int = 20240611, days: int = 540,
               now: datetime | None = None):
     """Yield (issue_row, timeline_row) tuples ready for executemany.
 
-    issue_row matches (id, title, description, severity, status, category, source,
-    created_at, updated_at, resolved_at, assigned_to, tags); timeline_row is the
-    triage_started event (id, issue_id, event_type, description, metadata, created_at).
-    Ids are UUIDv7 strings in creation order.
+    issue_row matches ISSUE_FIELDS; timeline_row is the triage_started event (id,
+    issue_id, event_type, description, metadata, created_at). Ids are UUIDv7 strings in
+    creation order. Milestones follow a team that records them on most incidents
+    (:func:`_milestones`); they come from a second generator, so the text and the other
+    fields are the same as before milestones were added.
     """
     from tftsr.db.ids import uuid7
 
     rng = random.Random(seed)
+    moments = random.Random(seed + 1)
     now = now or datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     domains = list(DOMAIN_TEXT)
     # Creation times, oldest first, weighted towards recent months.
@@ -399,7 +432,8 @@ def incidents(count: int, *, seed: int = 20240611, days: int = 540,
                  rng.choice(("manual", "manual", "alert", "email", "import")), ts,
                  updated.strftime("%Y-%m-%d %H:%M:%S"),
                  resolved.strftime("%Y-%m-%d %H:%M:%S") if resolved else None,
-                 rng.choice(PEOPLE), json.dumps(tags))
+                 rng.choice(PEOPLE), json.dumps(tags),
+                 *_milestones(moments, created, resolved, status, now))
         event = (uuid7(), issue_id, "triage_started", f"Incident opened: {title}",
                  json.dumps({"severity": severity, "category": domain, "title": title}), ts)
         yield issue, event
