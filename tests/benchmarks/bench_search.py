@@ -4,13 +4,14 @@
 
 Creates a fresh SQLCipher database in a temporary folder through ``tftsr.app.open_app``
 (real key derivation, real migrations, FTS kept in sync by the triggers), inserts N
-realistic incidents (default 100,000) in one transaction, then times the real commands
+realistic incidents (default 100,000; most with milestones, so the dashboard has response
+times to add up) in one transaction, then times the real commands
 through ``tftsr.commands.dispatch``:
 
 * ``search_issues`` -- a mix of 230+ queries: single words, prefixes ("kube"), two-word
   phrases, queries with status/severity/category filters, and words that match nothing;
-* ``list_issues`` with typical filter combinations and deep pages;
-* ``get_dashboard`` for 30 and 365 days.
+* ``list_issues`` with each filter and sort, some combinations and deep pages;
+* ``get_dashboard`` for 30 and 365 days, and a year of one severity or one domain.
 
 Prints p50/p95/p99/max in milliseconds. Nothing is asserted: this is a measurement.
 """
@@ -51,9 +52,8 @@ def summary(label: str, times_ms: list[float], extra: str = "") -> str:
 
 
 def populate(app, count: int) -> float:
-    issue_sql = ("INSERT INTO issues (id, title, description, severity, status, category, source,"
-                 " created_at, updated_at, resolved_at, assigned_to, tags)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    issue_sql = (f"INSERT INTO issues ({', '.join(corpus.ISSUE_FIELDS)})"
+                 f" VALUES ({', '.join('?' * len(corpus.ISSUE_FIELDS))})")
     event_sql = ("INSERT INTO timeline_events (id, issue_id, event_type, description, metadata,"
                  " created_at) VALUES (?, ?, ?, ?, ?, ?)")
     rows = list(corpus.incidents(count))
@@ -99,8 +99,17 @@ def list_mix() -> list[tuple[str, dict]]:
         ("date range (1 month)", {"date_from": "2026-01-01", "date_to": "2026-01-31"}),
         ("sort by severity", {"sort": "severity"}),
         ("sort by updated", {"sort": "updated_desc"}),
+        ("oldest first", {"sort": "created_asc"}),
+        ("open, by severity", {"status": "open", "sort": "severity"}),
+        ("kubernetes, by updated", {"category": "kubernetes", "sort": "updated_desc"}),
+        ("critical since 2026-01-01", {"severity": "critical", "date_from": "2026-01-01"}),
+        ("tag prod + open", {"tag": "prod", "status": "open"}),
+        ("tag prod, by severity", {"tag": "prod", "sort": "severity"}),
+        ("tag prod, by updated", {"tag": "prod", "sort": "updated_desc"}),
         ("page 100 (offset 5000)", {"offset": 5000}),
         ("page 1000 (offset 50000)", {"offset": 50000}),
+        ("resolved, page 100", {"status": "resolved", "offset": 5000}),
+        ("by severity, page 1000", {"sort": "severity", "offset": 50000}),
         ("200 per page", {"limit": 200}),
     ]
 
@@ -177,9 +186,10 @@ def run(count: int, keep: Path | None) -> int:
             print("  " + summary(label, times, f"total {result['total']:,}"))
         print()
         print("get_dashboard")
-        for days in (30, 365):
-            times = [timed(dispatch, app, "get_dashboard", {"days": days})[0] for _ in range(5)]
-            print("  " + summary(f"days={days}", times))
+        for args in ({"days": 30}, {"days": 365}, {"days": 365, "severity": "critical"},
+                     {"days": 365, "category": "databases"}):
+            times = [timed(dispatch, app, "get_dashboard", args)[0] for _ in range(5)]
+            print("  " + summary(", ".join(f"{k}={v}" for k, v in args.items()), times))
     finally:
         app.close()
         if tmp:
