@@ -4,10 +4,13 @@ Response metrics (MTTD, MTTA, MTTR) are means over the incidents opened in the c
 period, each measured between two milestones (:mod:`tftsr.docs.metrics`): an incident
 counts towards a mean only when both of its milestones are set, and the number that
 did is reported beside every mean. They are grouped by severity, by domain and by week
-(or day, for short periods), aggregated in SQL by two scans of one covering index
-(``idx_issues_response``, migration 040): one grouped by severity and domain, one by day.
-The unary ``+`` on the grouped and filtered columns keeps SQLite from walking the whole
-table in severity or category order instead.
+(or day, for short periods).
+
+Nothing here reads incidents one by one: migration 042 keeps running totals of the
+incidents opened per severity, domain and day or week (``issue_period_stats``: how many,
+and the sum and count of each response time in seconds), the incidents opened per day
+(``issue_day_counts``) and per severity, domain and status (``issue_status_stats``). A
+year is about 53 weekly rows per group.
 """
 
 from __future__ import annotations
@@ -25,12 +28,6 @@ RESPONSE_METRICS = (
 )
 
 
-def _seconds_sql(start: str, end: str) -> str:
-    """Seconds from start to end when both are set and in order, else NULL."""
-    return (f"CASE WHEN {start} IS NOT NULL AND {end} IS NOT NULL AND {end} >= {start}"
-            f" THEN (julianday({end}) - julianday({start})) * 86400.0 END")
-
-
 def _bucket_start(day: date, weekly: bool) -> date:
     return day - timedelta(days=day.weekday()) if weekly else day
 
@@ -39,106 +36,130 @@ def _mean(total: float, n: int) -> dict:
     return {"seconds": round(total / n) if n else None, "count": n}
 
 
-def _sums() -> str:
-    return ", ".join(f"sum({_seconds_sql(a, b)}) AS {k}_sum, count({_seconds_sql(a, b)}) AS {k}_n"
-                     for k, _label, a, b in RESPONSE_METRICS)
+STAT_COLUMNS = ("mttd_sum", "mttd_n", "mtta_sum", "mtta_n", "mttr_sum", "mttr_n")
+SUMS = "sum(d.incidents) AS n, " + ", ".join(f"sum(d.{c}) AS {c}" for c in STAT_COLUMNS)
+
+
+def _by_group(conn, grain: str, since: str, until: str | None, only: str,
+              params: list) -> list:
+    """Sums per (severity, domain) over the days or weeks from ``since`` (up to
+    ``until``). Each pair seeks its own periods, and the pairs come in order, so SQLite
+    adds up as it goes instead of sorting every period's row."""
+    upto = " AND d.period < ?" if until else ""
+    return conn.execute(
+        f"SELECT g.severity, g.category, {SUMS} FROM (SELECT DISTINCT severity, category"
+        f" FROM issue_status_stats{only} ORDER BY severity, category) g"
+        " JOIN issue_period_stats d ON d.grain = ? AND d.severity = g.severity"
+        f" AND d.category = g.category AND d.period >= ?{upto} GROUP BY g.severity, g.category",
+        [*params, grain, since, *([until] if until else [])]).fetchall()
+
+
+def _by_period(conn, grain: str, since: str, until: str | None, where: list[str],
+               params: list) -> list:
+    """Sums per day or week from ``since`` (up to ``until``)."""
+    upto = " AND d.period < ?" if until else ""
+    return conn.execute(
+        f"SELECT d.period AS bucket, {SUMS} FROM issue_period_stats d WHERE d.grain = ?"
+        f" AND d.period >= ?{upto}{''.join(' AND d.' + w for w in where)} GROUP BY d.period",
+        [grain, since, *([until] if until else []), *params]).fetchall()
 
 
 def response_metrics(conn, start: date, days: int, severity: str | None = None,
-                     category: str | None = None) -> tuple[dict, dict[str, int]]:
+                     category: str | None = None) -> dict:
     """MTTD/MTTA/MTTR over incidents opened from ``start`` (``days`` long), overall, by
     severity, by domain and over time; optionally for one severity or domain only.
-    Also returns {day: incidents opened} for the same selection."""
-    where, params = ["created_at >= ?"], [start.isoformat() + " 00:00:00"]
+
+    Whole weeks come from the weekly totals and the days before the first Monday from
+    the daily ones, so a year is about 53 rows per group."""
+    where, params = [], []
     if severity:
-        where.append("+severity = ?")
+        where.append("severity = ?")
         params.append(severity)
     if category:
-        where.append("+category = ?")
+        where.append("category = ?")
         params.append(category)
-    where_sql = " AND ".join(where)
-    by_group = conn.execute(
-        f"SELECT severity, category, count(*) AS n, {_sums()} FROM issues WHERE {where_sql}"
-        " GROUP BY +severity, +category", params).fetchall()
-    by_day = conn.execute(
-        f"SELECT substr(created_at, 1, 10) AS day, count(*) AS n, {_sums()} FROM issues"
-        f" WHERE {where_sql} GROUP BY day", params).fetchall()
+    only = (" WHERE " + " AND ".join(where)) if where else ""
     weekly = days > 31
+    monday = start + timedelta(days=-start.weekday() % 7)  # the first Monday from start
+    since, split = start.isoformat(), monday.isoformat()
+    by_group = (_by_group(conn, "day", since, split, only, params) if monday > start else [])
+    by_group += _by_group(conn, "week", split, None, only, params)
+    if weekly:
+        by_period = _by_period(conn, "week", split, None, where, params)
+        if monday > start:  # the days before the first Monday: the first (partial) week
+            first_days = _by_period(conn, "day", since, split, where, params)
+            by_period += [{**r, "bucket": _bucket_start(start, True).isoformat()}
+                          for r in first_days]
+    else:
+        by_period = _by_period(conn, "day", since, None, where, params)
     keys = [k for k, *_ in RESPONSE_METRICS]
+    sums = ("n", *STAT_COLUMNS)
 
-    def empty():
-        return {"incidents": 0, **{f"{k}_sum": 0.0 for k in keys}, **{f"{k}_n": 0 for k in keys}}
+    def add(target: dict, key, row) -> None:
+        acc = target.get(key)
+        if acc is None:
+            target[key] = [row[c] for c in sums]
+        else:
+            for i, c in enumerate(sums):
+                acc[i] += row[c]
 
-    def add(target: dict, row) -> None:
-        target["incidents"] += row["n"]
-        for k in keys:
-            target[f"{k}_sum"] += row[f"{k}_sum"] or 0.0
-            target[f"{k}_n"] += row[f"{k}_n"]
-
-    overall, by_sev, by_dom, by_bucket = empty(), {}, {}, {}
+    overall, by_sev, by_dom, by_bucket = {}, {}, {}, {}
     for r in by_group:
-        add(overall, r)
-        add(by_sev.setdefault(r["severity"], empty()), r)
-        add(by_dom.setdefault(r["category"] or "", empty()), r)
-    per_day: dict[str, int] = {}
-    for r in by_day:
-        per_day[r["day"]] = r["n"]
-        try:
-            bucket = _bucket_start(date.fromisoformat(r["day"]), weekly).isoformat()
-        except (TypeError, ValueError):
-            continue
-        add(by_bucket.setdefault(bucket, empty()), r)
+        add(overall, None, r)
+        add(by_sev, r["severity"], r)
+        add(by_dom, r["category"] or "", r)
+    for r in by_period:
+        add(by_bucket, r["bucket"], r)
 
-    def figures(acc: dict) -> dict:
-        return {"incidents": acc["incidents"],
-                **{k: _mean(acc[f"{k}_sum"], acc[f"{k}_n"]) for k in keys}}
+    def figures(acc: list | None) -> dict:
+        acc = acc or [0] * len(sums)
+        return {"incidents": acc[0],
+                **{k: _mean(acc[1 + 2 * i], acc[2 + 2 * i]) for i, k in enumerate(keys)}}
 
     first = _bucket_start(start, weekly)
     end = datetime.now(UTC).date()
     trend, cursor = [], first
     while cursor <= end:
-        trend.append({"start": cursor.isoformat(),
-                      **figures(by_bucket.get(cursor.isoformat(), empty()))})
+        text = cursor.isoformat()
+        trend.append({"start": text, **figures(by_bucket.get(text))})
         cursor += timedelta(days=7 if weekly else 1)
-    result = {
+    by_dom_n = {c: acc[0] for c, acc in by_dom.items()}
+    return {
         "definitions": [{"key": k, "label": label,
                          "from": a.removesuffix("_at"), "to": b.removesuffix("_at")}
                         for k, label, a, b in RESPONSE_METRICS],
         "days": days, "severity": severity, "category": category,
         "bucket": "week" if weekly else "day",
-        "overall": figures(overall),
+        "overall": figures(overall.get(None)),
         "by_severity": [{"severity": s, **figures(by_sev[s])} for s in SEVERITIES if s in by_sev],
         "by_domain": [{"category": c, **figures(by_dom[c])}
-                      for c in sorted(by_dom, key=lambda c: (-by_dom[c]["incidents"], c))],
+                      for c in sorted(by_dom, key=lambda c: (-by_dom_n[c], c))],
         "trend": trend,
     }
-    return result, per_day
 
 
 def dashboard(conn, days: int = 30, severity: str | None = None,
               category: str | None = None) -> dict:
     open_by_sev = {s: 0 for s in SEVERITIES}
-    for r in conn.execute("SELECT severity, count(*) AS n FROM issues WHERE status IN"
-                          " ('open', 'investigating') GROUP BY severity"):
-        open_by_sev[r["severity"]] = r["n"]
     status_counts = {s: 0 for s in STATUSES}
-    for r in conn.execute("SELECT status, count(*) AS n FROM issues GROUP BY status"):
-        status_counts[r["status"]] = r["n"]
+    for r in conn.execute("SELECT status, severity, sum(incidents) AS n FROM issue_status_stats"
+                          " GROUP BY status, severity"):
+        status_counts[r["status"]] = status_counts.get(r["status"], 0) + r["n"]
+        if r["status"] in ("open", "investigating"):
+            open_by_sev[r["severity"]] = open_by_sev.get(r["severity"], 0) + r["n"]
 
     today = datetime.now(UTC).date()
     start = today - timedelta(days=days - 1)
-    response, per_day = response_metrics(conn, start, days, severity, category)
-    if severity or category:  # the incidents-per-day chart is never filtered
-        per_day = {r["d"]: r["n"] for r in conn.execute(
-            "SELECT substr(created_at, 1, 10) AS d, count(*) AS n FROM issues"
-            " WHERE created_at >= ? GROUP BY d", (start.isoformat() + " 00:00:00",))}
-    series = [{"date": (start + timedelta(days=i)).isoformat(),
-               "count": per_day.get((start + timedelta(days=i)).isoformat(), 0)}
-              for i in range(days)]
+    response = response_metrics(conn, start, days, severity, category)
+    # The incidents-per-day chart is never filtered.
+    per_day = {r["day"]: r["incidents"] for r in conn.execute(
+        "SELECT day, incidents FROM issue_day_counts WHERE day >= ?", (start.isoformat(),))}
+    series = [{"date": d, "count": per_day.get(d, 0)}
+              for d in ((start + timedelta(days=i)).isoformat() for i in range(days))]
 
-    ttr = _seconds_sql("detected_at", "resolved_at")
-    mttr_all = conn.execute(f"SELECT avg({ttr}) / 3600.0 AS h FROM issues"
-                            " WHERE resolved_at IS NOT NULL AND detected_at IS NOT NULL").fetchone()
+    all_time = conn.execute("SELECT sum(mttr_sum) AS s, sum(mttr_n) AS n"
+                            " FROM issue_status_stats").fetchone()
+    mttr_all = all_time["s"] / all_time["n"] / 3600.0 if all_time["n"] else None
     mttr = response["overall"]["mttr"]
 
     recent = conn.execute(
@@ -160,7 +181,7 @@ def dashboard(conn, days: int = 30, severity: str | None = None,
         "incidents_over_time": series,
         "days": days,
         "mttr_hours": round(mttr["seconds"] / 3600, 2) if mttr["seconds"] is not None else None,
-        "mttr_hours_all_time": round(mttr_all["h"], 2) if mttr_all["h"] is not None else None,
+        "mttr_hours_all_time": round(mttr_all, 2) if mttr_all is not None else None,
         "resolved_in_range": mttr["count"],
         "response_metrics": response,
         "recent_activity": activity,

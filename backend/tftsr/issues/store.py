@@ -16,13 +16,27 @@ ISSUE_COLUMNS = ("id, title, description, severity, status, category, source, cr
                  " responders, customer_impact, services_affected")
 PRIORITIES = ("p1", "p2", "p3", "p4")
 LIST_FIELDS = ("tags", "responders", "services_affected")
+# The severity sort's rank: the same expression as the indexes of migration 042 (SQLite
+# uses an index on an expression only for that expression, written the same way).
+SEVERITY_RANK = ("CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
+                 " ELSE 3 END")
+# ORDER BY per sort, for a source whose incident rowid is called {key}.
 SORTS = {
-    "created_desc": "created_at DESC, rowid DESC",
-    "created_asc": "created_at ASC, rowid ASC",
-    "updated_desc": "updated_at DESC, rowid DESC",
-    "severity": ("CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
-                 " ELSE 3 END, created_at DESC"),
+    "created_desc": "created_at DESC, {key} DESC",
+    "created_asc": "created_at ASC, {key} ASC",
+    "updated_desc": "updated_at DESC, {key} DESC",
+    "severity": SEVERITY_RANK + ", created_at DESC, {key} DESC",
 }
+# The index walked for a sort when filters are given (filters are tested inside it);
+# without filters the sort's own one-column index is walked (no sort at all).
+WALK_INDEXES = {
+    "created_desc": "idx_issues_walk_created",
+    "created_asc": "idx_issues_walk_created",
+    "updated_desc": "idx_issues_walk_updated",
+    "severity": "idx_issues_walk_severity",
+}
+TAG_WALK_INDEXES = {"updated_desc": "idx_issue_tags_updated",
+                    "severity": "idx_issue_tags_severity"}
 
 
 def _json_list(text) -> list[str]:
@@ -186,27 +200,24 @@ def delete(conn, issue_id: str) -> None:
                  {"title": issue["title"], "severity": issue["severity"], "status": issue["status"]})
 
 
-def filters_sql(status=None, severity=None, category=None, tag=None, date_from=None,
-                date_to=None, alias: str = "") -> tuple[str, list]:
+def filters_sql(status=None, severity=None, category=None, date_from=None, date_to=None,
+                alias: str = "", weak: bool = False) -> tuple[str, list]:
+    """SQL and parameters for the list filters. ``weak`` puts a unary + on status,
+    severity and domain, so that SQLite tests them inside whatever index it walks
+    instead of choosing an index for them; a date range can always narrow the walk."""
     p = alias + "." if alias else ""
+    w = "+" if weak else ""
     clauses: list[str] = []
     params: list = []
-    # A domain narrows far more than a status or a severity (16 values against 4): with
-    # one, the unary + keeps SQLite on the domain's index (category, created_at) instead
-    # of walking every incident of a status to check its domain.
-    weak = "+" if category else ""
     if status:
-        clauses.append(f"{weak}{p}status IN ({', '.join('?' * len(status))})")
+        clauses.append(f"{w}{p}status IN ({', '.join('?' * len(status))})")
         params += status
     if severity:
-        clauses.append(f"{weak}{p}severity IN ({', '.join('?' * len(severity))})")
+        clauses.append(f"{w}{p}severity IN ({', '.join('?' * len(severity))})")
         params += severity
     if category:
-        clauses.append(f"{p}category = ?")
+        clauses.append(f"{w}{p}category = ?")
         params.append(category)
-    if tag:
-        clauses.append(f"EXISTS (SELECT 1 FROM json_each({p}tags) WHERE json_each.value = ?)")
-        params.append(normalise_tags([tag])[0] if normalise_tags([tag]) else tag)
     if date_from:
         clauses.append(f"{p}created_at >= ?")
         params.append(date_from + " 00:00:00")
@@ -216,15 +227,51 @@ def filters_sql(status=None, severity=None, category=None, tag=None, date_from=N
     return " AND ".join(clauses), params
 
 
+def tag_key(tag: str) -> str:
+    """A tag as stored (incidents' tags are normalised when saved)."""
+    normalised = normalise_tags([tag])
+    return normalised[0] if normalised else tag
+
+
+def _where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(c for c in clauses if c)) if any(clauses) else ""
+
+
 def list_issues(conn, *, status=None, severity=None, category=None, tag=None, date_from=None,
                 date_to=None, sort="created_desc", limit=50, offset=0) -> dict:
-    where, params = filters_sql(status, severity, category, tag, date_from, date_to)
-    where_sql = f" WHERE {where}" if where else ""
-    total = conn.execute(f"SELECT count(*) AS n FROM issues{where_sql}", params).fetchone()["n"]
-    rows = conn.execute(
-        f"SELECT {ISSUE_COLUMNS} FROM issues{where_sql} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    ).fetchall()
+    """One page of incidents and the exact number matching.
+
+    The total is counted from an index alone (migration 042 has one covering every mix
+    of filters). The page is found as rowids only, by walking the sort's index with the
+    filters tested inside it, and then just those incidents are read. A tag filter
+    reads the tag's own rows (``issue_tags``), which carry the columns filtered and
+    sorted on.
+    """
+    filters = dict(status=status, severity=severity, category=category,
+                   date_from=date_from, date_to=date_to)
+    if tag:
+        source, key, first = "issue_tags", "issue_rowid", ["tag = ?"]
+        first_params = [tag_key(tag)]
+        index = TAG_WALK_INDEXES.get(sort)
+        walk = f" INDEXED BY {index}" if index else " NOT INDEXED"
+    else:
+        source, key, first, first_params = "issues", "rowid", [], []
+        dated = (date_from or date_to) and not sort.startswith("created")
+        narrowed = status or severity or category or dated or sort == "severity"
+        walk = f" INDEXED BY {WALK_INDEXES[sort]}" if narrowed else ""
+    exact, params = filters_sql(**filters)
+    total = conn.execute(f"SELECT count(*) AS n FROM {source}{_where([*first, exact])}",
+                         [*first_params, *params]).fetchone()["n"]
+    rows = []
+    if offset < total:
+        weak, params = filters_sql(**filters, weak=True)
+        rows = conn.execute(
+            f"SELECT {ISSUE_COLUMNS} FROM issues WHERE rowid IN ("
+            f"SELECT {key} FROM {source}{walk}{_where([*first, weak])}"
+            f" ORDER BY {SORTS[sort].format(key=key)} LIMIT ? OFFSET ?)"
+            f" ORDER BY {SORTS[sort].format(key='rowid')}",
+            [*first_params, *params, limit, offset],
+        ).fetchall()
     return {"items": [issue_to_dict(r) for r in rows], "total": total, "limit": limit,
             "offset": offset}
 
