@@ -187,18 +187,30 @@ def _open(data_dir: Path, debug: bool, mode: str, unlock: Unlock | None = None,
 
 
 # What serving imports after the database has opened, imported while it opens (the key
-# derivation and the migrations check run without the GIL), before the command modules
-# start importing on their own thread: one thread at a time imports each module.
+# derivation runs without the GIL), before the command modules start importing on their
+# own thread: one thread at a time imports each module.
 SERVE_MODULES = ("tftsr.server", "tftsr.evidence.routes", "tftsr.settings",
                  "tftsr.settings.store", "tftsr.mcp.discovery")
 
 
-def _prepare_to_serve() -> None:
-    for name in SERVE_MODULES:
-        importlib.import_module(name)
-    from tftsr.commands import load_all_in_background
+def _prepare_to_serve(data_dir: Path):
+    """What to do while the database opens. A new database gets every migration, which
+    SQLite applies statement by statement, taking the GIL back between statements: a
+    thread importing modules at the same time slows that down several times over, so
+    there the command modules start importing once the database is open."""
+    from tftsr.config import DB_FILENAME
 
-    load_all_in_background()
+    existing = (data_dir / DB_FILENAME).exists()
+
+    def prepare() -> None:
+        for name in SERVE_MODULES:
+            importlib.import_module(name)
+        if existing:
+            from tftsr.commands import load_all_in_background
+
+            load_all_in_background()
+
+    return prepare
 
 
 def _start_discovery(app) -> None:
@@ -304,7 +316,7 @@ def _serve(data_dir: Path, debug: bool, unlock: Unlock, *, port: int, open_brows
     lock = _claim_instance(data_dir)
     if lock is None:
         return EXIT_RUNNING
-    app = _open(data_dir, debug, "browser", unlock, meanwhile=_prepare_to_serve)
+    app = _open(data_dir, debug, "browser", unlock, meanwhile=_prepare_to_serve(data_dir))
     try:
         from tftsr.server import LocalServer
 

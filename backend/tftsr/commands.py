@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -86,12 +87,22 @@ def load_all_in_background() -> threading.Event:
         return _loading
 
 
+# While the command modules import (CPU-bound, holding the GIL), other threads serve the
+# page and run SQLite statements; each of them needs the GIL back after every request
+# hand-off or statement, and by default waits up to 5 ms for it. Handing it over every
+# millisecond meanwhile keeps those waits short.
+LOADING_SWITCH_INTERVAL = 0.001
+
+
 def _load_in_background(done: threading.Event) -> None:
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, LOADING_SWITCH_INTERVAL))
     try:
         load_all()
     except Exception:  # noqa: BLE001 - reported, and raised again by load_all() later
         log.exception("loading the command modules failed")
     finally:
+        sys.setswitchinterval(switch)
         done.set()
 
 
