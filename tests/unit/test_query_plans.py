@@ -169,8 +169,12 @@ def test_every_list_filter_and_sort_is_answered_from_indexes(big_app, sort):
             assert_indexed(big_app, "list_issues", {**filters, "sort": sort, "offset": offset})
 
 
+@pytest.mark.parametrize("list_max", [0, 10**9], ids=["tested per match", "listed"])
 @pytest.mark.parametrize("query", ["timeout", "tim", "disk full", "roll exp", "zzzz"])
-def test_search_forms_are_answered_from_indexes(big_app, query):
+def test_search_forms_are_answered_from_indexes(big_app, query, list_max, monkeypatch):
+    from tftsr.issues import search
+
+    monkeypatch.setattr(search, "LIST_MAX", list_max)  # both ways of filtering
     month_ago = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
     for filters in ({}, {"status": ["open"]}, {"status": ["resolved", "closed"]},
                     {"severity": ["critical", "high"]}, {"category": "linux"},

@@ -45,44 +45,70 @@ def fts_query(text: str) -> str | None:
     return " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
 
 
-def filter_clauses(status=None, severity=None, category=None, date_from=None,
-                   date_to=None, table: str = "incident_fts") -> tuple[str, list]:
-    """Each filter as its own ``rowid IN (SELECT rowid FROM issues WHERE ...)`` test.
+# A filter matching at most this many incidents is read as a list of rowids; a wider one
+# is tested match by match in issue_facets (building a list costs about as much per
+# entry as a test costs per match, and a wide filter's list outgrows the matches).
+LIST_MAX = 6000
 
-    Each list comes from one index (status, severity, category, created_at) without
-    touching the table, and is built once per statement. The unary ``+`` keeps SQLite from
-    handing the rowids to FTS5 as one lookup per row; every match is checked against
-    the lists instead. This is far cheaper than joining every match to ``issues``.
+
+def filter_size(conn, status=None, severity=None, category=None, date_from=None,
+                date_to=None) -> int:
+    """How many incidents the filters can match at most, from the running totals
+    (exact for status, severity and domain; a date range counts its days)."""
+    sizes = []
+    where, params = filters_sql(status, severity, category)
+    if where:
+        sizes.append(conn.execute(f"SELECT coalesce(sum(incidents), 0) AS n"
+                                  f" FROM issue_status_stats WHERE {where}", params)
+                     .fetchone()["n"])
+    if date_from or date_to:
+        sizes.append(conn.execute(
+            "SELECT coalesce(sum(incidents), 0) AS n FROM issue_day_counts"
+            " WHERE day >= ? AND day <= ?",
+            (date_from or "", date_to or "\uffff")).fetchone()["n"])
+    return min(sizes)
+
+
+def filter_clauses(conn, status=None, severity=None, category=None, date_from=None,
+                   date_to=None) -> tuple[str, str, list]:
+    """(join, condition, parameters) restricting incident_fts to the filtered incidents.
+
+    A narrow filter becomes one ``rowid IN (SELECT rowid FROM issues WHERE ...)`` list,
+    read from one covering index (migration 042 has one for every mix of filters); the
+    unary ``+`` keeps SQLite from handing the rowids to FTS5 as one lookup each. A wide
+    one is tested on each match by its rowid in issue_facets, the filtered columns of
+    every incident in a few megabytes.
     """
-    clauses, params = [], []
-    for one in ({"status": status}, {"severity": severity}, {"category": category},
-                {"date_from": date_from, "date_to": date_to}):
-        where, values = filters_sql(**one)
-        if where:
-            clauses.append(f" AND +{table}.rowid IN (SELECT rowid FROM issues WHERE {where})")
-            params += values
-    return "".join(clauses), params
+    filters = dict(status=status, severity=severity, category=category,
+                   date_from=date_from, date_to=date_to)
+    where, params = filters_sql(**filters)
+    if not where:
+        return "", "", []
+    if filter_size(conn, **filters) <= LIST_MAX:
+        return "", f" AND +incident_fts.rowid IN (SELECT rowid FROM issues WHERE {where})", params
+    where, params = filters_sql(**filters, alias="f")
+    return (" CROSS JOIN issue_facets f ON f.issue_rowid = incident_fts.rowid",
+            f" AND {where}", params)
 
 
 def _place_columns() -> str:
-    """Per column: whether the query matched there (a bm25 counting only that column is
-    below zero exactly when one of the query's phrases occurs in it — read from the
-    index, no text is tokenized) and, only then, a snippet (the title is highlighted
-    whole, matched or not)."""
+    """Per column: its text with the query's matches marked when there is one (the title
+    always, whole; other places as a snippet). A place matched exactly when marking its
+    text made it longer -- read from this page's rows, not from the whole index."""
     parts = []
     for n, (name, _label, _w) in enumerate(FIELDS):
-        only = ", ".join("1.0" if i == n else "0.0" for i in range(len(FIELDS)))
-        hit = f"bm25(incident_fts, {only}) < 0"
         if name == "title":
-            parts.append(f"{hit} AS hit_{name}, highlight(incident_fts, {n}, ?, ?) AS snip_{name}")
+            parts.append(f"highlight(incident_fts, {n}, ?, ?) AS snip_{name},"
+                         f" length({name}) AS length_{name}")
         else:
-            parts.append(f"{hit} AS hit_{name}, CASE WHEN {hit} THEN snippet(incident_fts, {n},"
-                         f" ?, ?, '…', {SNIPPET_TOKENS}) END AS snip_{name}")
+            parts.append(f"CASE WHEN length(highlight(incident_fts, {n}, ?, ?)) > length({name})"
+                         f" THEN snippet(incident_fts, {n}, ?, ?, '…', {SNIPPET_TOKENS})"
+                         f" END AS snip_{name}")
     return ", ".join(parts)
 
 
 PLACES_SQL = _place_columns()
-PLACES_MARKS = 2 * len(FIELDS)
+PLACES_MARKS = PLACES_SQL.count("?") // 2
 
 
 def page_places(conn, match: str, rowids: list[int]) -> dict[int, dict]:
@@ -91,10 +117,20 @@ def page_places(conn, match: str, rowids: list[int]) -> dict[int, dict]:
         return {}
     marks = ", ".join("?" * len(rowids))
     # The unary + stops FTS5 re-running the query per row.
-    return {r["rid"]: r for r in conn.execute(
-        f"SELECT rowid AS rid, {PLACES_SQL} FROM incident_fts"
-        f" WHERE incident_fts MATCH ? AND +rowid IN ({marks})",
-        [MARK_START, MARK_END] * (PLACES_MARKS // 2) + [match, *rowids])}
+    places = {}
+    for row in conn.execute(
+            f"SELECT rowid AS rid, {PLACES_SQL} FROM incident_fts"
+            f" WHERE incident_fts MATCH ? AND +rowid IN ({marks})",
+            [MARK_START, MARK_END] * PLACES_MARKS + [match, *rowids]):
+        row = dict(row)
+        for name, _label, _w in FIELDS:
+            if name == "title":
+                title = row[f"snip_{name}"]
+                row[f"hit_{name}"] = title is not None and len(title) > row.pop(f"length_{name}")
+            else:
+                row[f"hit_{name}"] = row[f"snip_{name}"] is not None
+        places[row["rid"]] = row
+    return places
 
 
 def matches_of(row: dict) -> list[dict]:
@@ -115,19 +151,29 @@ def search(conn, query: str, *, status=None, severity=None, category=None, date_
            date_to=None, limit=20, offset=0) -> dict:
     """One page of matches, best first, each with where it matched and snippets.
 
-    Works in three small steps so that the cost follows the page size, not the number of
-    matches: rank the matches from the FTS index alone, find the places and snippets for
-    the page only, then read those incidents by rowid.
+    Works in three small steps so that only ranking follows the number of matches: rank
+    the matches from the FTS index alone (counting them in the same pass), find the
+    places and snippets for the page only, then read those incidents by rowid.
     """
     match = fts_query(query)
     if match is None:
         return {"items": [], "total": 0, "limit": limit, "offset": offset, "query": query}
-    extra, params = filter_clauses(status, severity, category, date_from, date_to)
+    join, extra, params = filter_clauses(conn, status, severity, category, date_from, date_to)
+    matching = (f"SELECT incident_fts.rowid AS rid, bm25(incident_fts, {WEIGHTS}) AS rank"
+                f" FROM incident_fts{join} WHERE incident_fts MATCH ?{extra}")
+    # Ranking reads every match anyway; they are kept once, to give the page and the total.
     page = conn.execute(
-        f"SELECT rowid AS rid, bm25(incident_fts, {WEIGHTS}) AS rank FROM incident_fts"
-        f" WHERE incident_fts MATCH ?{extra} ORDER BY rank LIMIT ? OFFSET ?",
+        f"WITH m AS MATERIALIZED ({matching}) SELECT rid, rank, (SELECT count(*) FROM m) AS n"
+        " FROM m ORDER BY rank LIMIT ? OFFSET ?",
         [match, *params, limit, offset],
     ).fetchall()
+    if page:
+        total = min(page[0]["n"], COUNT_CAP)
+    elif offset:  # past the last match: count them
+        total = conn.execute(f"SELECT count(*) AS n FROM ({matching} LIMIT {COUNT_CAP})",
+                             [match, *params]).fetchone()["n"]
+    else:
+        total = 0
     items = []
     if page:
         ids = [r["rid"] for r in page]
@@ -141,10 +187,5 @@ def search(conn, query: str, *, status=None, severity=None, category=None, date_
                           "title_snippet": where["snip_title"] or issue["title"],
                           "description_snippet": where["snip_description"] or "",
                           "matches": matches_of(where)})
-    total = conn.execute(
-        "SELECT count(*) AS n FROM (SELECT 1 FROM incident_fts"
-        f" WHERE incident_fts MATCH ?{extra} LIMIT {COUNT_CAP})",
-        [match, *params],
-    ).fetchone()["n"]
     return {"items": items, "total": total, "total_is_capped": total >= COUNT_CAP,
             "limit": limit, "offset": offset, "query": query}

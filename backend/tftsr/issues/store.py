@@ -27,14 +27,18 @@ SORTS = {
     "updated_desc": "updated_at DESC, {key} DESC",
     "severity": SEVERITY_RANK + ", created_at DESC, {key} DESC",
 }
-# The index walked for a sort when filters are given (filters are tested inside it);
-# without filters the sort's own one-column index is walked (no sort at all).
+# The index walked for a sort when filters are given (filters are tested inside it).
+# Without filters the sort's own narrow index is walked, where ties are in rowid order
+# (no sort at all); so is (column, created_at) when one value of one column is the only
+# filter besides dates and incidents come newest or oldest first.
 WALK_INDEXES = {
     "created_desc": "idx_issues_walk_created",
     "created_asc": "idx_issues_walk_created",
     "updated_desc": "idx_issues_walk_updated",
     "severity": "idx_issues_walk_severity",
 }
+ONE_VALUE_INDEXES = {"status": "idx_issues_status_created", "severity": "idx_issues_severity",
+                     "category": "idx_issues_category_created"}
 TAG_WALK_INDEXES = {"updated_desc": "idx_issue_tags_updated",
                     "severity": "idx_issue_tags_severity"}
 
@@ -237,15 +241,30 @@ def _where(clauses: list[str]) -> str:
     return (" WHERE " + " AND ".join(c for c in clauses if c)) if any(clauses) else ""
 
 
+def _page_index(sort: str, status, severity, category, dated) -> tuple[str | None, bool]:
+    """The index a page of incidents is found in (None: SQLite's choice) and whether the
+    filters are to be tested inside it rather than used to seek."""
+    chosen = [(name, value) for name, value in
+              (("status", status), ("severity", severity), ("category", category)) if value]
+    by_creation = sort.startswith("created")
+    if not chosen and (by_creation or not dated):
+        return ("idx_issues_severity_sort" if sort == "severity" else None), False
+    if by_creation and len(chosen) == 1:
+        name, value = chosen[0]
+        if isinstance(value, str) or len(value) == 1:
+            return ONE_VALUE_INDEXES[name], False
+    return WALK_INDEXES[sort], True
+
+
 def list_issues(conn, *, status=None, severity=None, category=None, tag=None, date_from=None,
                 date_to=None, sort="created_desc", limit=50, offset=0) -> dict:
     """One page of incidents and the exact number matching.
 
     The total is counted from an index alone (migration 042 has one covering every mix
-    of filters). The page is found as rowids only, by walking the sort's index with the
-    filters tested inside it, and then just those incidents are read. A tag filter
-    reads the tag's own rows (``issue_tags``), which carry the columns filtered and
-    sorted on.
+    of filters). The page is found as rowids only, by walking an index in the sort's
+    order (testing the filters inside it, or within one filter value's range), and then
+    just those incidents are read. A tag filter reads the tag's own rows
+    (``issue_tags``), which carry the columns filtered and sorted on.
     """
     filters = dict(status=status, severity=severity, category=category,
                    date_from=date_from, date_to=date_to)
@@ -254,20 +273,20 @@ def list_issues(conn, *, status=None, severity=None, category=None, tag=None, da
         first_params = [tag_key(tag)]
         index = TAG_WALK_INDEXES.get(sort)
         walk = f" INDEXED BY {index}" if index else " NOT INDEXED"
+        weak = True
     else:
         source, key, first, first_params = "issues", "rowid", [], []
-        dated = (date_from or date_to) and not sort.startswith("created")
-        narrowed = status or severity or category or dated or sort == "severity"
-        walk = f" INDEXED BY {WALK_INDEXES[sort]}" if narrowed else ""
+        index, weak = _page_index(sort, status, severity, category, date_from or date_to)
+        walk = f" INDEXED BY {index}" if index else ""
     exact, params = filters_sql(**filters)
     total = conn.execute(f"SELECT count(*) AS n FROM {source}{_where([*first, exact])}",
                          [*first_params, *params]).fetchone()["n"]
     rows = []
     if offset < total:
-        weak, params = filters_sql(**filters, weak=True)
+        tests, params = filters_sql(**filters, weak=weak)
         rows = conn.execute(
             f"SELECT {ISSUE_COLUMNS} FROM issues WHERE rowid IN ("
-            f"SELECT {key} FROM {source}{walk}{_where([*first, weak])}"
+            f"SELECT {key} FROM {source}{walk}{_where([*first, tests])}"
             f" ORDER BY {SORTS[sort].format(key=key)} LIMIT ? OFFSET ?)"
             f" ORDER BY {SORTS[sort].format(key='rowid')}",
             [*first_params, *params, limit, offset],
