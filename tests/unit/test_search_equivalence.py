@@ -1,8 +1,8 @@
 """Search answers as it did before it was made faster.
 
-`search_issues` now ranks and counts in one pass, tests a wide filter match by match in
-issue_facets (a narrow one as a list of rowids) and tells the places a result matched
-from its marked text. Here every result -- order, rank, snippets, places, total, cap --
+`search_issues` now reads all of its filters as one list of rowids when they are narrow,
+tests a wide filter match by match in issue_facets, and tells the places a result
+matched from its marked text. Here every result -- order, rank, snippets, places, total, cap --
 is compared with the straightforward queries it replaced, for words, prefixes and
 phrases over every searched place, with each filter and mix of filters, through both
 ways of filtering and with a total that reaches the cap.
@@ -77,8 +77,8 @@ def texts(app, call):
 
 def reference_search(conn, query, status=None, severity=None, category=None, date_from=None,
                      date_to=None, limit=20, offset=0):
-    """Search as it was: one rowid list per filter, rank and count in two statements, the
-    places a result matched from a bm25 counting one column at a time."""
+    """Search as it was: one rowid list per filter, the places a result matched from a
+    bm25 counting one column at a time."""
     match = search_mod.fts_query(query)
     extra, params = "", []
     for one in ({"status": status}, {"severity": severity}, {"category": category},

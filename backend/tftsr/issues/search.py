@@ -151,29 +151,20 @@ def search(conn, query: str, *, status=None, severity=None, category=None, date_
            date_to=None, limit=20, offset=0) -> dict:
     """One page of matches, best first, each with where it matched and snippets.
 
-    Works in three small steps so that only ranking follows the number of matches: rank
-    the matches from the FTS index alone (counting them in the same pass), find the
-    places and snippets for the page only, then read those incidents by rowid.
+    Works in small steps so that only ranking and counting (up to COUNT_CAP) follow the
+    number of matches: rank the matches from the FTS index alone, find the places and
+    snippets for the page only, read those incidents by rowid, then count.
     """
     match = fts_query(query)
     if match is None:
         return {"items": [], "total": 0, "limit": limit, "offset": offset, "query": query}
     join, extra, params = filter_clauses(conn, status, severity, category, date_from, date_to)
-    matching = (f"SELECT incident_fts.rowid AS rid, bm25(incident_fts, {WEIGHTS}) AS rank"
-                f" FROM incident_fts{join} WHERE incident_fts MATCH ?{extra}")
-    # Ranking reads every match anyway; they are kept once, to give the page and the total.
+    matches = f" FROM incident_fts{join} WHERE incident_fts MATCH ?{extra}"
     page = conn.execute(
-        f"WITH m AS MATERIALIZED ({matching}) SELECT rid, rank, (SELECT count(*) FROM m) AS n"
-        " FROM m ORDER BY rank LIMIT ? OFFSET ?",
+        f"SELECT incident_fts.rowid AS rid, bm25(incident_fts, {WEIGHTS}) AS rank{matches}"
+        " ORDER BY rank LIMIT ? OFFSET ?",
         [match, *params, limit, offset],
     ).fetchall()
-    if page:
-        total = min(page[0]["n"], COUNT_CAP)
-    elif offset:  # past the last match: count them
-        total = conn.execute(f"SELECT count(*) AS n FROM ({matching} LIMIT {COUNT_CAP})",
-                             [match, *params]).fetchone()["n"]
-    else:
-        total = 0
     items = []
     if page:
         ids = [r["rid"] for r in page]
@@ -187,5 +178,7 @@ def search(conn, query: str, *, status=None, severity=None, category=None, date_
                           "title_snippet": where["snip_title"] or issue["title"],
                           "description_snippet": where["snip_description"] or "",
                           "matches": matches_of(where)})
+    total = conn.execute(f"SELECT count(*) AS n FROM (SELECT 1{matches} LIMIT {COUNT_CAP})",
+                         [match, *params]).fetchone()["n"]
     return {"items": items, "total": total, "total_is_capped": total >= COUNT_CAP,
             "limit": limit, "offset": offset, "query": query}
