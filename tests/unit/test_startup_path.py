@@ -12,14 +12,14 @@ import subprocess
 import sys
 
 import pytest
+from tftsr.cli import SERVE_MODULES
 
 from tests.conftest import ROOT, TEST_KEY
 
 # What `tftsr serve` imports before the URL is printed (tftsr.cli._serve and _open, and
-# tftsr.server.create_flask_app's own imports).
+# what it imports while the database opens).
 START_PATH = ("tftsr.cli", "tftsr.app", "tftsr.config", "tftsr.instance", "tftsr.logs",
-              "tftsr.settings", "tftsr.passphrase", "tftsr.db.migrator", "tftsr.server",
-              "tftsr.evidence.routes", "tftsr.mcp.discovery")
+              "tftsr.passphrase", "tftsr.db.migrator", *SERVE_MODULES)
 NOT_BEFORE_THE_URL = ("PIL", "fpdf", "bashlex", "hyperscan", "tldextract", "markdown_it",
                       "httpx", "mcp", "anyio", "asyncio", "yaml", "tftsr.pii",
                       "tftsr.evidence.images", "tftsr.evidence.ingest", "tftsr.mcp.client")
