@@ -14,7 +14,7 @@ from .finders import (
 )
 from .normalize import normalise
 from .numbers import find_numbers, find_phones
-from .spans import RANK, PiiSpan, make_span
+from .spans import RANK, PiiSpan, make_span, make_spans
 
 # Each finder scans the whole text in a few passes, each pass one regular
 # expression that starts with a literal (see ``numbers`` and ``finders`` for
@@ -136,7 +136,7 @@ def detect_pii(text: str, *, prefilter: bool = True) -> list[PiiSpan]:
     norm, mapping = normalise(text)
     found = resolve_overlaps(find_candidates(norm, prefilter))
     if mapping is None:
-        return [make_span(t, text, s, e) for s, e, t in found]
+        return make_spans(found, text)
     spans = []
     last_end = 0
     for s, e, t in found:

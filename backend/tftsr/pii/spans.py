@@ -77,27 +77,47 @@ class PiiSpan:
 
     def shifted(self, offset: int) -> PiiSpan:
         """The same finding with offsets moved by ``offset`` (for streamed input)."""
-        return PiiSpan(self.pii_type, self.start + offset, self.end + offset,
-                       self.original, self.replacement)
+        span = _Fields()
+        span.pii_type, span.start, span.end, span.original, span.replacement = (
+            self.pii_type, self.start + offset, self.end + offset, self.original, self.replacement)
+        span.__class__ = PiiSpan
+        return span
 
 
-_new_span = object.__new__
-_set_fields = tuple(getattr(PiiSpan, name).__set__
-                    for name in ("pii_type", "start", "end", "original", "replacement"))
+class _Fields:
+    """A plain object with ``PiiSpan``'s slots, in the same order. Spans are
+    built as one of these (setting a slot of a plain class is a single
+    specialised instruction) and then become a ``PiiSpan`` by assigning
+    ``__class__``, which CPython allows between classes whose slots are the
+    same. A large log yields hundreds of thousands of spans; this costs less
+    than half of setting each field through the frozen class's descriptors,
+    and under a third of its ``__init__``. The result is an ordinary
+    ``PiiSpan`` (frozen, equal and hashed by its fields)."""
+
+    __slots__ = PiiSpan.__slots__
 
 
 def make_span(pii_type: str, text: str, start: int, end: int) -> PiiSpan:
-    """``PiiSpan(pii_type, start, end, text[start:end], replacement)``, built
-    through the slot descriptors: a large log yields hundreds of thousands of
-    spans, and a frozen dataclass's ``__init__`` costs twice as much."""
-    span = _new_span(PiiSpan)
-    set_type, set_start, set_end, set_original, set_replacement = _set_fields
-    set_type(span, pii_type)
-    set_start(span, start)
-    set_end(span, end)
-    set_original(span, text[start:end])
-    set_replacement(span, REPLACEMENTS[pii_type])
-    return span
+    """``PiiSpan(pii_type, start, end, text[start:end], replacement)``."""
+    return make_spans([(start, end, pii_type)], text)[0]
+
+
+def make_spans(found: list[tuple[int, int, str]], text: str) -> list[PiiSpan]:
+    """``make_span`` for each ``(start, end, pii_type)`` of ``found``, in one loop."""
+    spans = []
+    add = spans.append
+    replacements = REPLACEMENTS
+    fields, span_class = _Fields, PiiSpan
+    for start, end, pii_type in found:
+        span = fields()
+        span.pii_type = pii_type
+        span.start = start
+        span.end = end
+        span.original = text[start:end]
+        span.replacement = replacements[pii_type]
+        span.__class__ = span_class
+        add(span)
+    return spans
 
 
 # How people name each type (documents, notices).
