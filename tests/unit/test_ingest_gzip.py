@@ -6,7 +6,6 @@ import gzip
 import threading
 
 import pytest
-
 from tftsr.evidence.ingest import BackgroundGzip
 
 
