@@ -1,7 +1,7 @@
-"""What a log costs on disk, and the helper processes that scan large logs: a log ingested
-through the helpers is stored and reviewed exactly as one scanned in-process; the stored
-text is one gzip stream of the log; the database grows by well under the log's size and
-the write-ahead log does not keep a second copy; the helpers never see the database key."""
+"""What a log costs on disk, and how it is scanned: a log scanned window by window is
+stored and reviewed exactly as the detector sees the whole text; the stored text is one
+gzip stream of the log; the database grows by well under the log's size and the
+write-ahead log does not keep a second copy."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from tftsr.evidence import ingest
-from tftsr.evidence.ingest import ScanWorkers, file_chunks, ingest_log
+from tftsr.evidence.ingest import file_chunks, ingest_log
 from tftsr.pii import detect_pii
 
 MB = 1024 * 1024
@@ -39,8 +39,7 @@ def make_log(size: int, seed: int = 3) -> str:
 
 @pytest.fixture
 def small_windows(monkeypatch):
-    """Helpers from 1 MiB on, and windows of 256 KiB, so a few MB make many windows."""
-    monkeypatch.setattr(ingest, "PARALLEL_ABOVE", 1 * MB)
+    """Windows of 256 KiB, so that a few MB make many windows (and many window edges)."""
     monkeypatch.setattr(ingest, "SCAN_WINDOW", 256 * 1024)
     monkeypatch.setattr(ingest, "SCAN_OVERLAP", 4 * 1024)
 
@@ -63,29 +62,24 @@ def stored_text(app, log_file_id) -> bytes:
     return gzip.decompress(row["content_compressed"])
 
 
-def test_helpers_store_what_one_process_stores(app, call, make_issue, small_windows, tmp_path):
+def test_windows_store_what_the_detector_finds_in_the_whole_text(app, call, make_issue,
+                                                                  small_windows, tmp_path):
     text = make_log(3 * MB).replace("\n", "\r\n", 50)  # a few CRLF line ends too
     path = tmp_path / "app.log"
     path.write_bytes(text.encode("utf-8"))
-    helped = ingest_log(app, make_issue()["id"], "app.log", file_chunks(path, 64 * 1024))
-    alone = ingest_log(app, make_issue()["id"], "app.log", file_chunks(path, 64 * 1024),
-                       detect=detect_pii)
+    result = ingest_log(app, make_issue()["id"], "app.log", file_chunks(path, 64 * 1024))
     expected = text.replace("\r\n", "\n")
-    for result in (helped, alone):
-        assert stored_text(app, result["log_file"]["id"]) == expected.encode("utf-8")
-        assert result["log_file"]["line_count"] == expected.count("\n")
-    assert helped["findings"] == alone["findings"]
-    assert helped["findings"]["total"] > 4_000
-    spans = all_spans(call, helped["log_file"]["id"])
-    assert spans == all_spans(call, alone["log_file"]["id"])
-    # and they are the detector's findings on the whole text, with their line numbers
+    assert stored_text(app, result["log_file"]["id"]) == expected.encode("utf-8")
+    assert result["log_file"]["line_count"] == expected.count("\n")
+    assert result["findings"]["total"] > 4_000
+    spans = all_spans(call, result["log_file"]["id"])
     whole = detect_pii(expected)
     assert [(s[0], s[1], s[2], s[4]) for s in spans] == \
         [(s.pii_type, s.start, s.end, s.original) for s in whole]
     assert all(expected.count("\n", 0, s[1]) + 1 == s[3] for s in spans[::97])
 
 
-def test_a_gz_upload_through_the_helpers(app, call, make_issue, small_windows, tmp_path):
+def test_a_gz_upload_in_windows(app, call, make_issue, small_windows, tmp_path):
     text = make_log(2 * MB, seed=5)
     path = tmp_path / "app.log.gz"
     path.write_bytes(gzip.compress(text.encode("utf-8")))
@@ -114,18 +108,6 @@ def test_database_growth_and_one_copy(app, make_issue, data_dir, small_windows, 
     assert not wal.exists() or wal.stat().st_size < 1 * MB
     # text plus findings: well under the log's own size
     assert grown < 0.75 * len(raw), f"{grown / len(raw):.2f}x for {findings} findings"
-
-
-def test_helpers_get_no_key(app):
-    pool = ScanWorkers(1)
-    try:
-        (proc,) = pool.procs
-        environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
-    finally:
-        pool.close()
-    names = {entry.split(b"=", 1)[0] for entry in environ if entry}
-    assert not any(name.upper().startswith(b"TFTSR") for name in names)
-    assert b"PATH" in names
 
 
 @pytest.fixture

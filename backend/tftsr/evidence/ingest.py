@@ -17,12 +17,7 @@ Pass 1 (reading) consumes the chunks once:
 
 Pass 2 (scanning) decodes the held bytes, normalises CRLF to LF (offsets are character
 offsets into this text), counts lines, gzip-compresses the text for storage (on a thread of
-its own, so on a second core) and runs PII detection over windows of a few MiB. A log of ``PARALLEL_ABOVE`` or more is handed, window
-by window, to ``SCAN_WORKERS`` helper processes (:mod:`tftsr.pii.worker`) that find the PII
-and compress each window while this process decodes the next: the windows' compressed
-pieces form one gzip stream (each is compressed with the 32 KiB before it as dictionary,
-as pigz does). The helpers get neither the database key nor the database; if they cannot
-be started, the scan runs here.
+its own, so on a second core) and runs PII detection over windows of a few MiB.
 
 Finally (storing) the log row and its findings are written in one transaction; any error
 before that leaves nothing behind. The write-ahead log is then checkpointed and truncated,
@@ -34,11 +29,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import logging
-import os
 import queue
-import struct
-import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -66,12 +57,6 @@ SCAN_OVERLAP = 64 * 1024  # look-ahead so a finding across a window edge is seen
 HOLD_LEVEL = 1  # gzip level for the in-memory copy of a large log between the passes
 HOLD_PLAIN_MAX = 160 * MB  # plain logs up to this size are held as they came
 STORE_LEVEL = 6  # gzip level for the stored text
-# Logs this large are scanned and compressed by helper processes. Off (None) for now: on a
-# busy two-core machine their queued windows and results took a 200 MB ingest past its
-# 400 MB memory bound (415 MB), while one process stays near 300 MB. The helper path is
-# kept and tested (tests/unit/test_ingest_storage.py) for when its memory is bounded.
-PARALLEL_ABOVE: int | None = None
-SCAN_WORKERS = 2
 SPAN_BATCH = 5000
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -267,10 +252,8 @@ class Gunzip:
 
 
 def read_first_pass(chunks: Iterable[bytes], *, limit: int,
-                    progress: Progress | None = None, total: int | None = None,
-                    when_large: Callable[[], None] | None = None) -> FirstPass:
-    """Pass 1 over the uploaded bytes (see the module docstring). ``when_large`` is called
-    once, as soon as the log reaches ``PARALLEL_ABOVE`` bytes."""
+                    progress: Progress | None = None, total: int | None = None) -> FirstPass:
+    """Pass 1 over the uploaded bytes (see the module docstring)."""
     digest = hashlib.sha256()
     held: list[bytes] = []
     plain: list[bytes] | None = []  # the plain log as it came, while it is small enough
@@ -285,13 +268,10 @@ def read_first_pass(chunks: Iterable[bytes], *, limit: int,
                         f"(Settings \u2192 Evidence), so it was not attached.")
 
     def take_log_bytes(data: bytes) -> None:
-        nonlocal log_size, when_large
+        nonlocal log_size
         log_size += len(data)
         if log_size > limit:
             raise too_large(log_size, " once decompressed")
-        if when_large is not None and PARALLEL_ABOVE is not None and log_size >= PARALLEL_ABOVE:
-            when_large()
-            when_large = None
         check.feed(data)
 
     def take(data: bytes) -> None:
@@ -584,189 +564,6 @@ def scan_second_pass(first: FirstPass, detect: Callable[[str], list], *,
     return SecondPass(stored, chars, line_count, spans)
 
 
-# --- pass 2 on helper processes ----------------------------------------------------------
-
-GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-DICTIONARY = 32 * 1024
-
-
-class WorkerFailed(Exception):
-    """A helper process could not be started or stopped answering."""
-
-
-class ScanWorkers:
-    """Helper processes running :mod:`tftsr.pii.worker`, started with an environment
-    that holds no TFTSR settings (so neither the database key nor a passphrase)."""
-
-    def __init__(self, count: int = SCAN_WORKERS):
-        self.procs: list[subprocess.Popen] = []
-        self._senders: list[threading.Thread] = []
-        self._queues: list[list] = []
-        self._ready: list[threading.Condition] = []
-        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("TFTSR")}
-        try:
-            for _ in range(count):
-                proc = subprocess.Popen([sys.executable, "-m", "tftsr.pii.worker"], env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL)
-                self.procs.append(proc)
-                self._queues.append([])
-                self._ready.append(threading.Condition())
-                sender = threading.Thread(target=self._send_loop, args=(len(self.procs) - 1,),
-                                          name="ingest-scan-sender", daemon=True)
-                sender.start()
-                self._senders.append(sender)
-        except OSError as exc:
-            self.close()
-            raise WorkerFailed(str(exc)) from None
-
-    def _send_loop(self, index: int) -> None:
-        """Writes requests on a thread of its own, so that a helper busy answering never
-        blocks the process that reads its answers."""
-        proc, queue, ready = self.procs[index], self._queues[index], self._ready[index]
-        while True:
-            with ready:
-                while not queue:
-                    ready.wait()
-                parts = queue.pop(0)
-            if parts is None:
-                break
-            try:
-                for part in parts:
-                    proc.stdin.write(part)
-                proc.stdin.flush()
-            except (OSError, ValueError):
-                break
-        try:
-            proc.stdin.close()
-        except OSError:
-            pass
-
-    def send(self, index: int, head: bytes, tail: bytes, dictionary: bytes, last: bool) -> None:
-        from tftsr.pii.worker import REQUEST
-
-        with self._ready[index]:
-            self._queues[index].append((REQUEST.pack(len(head), len(tail), len(dictionary), last),
-                                        head, tail, dictionary))
-            self._ready[index].notify()
-
-    def receive(self, index: int) -> tuple[array, array, bytes, bytes]:
-        from tftsr.pii.worker import REPLY
-
-        out = self.procs[index].stdout
-
-        def read(size: int) -> bytes:
-            data = out.read(size)
-            if len(data) != size:
-                raise WorkerFailed("a PII scan helper process stopped")
-            return data
-
-        count, packed_size = REPLY.unpack(read(REPLY.size))
-        starts, ends = array("q"), array("q")
-        starts.frombytes(read(8 * count))
-        ends.frombytes(read(8 * count))
-        return starts, ends, read(count), read(packed_size)
-
-    def close(self) -> None:
-        for index, ready in enumerate(self._ready):
-            with ready:
-                self._queues[index].append(None)
-                ready.notify()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
-
-
-def workers_available() -> bool:
-    """Helper processes need a Python interpreter to run (not a frozen executable)."""
-    return not getattr(sys, "frozen", False)
-
-
-def scan_in_workers(first: FirstPass, workers: ScanWorkers, *,
-                    progress: Progress | None = None) -> SecondPass:
-    """Pass 2 with the PII scan and the compression of each window done by ``workers``
-    (see the module docstring); the findings are kept as :class:`WindowScanner` keeps
-    them, so they equal an in-process scan's."""
-    from tftsr.pii import PII_TYPES, REPLACEMENTS
-
-    spans = SpanBuffer()
-    types = [sys.intern(t) for t in PII_TYPES]
-    replacements = [REPLACEMENTS[t] for t in PII_TYPES]
-    pieces = [GZIP_HEADER]
-    crc = size = 0
-    dictionary = b""
-    in_flight: list[tuple[int, str, int, int, int]] = []  # (worker, text, cut, base, line)
-    state = {"base": 0, "line": 1, "covered": 0, "next": 0}
-    done = 0
-
-    def collect() -> None:
-        index, text, cut, base, line = in_flight.pop(0)
-        starts, ends, kinds, packed = workers.receive(index)
-        pieces.append(packed)
-        pos = 0
-        for start, stop, kind in zip(starts, ends, kinds):
-            if start >= cut or base + start < state["covered"]:
-                continue
-            line += text.count("\n", pos, start)
-            pos = start
-            original = text[start:stop]
-            spans.add(base + start, base + stop, line, types[kind], original, replacements[kind])
-            state["covered"] = max(state["covered"], base + stop)
-
-    def submit(text: str, cut: int, last: bool) -> None:
-        nonlocal crc, size, dictionary
-        head = text[:cut].encode("utf-8", "surrogatepass")
-        tail = text[cut:].encode("utf-8", "surrogatepass")
-        crc = zlib.crc32(head, crc)
-        size += len(head)
-        index = state["next"] % len(workers.procs)
-        state["next"] += 1
-        workers.send(index, head, tail, dictionary, last)
-        dictionary = (dictionary + head)[-DICTIONARY:] if len(head) < DICTIONARY else head[-DICTIONARY:]
-        in_flight.append((index, text, cut, state["base"], state["line"]))
-        state["line"] += text.count("\n", 0, cut)
-        state["base"] += cut
-        while len(in_flight) > 2 * len(workers.procs):
-            collect()
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress.update("scanning", done, first.log_size)
-
-    parts: list[str] = []
-    pending = chars = newlines = 0
-    last_char = ""
-    for piece in decoded_pieces(first.held, first.encoding, advance, gzipped=first.held_gzip):
-        chars += len(piece)
-        newlines += piece.count("\n")
-        last_char = piece[-1]
-        parts.append(piece)
-        pending += len(piece)
-        if pending < SCAN_WINDOW + SCAN_OVERLAP:
-            continue
-        buf = "".join(parts)
-        cut = buf.rfind("\n", 0, SCAN_WINDOW) + 1 or SCAN_WINDOW
-        end = buf.find("\n", cut + SCAN_OVERLAP)
-        end = len(buf) if end < 0 else end + 1
-        submit(buf[:end], cut, False)
-        rest = buf[cut:]
-        parts, pending = ([rest] if rest else []), len(rest)
-    buf = "".join(parts)
-    submit(buf, len(buf), True)
-    while in_flight:
-        collect()
-    pieces.append(struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
-    line_count = newlines + (1 if chars and last_char != "\n" else 0)
-    return SecondPass(b"".join(pieces), chars, line_count, spans)
-
-
 # --- the whole ingest --------------------------------------------------------------------
 
 def upload_limit(app) -> int:
@@ -805,7 +602,6 @@ def ingest_log(app, issue_id: str, file_name: str | None, chunks: Iterable[bytes
     """
     from tftsr.evidence import logs
 
-    use_workers = detect is None and workers_available()
     if detect is None:
         from tftsr.pii import detect_pii as detect
     name = display_name(file_name, "log.txt")
@@ -817,31 +613,10 @@ def ingest_log(app, issue_id: str, file_name: str | None, chunks: Iterable[bytes
         require_issue(conn, issue_id)
     progress = Progress(app.events, issue_id=issue_id, file_name=name, upload_id=upload_id)
     started = time.perf_counter()
-    workers: list[ScanWorkers] = []
-
-    def start_workers() -> None:  # while pass 1 still reads, so they are ready for pass 2
-        if use_workers:
-            try:
-                workers.append(ScanWorkers())
-            except WorkerFailed as exc:
-                log.warning("scanning in this process: %s", exc)
-
-    try:
-        first = read_first_pass(chunks, limit=limit, progress=progress, total=total_bytes,
-                                when_large=start_workers)
-        with app.db.connection() as conn:
-            _refuse_duplicate(conn, issue_id, first.sha256, name)
-        second = None
-        if workers:
-            try:
-                second = scan_in_workers(first, workers[0], progress=progress)
-            except (WorkerFailed, OSError) as exc:
-                log.warning("PII scan helpers failed (%s); scanning in this process", exc)
-        if second is None:
-            second = scan_second_pass(first, detect, progress=progress)
-    finally:
-        for pool in workers:
-            pool.close()
+    first = read_first_pass(chunks, limit=limit, progress=progress, total=total_bytes)
+    with app.db.connection() as conn:
+        _refuse_duplicate(conn, issue_id, first.sha256, name)
+    second = scan_second_pass(first, detect, progress=progress)
     first.held = []  # the stored copy replaces the held one
     progress.update("storing", 0, None, force=True)
     log_file_id = uuid7()
