@@ -84,12 +84,15 @@ _SPACED = re.compile(
     r")")
 
 def _lead_start(text: str, sep: int) -> int:
-    """Start of the group of ASCII digits that ends right before ``sep``
-    (the guards above make sure the character before it is no digit)."""
-    start = sep - 1
-    while start > 0 and "0" <= text[start - 1] <= "9":
-        start -= 1
-    return start
+    """Start of the group of ASCII digits that ends right before ``sep``.
+    The guards above make sure that group has one to four digits and no
+    digit before it, so counting the digits at the end of the four
+    characters before ``sep`` finds it."""
+    lead = text[sep - 4:sep] if sep >= 4 else text[:sep]
+    return sep - len(lead) + len(lead.rstrip(_ASCII_DIGITS))
+
+
+_ASCII_DIGITS = "0123456789"
 
 
 def find_numbers(text: str, lower: str, out: list, scan=finditer) -> None:
@@ -150,7 +153,19 @@ def _is_version(text: str, lower: str, start: int, end: int) -> bool:
     version/build/release/firmware."""
     if start >= 2 and text[start - 1] == "/" and text[start - 2].isalpha() and text[end - 2:end] == ".0":
         return True
-    return _VERSION_REV.match(lower[max(0, start - 16):start][::-1]) is not None
+    # the word must end within the five characters before the number, after
+    # its (at most four) separators: most addresses fail this without the
+    # expression ("from 10.0.0.1", "[10.0.0.1]")
+    tail = lower[start - 5:start] if start >= 5 else lower[:start]
+    if tail.rstrip(_VERSION_SEPARATORS)[-1:] not in _VERSION_WORD_ENDS:
+        return False
+    return _VERSION_REV.match(lower[start - 16 if start > 16 else 0:start][::-1]) is not None
+
+
+# the characters of ``[\s:=/"']`` in ``_VERSION_REV`` (``\s``: every Unicode
+# space, as ``str.isspace`` and ``re`` agree), and the last letter of each word
+_VERSION_SEPARATORS = ":=/\"'" + "".join(re.findall(r"\s", "".join(map(chr, range(0x3001)))))
+_VERSION_WORD_ENDS = frozenset("nredw")
 
 
 # --- phone numbers introduced by "+" or "(" --------------------------------------
