@@ -98,6 +98,10 @@ _ASCII_DIGITS = "0123456789"
 def find_numbers(text: str, lower: str, out: list, scan=finditer) -> None:
     """IPv4 addresses, grouped card numbers, SSNs and dashed, dotted or
     spaced phone numbers, each found from its first separator."""
+    if scan is not finditer:
+        # the prefilter reports whole addresses (see ``IPV4_SPANS``); the
+        # dotted positions it gives ``_DOTTED`` are those of phone numbers
+        _ipv4_spans(text, lower, scan.spans(IPV4_SPANS), out)
     for m in scan(_DOTTED, text):
         start = _lead_start(text, m.start())
         if m.lastgroup == "ipv4":
@@ -128,6 +132,38 @@ def find_numbers(text: str, lower: str, out: list, scan=finditer) -> None:
             digits = text[start:m.end()].replace(" ", "")
             if len(digits) >= 9 and v.phone_digits_ok(digits):
                 out.append((start, m.end(), "PhoneNumber"))
+
+
+# With the prefilter, IPv4 addresses come as spans: ``text[start:end]`` is
+# four octets (``_OCTET``, the first one starting where its digits start)
+# that no ASCII word character follows, nor a dot and a digit. That is what
+# the ``ipv4`` branch of ``_DOTTED`` matches, from the first dot, except for
+# what only Python's ``re`` can tell: the guards before the first octet, and a
+# non-ASCII word character after the last. Checked here, that gives the same
+# addresses without a regular expression per address (and an address never
+# starts inside another finding of ``_DOTTED``: the guards forbid a dotted
+# number before it, so no match of the pure path hides one).
+IPV4_SPANS = "ipv4"
+IPV4_PREFILTER = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
+_SPAN_END = (1 << 34) - 1  # see ``prefilter.Positions.spans``
+_ASCII_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _ipv4_spans(text: str, lower: str, spans: list[int], out: list) -> None:
+    size = len(text)
+    for encoded in spans:
+        start, end = encoded >> 34, encoded & _SPAN_END
+        if start:
+            before = text[start - 1]
+            if before.isalnum() or before == "_" or (
+                    before == "." and start >= 2 and text[start - 2] in _ASCII_ALNUM):
+                continue  # (?<!\w)(?<![A-Za-z0-9]\.): part of a longer word or dotted number
+        if end < size:
+            after = text[end]
+            if after.isalnum() or after == "_":
+                continue  # (?!\w): a non-ASCII letter or digit
+        if not _is_version(text, lower, start, end):
+            out.append((start, end, "Ipv4"))
 
 
 def _nanp_ok(text: str, area: int) -> bool:
