@@ -239,10 +239,15 @@ def _emails(text: str, lower: str, out: list, scan=finditer) -> set[int]:
 # Domains that are file extensions (``Foo.java``, ``run.sh``) are hosts only
 # in a URL; they are looked for there alone (``_URL_HOST_EXT``), so the
 # thousands of source file names in a stack trace cost nothing.
+# The scan runs on the lowercase text: one list of domains to try at each "."
+# instead of two, and no look-behind (``_hostnames`` checks the character
+# before the "." and that the domain is written in one case, on the few
+# matches). The text a finder gets is normalised, so no character outside
+# ASCII lowercases to one inside (the Kelvin sign is a "K" by then).
 _NAME_TLDS = sorted(t for t in v.top_level_domains() if t not in v.FILE_EXTENSION_TLDS)
 _HOST_TLD = re.compile(
-    r"\.(?=[A-Za-z])(?<=[A-Za-z0-9]\.)(?:" + alternation(_NAME_TLDS) + "|"
-    + alternation(t.upper() for t in _NAME_TLDS) + r")(?![A-Za-z0-9_]|\.[A-Za-z0-9])")
+    r"\.(?=[a-z])(?:" + alternation(_NAME_TLDS) + r")(?![a-z0-9_]|\.[a-z0-9])")
+_LABEL_END = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _URL_HOST_EXT = re.compile(
     r"://(?:[^\s/@]{1,256}@)?(?P<host>[A-Za-z0-9][A-Za-z0-9.\-]{0,251}\.(?:"
     + alternation(sorted(v.FILE_EXTENSION_TLDS)) + r"))(?![A-Za-z0-9_\-]|\.[A-Za-z0-9])")
@@ -277,10 +282,16 @@ def _hostnames(text: str, lower: str, out: list, email_ends: set[int], scan=find
     listed at ``_IDENTIFIER_FIELD_REV``."""
     run_start = run_end = skip_to = -1000
     in_run = 0
-    for m in scan(_HOST_TLD, text):
+    label_end = _LABEL_END
+    for m in _HOST_TLD.finditer(lower):
         dot = m.start()
         if dot < skip_to or m.end() in email_ends:
             continue
+        if not dot or lower[dot - 1] not in label_end:
+            continue  # no label before the "."
+        tld = text[dot + 1:m.end()]
+        if not (tld.islower() or tld.isupper()):
+            continue  # Com: not one case
         if run_start < dot <= run_start + 253 and _HOST_CHARS.fullmatch(text, run_end, dot):
             # same run of name characters as the previous candidate: a real
             # name has a few dots that could end it, a crafted line
