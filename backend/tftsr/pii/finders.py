@@ -158,14 +158,11 @@ def find_url_credentials(text: str, lower: str, out: list, scan=finditer) -> Non
             out.append((m.start(1), m.end() - 1, "UrlWithCredentials"))
 
 
-def url_userinfo_before(text: str, lower: str, at: int) -> bool:
-    """Whether the "@" at ``at`` ends the credential user-info of a URL (so
-    what precedes it is a password or token, not a mailbox)."""
-    scheme_end = text.rfind("://", max(0, at - 520), at)
-    if scheme_end < 0:
-        return False
-    m = _URL_CREDS.match(text, scheme_end)
-    return m is not None and m.end() - 1 == at and _url_userinfo(text, lower, m)
+def _credential_ats(text: str, lower: str, scan=finditer) -> set[int]:
+    """Where the "@" that ends the credential user-info of a URL is, for
+    every such URL (what precedes that "@" is a password or token, not a
+    mailbox)."""
+    return {m.end() - 1 for m in scan(_URL_CREDS, text) if _url_userinfo(text, lower, m)}
 
 
 def is_placeholder_password(value: str) -> bool:
@@ -204,12 +201,12 @@ def _emails(text: str, lower: str, out: list, scan=finditer) -> set[int]:
     like addresses but identify messages, so they are skipped (also when
     written as an MTA's ``id=`` / ``msgid=`` field)."""
     found: set[int] = set()  # where the addresses found end
-    if "@" not in text:
+    if scan is finditer and "@" not in text:
         return found
-    has_urls = "://" in text
+    credential_ats = None
     for m in scan(_EMAIL_DOMAIN, text):
         at = m.start()
-        rev = _LOCAL_REV.match(text[max(0, at - 64):at][::-1])
+        rev = _LOCAL_REV.match(text[at - 64 if at > 64 else 0:at][::-1])
         if not rev:
             continue
         local = rev.group()[::-1].lstrip(".'")
@@ -219,14 +216,19 @@ def _emails(text: str, lower: str, out: list, scan=finditer) -> set[int]:
         tld = m.group(1).rsplit(".", 1)[1]
         if not (tld.islower() or tld.isupper()):
             continue
-        if has_urls and url_userinfo_before(text, lower, at):
+        if credential_ats is None:
+            credential_ats = _credential_ats(text, lower, scan) if scan is not finditer or "://" in text else ()
+        if at in credential_ats:
             continue  # postgres://app:s3cr3t@db... : the URL's password
         bare = local.lstrip("+")
         if bare.isdigit():
             if v.phone_digits_ok(bare):
                 out.append((start, at, "PhoneNumber"))
             continue
-        if _NOT_MAIL_BEFORE.search(lower, max(0, start - 16), start):
+        window = start - 16 if start > 16 else 0
+        # each word _NOT_MAIL_BEFORE looks for holds "id" or "re"
+        if (lower.find("id", window, start) >= 0 or lower.find("re", window, start) >= 0) \
+                and _NOT_MAIL_BEFORE.search(lower, window, start):
             continue
         out.append((start, m.end(), "Email"))
         found.add(m.end())
