@@ -45,6 +45,8 @@ def find_private_keys(text: str, lower: str, out: list, scan=finditer) -> None:
     """Whole ``-----BEGIN ... PRIVATE KEY-----`` blocks, also when the line
     breaks are written as ``\\n`` inside JSON. A block without its END line
     (a truncated log) covers the header and the base64 body that follows."""
+    if scan is not finditer and not scan.may_match(_PEM_BEGIN):
+        return  # the prefilter saw no "-----BEGIN "
     pos = 0
     next_end = -2  # -2: not searched yet; -1: no END marker after ``pos``
     while True:
@@ -113,7 +115,7 @@ def find_tokens(text: str, lower: str, out: list, scan=finditer) -> None:
     """Keys and tokens whose shape names their issuer (AWS, GitHub, GitLab,
     Slack, OpenAI/Anthropic, Stripe, Google, SendGrid, Vault, JWTs), and the
     secret path of Slack webhook URLs."""
-    if "hooks.slack.com/" in text:
+    if scan is not finditer or "hooks.slack.com/" in text:  # (the prefilter knows)
         for m in scan(_SLACK_WEBHOOK, text):
             out.append((m.start("path"), m.end("path"), "SlackToken"))
     for rx in _TOKEN_RES:
@@ -344,7 +346,7 @@ def find_ipv6(text: str, lower: str, out: list, scan=finditer) -> None:
     :mod:`ipaddress` would (``validators.ipv6_ok``). The unspecified address "::" alone is not reported
     (it is a wildcard, and "::" is also a separator in code); "::1" is."""
     seen_upto = -1
-    if "::" in text:
+    if scan is not finditer or "::" in text:  # (the prefilter knows)
         for m in scan(_IPV6_COMPRESSED, text):
             at = m.start()
             if at < seen_upto:

@@ -99,6 +99,7 @@ def _rules() -> list[tuple[re.Pattern, str, int, str, bool]]:
     for literal, rx in zip(literals, f._TOKEN_RES, strict=True):
         add(rx, token_patterns[literal])
     add(f._SLACK_WEBHOOK, [r"hooks\.slack\.com/services/T[A-Z0-9]{6}"])
+    add(f._PEM_BEGIN, ["-----BEGIN "])  # (the finder only asks whether there is one)
     # user-info of URLs; e-mail domains; host names (from the character
     # before the "."); hosts of URLs with a file-extension domain
     add(f._URL_CREDS, [r"""://[^\s/@"'<>]+@[A-Za-z0-9\[]"""])
@@ -266,10 +267,11 @@ def positions(text: str) -> Positions | None:
         elif to_char is not None:
             bucket = [to_char[b] for b in bucket]
         have = starts[rx]
-        starts[rx] = bucket if have is None else have + bucket
-    # one sorted list per expression, each position once (an expression with
-    # several patterns, or a pattern of variable length, can report one twice)
-    return Positions({rx: sorted(set(s)) if s else [] for rx, s in starts.items()})
+        starts[rx] = bucket if have is None else set(have).union(bucket)
+    # one sorted list per expression; a position that comes from two patterns
+    # once (one pattern reports each end once: a pattern of variable length can
+    # report a start twice, which costs ``_matches_at`` at most a second try)
+    return Positions({rx: [] if s is None else sorted(s) for rx, s in starts.items()})
 
 
 _END = (1 << 34) - 1
