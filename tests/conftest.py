@@ -4,11 +4,13 @@ because a tool is missing."""
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import NoReturn
@@ -142,9 +144,15 @@ def tftsr_env(data_dir: Path, **extra) -> dict:
 
 
 class ServedApp:
-    def __init__(self, proc: subprocess.Popen, url: str):
+    def __init__(self, proc: subprocess.Popen, url: str, lines: list[str] | None = None):
         self.proc = proc
         self.url = url
+        # What the server prints (warnings, errors) is read on a thread of its own until it
+        # exits: an unread pipe fills up (64 KiB) and then blocks the server mid-request.
+        self.output: collections.deque[str] = collections.deque(lines or (), maxlen=500)
+        self._reader = threading.Thread(target=self._read_output, name="served-app-output",
+                                        daemon=True)
+        self._reader.start()
         m = re.match(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", url)
         assert m, url
         self.base_url, self.token = m.group(1), m.group(2)
@@ -156,6 +164,10 @@ class ServedApp:
         if r.status_code != 200:
             raise AssertionError(f"{command} -> {r.status_code}: {r.text}")
         return r.json()
+
+    def _read_output(self) -> None:
+        for line in self.proc.stdout:
+            self.output.append(line)
 
     def stop(self):
         self.client.close()
@@ -184,7 +196,7 @@ def start_served_app(data_dir: Path, *extra_args: str, env: dict | None = None) 
         lines.append(line)
         m = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)
         if m:
-            return ServedApp(proc, m.group(1))
+            return ServedApp(proc, m.group(1), lines)
     proc.kill()
     raise RuntimeError("tftsr serve did not start:\n" + "".join(lines))
 
