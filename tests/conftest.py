@@ -52,9 +52,13 @@ def _skip_reason(report) -> str:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """With CI=true a skip is a failure, unless its reason says the case does not apply."""
+    """With CI=true a skip is a failure, unless its reason says the case does not apply.
+    A failing test's report also carries what its served apps printed and screenshots of
+    the browser pages it had open (in test-artifacts/), to tell a slow machine from a hang."""
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        _attach_failure_evidence(item, report)
     if not (CI and report.skipped) or hasattr(report, "wasxfail"):
         return
     reason = _skip_reason(report)
@@ -143,7 +147,38 @@ def tftsr_env(data_dir: Path, **extra) -> dict:
     return env
 
 
+def _attach_failure_evidence(item, report) -> None:
+    for served_app in [a for a in ServedApp.recent if a.started >= _test_started]:
+        tail = "".join(list(served_app.output)[-80:])
+        report.sections.append((f"tftsr serve output ({served_app.base_url})", tail or "(none)"))
+    browser = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
+    if browser is None:
+        return
+    shots = []
+    try:
+        for c, context in enumerate(browser.contexts):
+            for p, page in enumerate(context.pages):
+                path = ARTIFACTS / f"failed-{item.name}-{c}-{p}.png"
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(path), full_page=True, timeout=10_000)
+                text = page.evaluate("() => document.body ? document.body.innerText : ''")
+                shots.append(f"{page.url}\n  screenshot: {path}\n  text: {text[:600]!r}")
+    except Exception as exc:  # noqa: BLE001 - evidence is best effort; the failure stands
+        shots.append(f"(could not capture the pages: {exc})")
+    report.sections.append(("browser pages at the failure", "\n".join(shots) or "(none open)"))
+
+
+_test_started = 0.0
+
+
+def pytest_runtest_setup(item):
+    global _test_started
+    _test_started = time.monotonic()
+
+
 class ServedApp:
+    recent: collections.deque[ServedApp] = collections.deque(maxlen=4)  # for failure reports
+
     def __init__(self, proc: subprocess.Popen, url: str, lines: list[str] | None = None):
         self.proc = proc
         self.url = url
@@ -153,6 +188,8 @@ class ServedApp:
         self._reader = threading.Thread(target=self._read_output, name="served-app-output",
                                         daemon=True)
         self._reader.start()
+        self.started = time.monotonic()
+        ServedApp.recent.append(self)
         m = re.match(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", url)
         assert m, url
         self.base_url, self.token = m.group(1), m.group(2)

@@ -28,6 +28,7 @@ def test_passphrase_mode_and_launcher_from_settings(browser, tmp_path, artifacts
         page.goto(served.url)
         page.goto(f"{served.base_url}/#/settings")
         security = page.get_by_test_id("settings-security")
+        expect(security).to_be_attached(timeout=60_000)
         security.scroll_into_view_if_needed()
         switch = security.get_by_test_id("passphrase-mode")
         expect(switch).to_have_attribute("aria-checked", "false")
@@ -75,6 +76,9 @@ def test_passphrase_mode_and_launcher_from_settings(browser, tmp_path, artifacts
         expect(page.get_by_test_id("help-launcher")).to_contain_text("install-launcher")
         expect(page.get_by_test_id("help-key-advice")).to_have_attribute("data-source", "passphrase")
         assert problems == []
+    except Exception:
+        print("page at the failure:", page.url, page.evaluate("() => document.body.innerText")[:2000])
+        raise
     finally:
         context.close()
         served.stop()
