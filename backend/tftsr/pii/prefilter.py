@@ -59,6 +59,7 @@ except ImportError:  # pragma: no cover - exercised where the wheel is missing
 
 MIN_CHARS = 4096
 DENSE_CHARS = 12  # more than one prefilter hit per this many characters: dense text
+_DENSE_START = 4096  # hits more than that density allows before a text is given up early
 
 _SOM = "start"  # position = start of the prefilter match + shift
 _REV = "rev"  # position in the reversed text = len(text) - end of the prefilter match
@@ -231,8 +232,11 @@ def positions(text: str) -> Positions | None:
     def on_match(pattern_id, start, end, flags, context):
         nonlocal count
         count += 1
-        if count > budget:
-            return True  # dense text: stop, the pure path scans it
+        # dense text: stop, the pure path scans it. Looked at every 1024 hits,
+        # also against the density so far, so that a crafted text is given up
+        # after its first few tens of kilobytes rather than most of it
+        if not count & 1023 and (count > budget or count > end // DENSE_CHARS + _DENSE_START):
+            return True
         appends[pattern_id](start << 34 | end)
         return None
 
@@ -241,7 +245,7 @@ def positions(text: str) -> Positions | None:
     except hyperscan.ScanTerminated:
         return None
     if count > budget:
-        return None
+        return None  # denser than the budget over the whole text
     # what each rule reports, in bytes (shifts move within the ASCII characters
     # a pattern matched: as many bytes as characters): where the expression
     # starts, where the separator of a reversed-text expression is, or a
