@@ -335,24 +335,32 @@ _PROGRAM_OPTIONS = {
     "curl": ("u-user", "blank", ":"), "smb": ("u-user", "any", "%"),
 }
 class _ProgramTracker:
-    """The nearest program name before a position, for positions given in
-    increasing order: the text between two questions is scanned once, so a
-    line full of options costs linear time."""
+    """The nearest program name before a position on its line, for positions
+    given in increasing order: each line is searched for names once, when a
+    position on it is first asked about, so a line full of options costs
+    linear time."""
 
     def __init__(self, lower: str) -> None:
         self.lower = lower
-        self.scanned = 0
+        self.line_end = -1  # end of the line searched last ("\n" or the end of the text)
+        self.names: list[tuple[int, str]] = []  # (end, kind) of each name on it
+        self.passed = 0  # how many of them end at or before the last position asked about
         self.kind: str | None = None
         self.end = -1
 
     def before(self, pos: int) -> str | None:
-        lower = self.lower
-        newline = lower.rfind("\n", self.scanned, pos)
-        if newline >= 0:
-            self.scanned, self.kind = newline + 1, None
-        for program in _PROGRAM.finditer(lower, self.scanned, pos + 1):
-            self.kind, self.end = program.lastgroup, program.end()
-        self.scanned = pos  # no name spans an option (" -p")
+        if pos > self.line_end:
+            lower = self.lower
+            start = lower.rfind("\n", max(self.line_end, 0), pos) + 1
+            end = lower.find("\n", pos)
+            self.line_end = len(lower) if end < 0 else end
+            self.names = [(m.end(), m.lastgroup) for m in _PROGRAM.finditer(lower, start, self.line_end)]
+            self.passed, self.kind = 0, None
+        names, passed = self.names, self.passed
+        while passed < len(names) and names[passed][0] <= pos:
+            self.end, self.kind = names[passed]
+            passed += 1
+        self.passed = passed
         if self.kind is None or pos - self.end > 200:
             return None
         return self.kind
@@ -361,6 +369,9 @@ class _ProgramTracker:
 def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[int, int] | None:
     """The password span of a ``_SHORT_OPTION`` match, when the program
     named before it on the line takes its password there."""
+    start, end, _ = _arg_span(m)
+    if end - start < 3:
+        return None  # whatever the program: no password
     kind = programs.before(m.start())
     if kind is None:
         return None
@@ -375,9 +386,7 @@ def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[
             return None
     elif m.group("user") is not None:
         return None
-    start, end, _ = _arg_span(m)
-    value = text[start:end]
-    return (start, end) if len(value) >= 3 and not v.is_placeholder(value) else None
+    return None if v.is_placeholder(text[start:end]) else (start, end)
 
 
 # A long option that names a secret takes the secret as its next argument:
@@ -419,12 +428,12 @@ def _looks_like_password(value: str) -> bool:
 
 
 def _arg_span(m: re.Match) -> tuple[int, int, bool]:
-    """Span of the matched ``_ARG`` and whether it was quoted."""
-    for group in ("v", "sq", "dq"):
-        if m.group(group) is not None:
-            start, end = m.span(group)
-            return start, end, group != "v"
-    raise AssertionError("an argument always matches one group")
+    """Span of the matched ``_ARG`` and whether it was quoted. ``_ARG`` ends
+    every pattern that uses it, so its group is the last one closed."""
+    group = m.lastgroup
+    assert group in ("v", "sq", "dq"), "an argument always matches one group"
+    start, end = m.span(group)
+    return start, end, group != "v"
 
 
 def find_flags_and_prose(text: str, lower: str, out: list, scan=finditer) -> None:
