@@ -103,6 +103,10 @@ def _classify_key(key: str, original: str) -> str | None:
 # The shortest value each type can have (checked before anything else).
 _MIN_LENGTH = {"Password": 3, "PhoneNumber": 7, "Ssn": 9, "AwsAccessKey": 30, "ApiKey": 12,
                "SecretAssignment": 8, "CreditCard": 13}
+_SHORTEST = min(_MIN_LENGTH.values())
+# The first ``_SHORTEST + 1`` characters from a separator -> where ``_VALUE``
+# matched in them ends (0: no match); a bounded table.
+_REACHES: dict[str, int] = {}
 
 
 def _value_ok(pii_type: str, key: str, value: str) -> bool:
@@ -190,7 +194,7 @@ def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
 
 def _pair_name(text: str, lower: str, key_start: int) -> tuple[str, str] | None:
     """The name that a ``value`` key belongs to (lowercase, and as written)."""
-    window = max(0, key_start - 128)
+    window = key_start - 128 if key_start > 128 else 0
     if lower.find("name", window, key_start) < 0 and lower.find("key", window, key_start) < 0:
         return None  # the pattern ends (reversed: begins) with one of these words
     m = _PAIR_NAME_REV.match(lower[window:key_start][::-1])
@@ -208,18 +212,26 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
     consumed = 0
     key_types = _KEY_TYPES
     value_match = _VALUE.match
-    shortest = min(_MIN_LENGTH.values())
+    shortest = _SHORTEST
+    reaches = _REACHES
     for sep, key_start, key_end in _assignment_keys(lower, scan):
         if sep < consumed:
             continue  # inside the value of the previous finding
         # A value that ends within ``shortest`` characters of its separator is too short
         # for any type (``token=a,token=a,...``), and no key can hide in it (a key and its
         # separator take three characters). Looked at through a window that short, so
-        # that each separator costs a few characters, whatever follows it.
+        # that each separator costs a few characters, whatever follows it; what the
+        # value expression reaches in a window is remembered (a run of keys repeats them).
         # In a query string every "&" ends a value (``sig=a&sig=a&...``).
-        m = value_match(lower, sep, sep + shortest + 1)
-        if m is not None:
-            end = m.end()
+        window = lower[sep:sep + shortest + 1]
+        reach = reaches.get(window)
+        if reach is None:
+            if len(reaches) >= 4096:
+                reaches.clear()
+            m = value_match(window)
+            reach = reaches[window] = 0 if m is None else m.end()
+        if reach:
+            end = sep + reach
             if key_start and lower[key_start - 1] in "?&":
                 amp = lower.find("&", sep + 1, end)
                 if amp >= 0:
