@@ -38,10 +38,12 @@ characters whose replacement has another length get an entry in the map.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate, compress, count
 
 # Latin look-alikes in Cyrillic and Greek (lower and upper case).
 CONFUSABLES: dict[str, str] = {
@@ -60,10 +62,10 @@ _CONFUSABLE_CLASS = "[" + "".join(CONFUSABLES) + "]"
 # A run of look-alikes that touches a Latin letter on either side.
 _CONFUSABLE_RUN = re.compile(
     rf"(?<=[A-Za-z]){_CONFUSABLE_CLASS}+|{_CONFUSABLE_CLASS}+(?=[A-Za-z])")
+_CONFUSABLE_SPLIT = re.compile(f"({_CONFUSABLE_RUN.pattern})")
 
 # a run of escapes is one piece (``%2F%2F``): three characters for one
 _PERCENT = re.compile(r"(?:%(?:40|2[BbDdEeFf]|3[AaDdFf]))+")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -139,7 +141,7 @@ def normalise(text: str) -> tuple[str, OffsetMap | None]:
     same_length: dict[int, str] = {}
     other_length: dict[str, str] = {}
     confusable = False
-    for ch in set(_NON_ASCII.findall(text)):
+    for ch in _non_ascii_characters(text):
         repl = normal_char(ch)
         if len(repl) == 1:
             if repl != ch:
@@ -163,31 +165,59 @@ def normalise(text: str) -> tuple[str, OffsetMap | None]:
             branches.append(_PERCENT.pattern)
         text, mapping = _decode(text, re.compile("|".join(branches)), str.maketrans(other_length))
     if confusable:
-        text = _CONFUSABLE_RUN.sub(lambda m: m.group().translate(_CONFUSABLE_TABLE), text)
+        # as _CONFUSABLE_RUN.sub would, a list at a time
+        parts = _CONFUSABLE_SPLIT.split(text)
+        parts[1::2] = map(_Replacements(_CONFUSABLE_TABLE).__getitem__, parts[1::2])
+        text = "".join(parts)
     return text, mapping
 
 
+def _non_ascii_characters(text: str) -> set[str]:
+    """The distinct characters of ``text`` outside ASCII: what is left once
+    the runs of ASCII are removed when they are few, the set of all
+    characters when they are many (a third or more of the text: then that is
+    cheaper)."""
+    if 3 * (len(text) - len(text.encode("ascii", "ignore"))) < len(text):
+        return set(_ASCII_RUN.sub("", text))
+    return {ch for ch in set(text) if ch > "\x7f"}
+
+
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
+
+
 def _decode(text: str, pieces: re.Pattern, table: dict[int, str]) -> tuple[str, OffsetMap]:
-    out: list[str] = []
+    """The text with each match of ``pieces`` replaced (a run of ``%XX``
+    escapes decoded, anything else translated with ``table``), and the map.
+    Built a list at a time from ``split`` (no match objects): a crafted text
+    holds a piece every other character."""
+    parts = re.compile(f"({pieces.pattern})").split(text)  # text, piece, text, ..., text
+    found = parts[1::2]
+    repls = list(map(_Replacements(table).__getitem__, found))
+    offsets = list(accumulate(map(len, parts), initial=0))  # where each part starts
     mapping = OffsetMap()
-    norm, orig, olen, nlen = mapping.norm, mapping.orig, mapping.olen, mapping.nlen
-    pos = 0
-    shift = 0  # original length minus normalised length so far
-    for m in pieces.finditer(text):
-        start, end = m.span()
-        piece = m.group()
+    mapping.orig = offsets[1:-1:2]
+    mapping.olen = list(map(len, found))
+    mapping.nlen = list(map(len, repls))
+    # where each piece starts in the normalised text: its start, less what
+    # the pieces before it shortened the text by
+    shifts = accumulate(map(operator.sub, mapping.olen, mapping.nlen), initial=0)
+    mapping.norm = list(map(operator.sub, mapping.orig, shifts))
+    mapping.escapes = set(compress(count(), map("%".__eq__, map(operator.itemgetter(0), found))))
+    parts[1::2] = repls
+    return "".join(parts), mapping
+
+
+class _Replacements(dict):
+    """Piece -> what it reads as, each distinct piece worked out once."""
+
+    def __init__(self, table: dict[int, str]) -> None:
+        super().__init__()
+        self.table = table
+
+    def __missing__(self, piece: str) -> str:
         if piece[0] == "%":
-            mapping.escapes.add(len(norm))
             repl = bytes.fromhex(piece.replace("%", "")).decode("ascii")
         else:
-            repl = piece.translate(table)
-        out.append(text[pos:start])
-        out.append(repl)
-        norm.append(start - shift)
-        orig.append(start)
-        olen.append(end - start)
-        nlen.append(len(repl))
-        shift += end - start - len(repl)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out), mapping
+            repl = piece.translate(self.table)
+        self[piece] = repl
+        return repl
