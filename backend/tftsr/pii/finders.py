@@ -140,7 +140,9 @@ def _url_userinfo(text: str, lower: str, m: re.Match) -> bool:
     URL scheme before "://", and a password, or a user name that is a token
     (Sentry DSNs, ``https://<token>@github.com/...``) rather than a login."""
     colon = m.start()
-    if not _SCHEME_REV.match(lower[max(0, colon - 32):colon][::-1]):
+    # a letter right before "://" is a scheme already (the usual case)
+    if not (colon and "a" <= lower[colon - 1] <= "z") \
+            and not _SCHEME_REV.match(lower[max(0, colon - 32):colon][::-1]):
         return False
     secret = m.group(2)
     if secret is None:
