@@ -27,7 +27,7 @@ Speed rules every pattern here follows (``re`` is a backtracking engine):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from . import validators as v
 from .patterns import alternation, finditer
@@ -343,21 +343,43 @@ _IPV6_FULL = re.compile(r":(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]{1,4}(?![\w:])")
 _HEX_REV = re.compile(r"[0-9A-Fa-f]{1,4}")
 
 
+def _pairs_after(text: str, scan, seen: list[int]) -> Iterator[int]:
+    """Where the "::" matches of ``_IPV6_COMPRESSED`` (as ``finditer`` gives
+    them: a run of colons in pairs from its start) start, leaving out those
+    before ``seen[0]``, which the caller moves on after each one. Without
+    the prefilter, from each "::" looked at to the first pair at or after
+    ``seen[0]`` directly: a crafted run of colons is not gone through a pair
+    at a time."""
+    if scan is not finditer:
+        for m in scan(_IPV6_COMPRESSED, text):
+            if m.start() >= seen[0]:
+                yield m.start()
+        return
+    at = text.find("::")
+    while at >= 0:
+        yield at
+        after = seen[0]  # > at + 1
+        if text[after - 1] == ":":
+            # "after" is inside a run of colons: its pairs count from where
+            # it starts (or from ``at``, when the run holds that pair too)
+            between = text[at + 2:after]
+            run_start = at + 2 + len(between.rstrip(":"))
+            after += (after - run_start) % 2
+        at = text.find("::", after)
+
+
 def find_ipv6(text: str, lower: str, out: list, scan=finditer) -> None:
     """Full (eight groups) and compressed ("::") addresses, validated as
     :mod:`ipaddress` would (``validators.ipv6_ok``). The unspecified address "::" alone is not reported
     (it is a wildcard, and "::" is also a separator in code); "::1" is."""
-    seen_upto = -1
+    seen = [-1]  # where the text looked at for the last "::" ends
     if scan is not finditer or "::" in text:  # (the prefilter knows)
-        for m in scan(_IPV6_COMPRESSED, text):
-            at = m.start()
-            if at < seen_upto:
-                continue
+        for at in _pairs_after(text, scan, seen):
             rev = _IPV6_REV.match(text[max(0, at - 40):at][::-1])
             start = at - rev.end()
-            fwd = _IPV6_FWD.match(text, m.end())
+            fwd = _IPV6_FWD.match(text, at + 2)
             end = fwd.end()
-            seen_upto = end
+            seen[0] = end
             if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_:."):
                 continue
             if end < len(text) and (text[end].isalnum() or text[end] == "_"):
