@@ -1,6 +1,6 @@
 // App-wide state: app info, settings, theme and the hash router.
 
-import { useState, useEffect } from '../vendor/htm-preact/standalone.module.js';
+import { useState, useEffect, useMemo } from '../vendor/htm-preact/standalone.module.js';
 import { api } from './commands.js';
 import { createStore, useStore } from './ui.js';
 import { setDateDisplay } from './format.js';
@@ -86,13 +86,17 @@ export function parseHash(hash = window.location.hash) {
 }
 
 export function useRoute() {
-  const [route, setRoute] = useState(parseHash());
+  // Every hashchange gives a new route (navigate() to the current address re-runs a screen).
+  const [seen, setSeen] = useState(() => ({ hash: window.location.hash }));
   useEffect(() => {
-    const onChange = () => setRoute(parseHash());
+    const onChange = () => setSeen({ hash: window.location.hash });
     window.addEventListener('hashchange', onChange);
+    // Effects run after the first paint: an address that changed before this listener
+    // existed (a link opened while the app was starting) is caught up with here.
+    if (window.location.hash !== seen.hash) onChange();
     return () => window.removeEventListener('hashchange', onChange);
   }, []);
-  return route;
+  return useMemo(() => parseHash(seen.hash), [seen]);
 }
 
 export function navigate(path) {
