@@ -172,6 +172,9 @@ _VALUE = re.compile(
     (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'
       |(?P<raw>[^\s"'<>()\[\]`](?:[^\s"'<>`,;&]|&(?![a-z_][\w.\-]{0,64}=)){0,1023}))
     """, re.VERBOSE)
+# Key -> whether it is the value half of a name/value pair ("value",
+# "parametervalue", with "-", "_" or "." around it); a bounded table.
+_PAIR_VALUE_KEYS: dict[str, bool] = {}
 # The name half of a name/value pair, right before the "value" key, read
 # backwards from it (reversed: ``"name": "DB_PASSWORD", `` then "value").
 _PAIR_NAME_REV = re.compile(
@@ -192,11 +195,10 @@ def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
     return found
 
 
-def _pair_name(text: str, lower: str, key_start: int) -> tuple[str, str] | None:
-    """The name that a ``value`` key belongs to (lowercase, and as written)."""
-    window = key_start - 128 if key_start > 128 else 0
-    if lower.find("name", window, key_start) < 0 and lower.find("key", window, key_start) < 0:
-        return None  # the pattern ends (reversed: begins) with one of these words
+def _pair_name(text: str, lower: str, key_start: int, window: int) -> tuple[str, str] | None:
+    """The name that a ``value`` key belongs to (lowercase, and as written),
+    read back from ``key_start`` to ``window`` (128 characters before it),
+    which holds "name" or "key" (the pattern ends, reversed begins, with one)."""
     m = _PAIR_NAME_REV.match(lower[window:key_start][::-1])
     if not m:
         return None
@@ -214,6 +216,8 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
     value_match = _VALUE.match
     shortest = _SHORTEST
     reaches = _REACHES
+    pair_value_keys = _PAIR_VALUE_KEYS
+    name_at = key_at = -2  # -2: not looked for yet; -1: none left
     for sep, key_start, key_end in _assignment_keys(lower, scan):
         if sep < consumed:
             continue  # inside the value of the previous finding
@@ -239,9 +243,25 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             if end <= sep + shortest:
                 continue
         key = lower[key_start:key_end]
-        if key.endswith(("value", "value-", "value_", "value.")) \
-                and key.strip("-_.") in ("value", "parametervalue"):
-            pair = _pair_name(text, lower, key_start)
+        pair_value = pair_value_keys.get(key)
+        if pair_value is None:
+            if len(pair_value_keys) >= 4096:
+                pair_value_keys.clear()
+            pair_value = pair_value_keys[key] = key.endswith(("value", "value-", "value_", "value.")) \
+                and key.strip("-_.") in ("value", "parametervalue")
+        if pair_value:
+            # a name needs "name" or "key" within 128 characters before (see
+            # _pair_name); the first of each at or after the window is kept,
+            # so a run of value keys looks each one up once
+            window = key_start - 128 if key_start > 128 else 0
+            if -1 != name_at < window:
+                name_at = lower.find("name", window)
+            if not 0 <= name_at <= key_start - 4:
+                if -1 != key_at < window:
+                    key_at = lower.find("key", window)
+                if not 0 <= key_at <= key_start - 3:
+                    continue
+            pair = _pair_name(text, lower, key_start, window)
             if pair is None:
                 continue
             key, written = pair

@@ -226,7 +226,7 @@ _IPV6_HEX = re.compile(
 
 def phone_digits_ok(digits: str) -> bool:
     """7-15 digits (E.164 maximum), not all the same digit."""
-    return 7 <= len(digits) <= 15 and len(set(digits)) > 1
+    return 7 <= len(digits) <= 15 and digits.count(digits[0]) != len(digits)
 
 
 # --- secret values -----------------------------------------------------------
