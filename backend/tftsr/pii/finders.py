@@ -279,6 +279,23 @@ def find_hostnames(text: str, lower: str, out: list) -> None:
     _hostnames(text, lower, out, set())
 
 
+def _matches_from(rx: re.Pattern, text: str, skip_to: list[int]) -> Iterator[re.Match]:
+    """``rx.finditer(text)``, leaving out the matches that start before
+    ``skip_to[0]`` (which the caller may move on): when the next match is
+    one of those, the scan starts again from ``skip_to[0]``, which gives the
+    same matches after it as long as no match spans it (true of matches
+    without a "." but their first character, ``_HOST_TLD``'s)."""
+    pos = 0
+    while True:
+        for m in rx.finditer(text, pos):
+            if m.start() < skip_to[0]:
+                pos = skip_to[0]
+                break
+            yield m
+        else:
+            return
+
+
 def _hostnames(text: str, lower: str, out: list, email_ends: set[int], scan=finditer) -> None:
     """Dotted names ending in a public suffix or an internal one (see
     ``validators.tld_tier`` for how much each needs), found from the TLD
@@ -286,16 +303,19 @@ def _hostnames(text: str, lower: str, out: list, email_ends: set[int], scan=find
     the tail of a longer dotted token) or belong to code (``self.app.io``)
     are not hosts, nor are API, schema and type identifiers in the fields
     listed at ``_IDENTIFIER_FIELD_REV``."""
-    run_start = run_end = skip_to = -1000
+    run_start = run_end = -1000
     in_run = 0
     label_end = _LABEL_END
-    for m in _HOST_TLD.finditer(lower):
+    hosts_seen = v.HOSTS_SEEN
+    skip_to = [0]
+    for m in _matches_from(_HOST_TLD, lower, skip_to):
         dot = m.start()
-        if dot < skip_to or m.end() in email_ends:
+        end = m.end()
+        if end in email_ends:
             continue
         if not dot or lower[dot - 1] not in label_end:
             continue  # no label before the "."
-        tld = text[dot + 1:m.end()]
+        tld = text[dot + 1:end]
         if not (tld.islower() or tld.isupper()):
             continue  # Com: not one case
         if run_start < dot <= run_start + 253 and _HOST_CHARS.fullmatch(text, run_end, dot):
@@ -304,29 +324,29 @@ def _hostnames(text: str, lower: str, out: list, email_ends: set[int], scan=find
             # (``a.co-a.co-a.co-...``) thousands; past a few, skip the rest
             in_run += 1
             if in_run > 8:
-                skip_to = _HOST_CHARS.match(text, dot).end()
+                skip_to[0] = _HOST_CHARS.match(text, dot).end()
                 continue
-            head = text[run_start:dot]
+            start = run_start
         else:
-            rev = _HOST_REV.match(text[max(0, dot - 253):dot][::-1])
-            head = rev.group()[::-1]
-            run_start, in_run = dot - len(head), 0
-        run_end = m.end()
-        start = dot - len(head)
+            start = dot - _HOST_REV.match(text[dot - 253 if dot > 253 else 0:dot][::-1]).end()
+            run_start, in_run = start, 0
+        run_end = end
         # trim characters that cannot start a name
-        while head and head[0] in ".-":
-            head = head[1:]
-            start += 1
-        if not head or (start > 0 and text[start - 1] in "._"):
+        if text[start] in ".-":
+            head = text[start:dot]
+            start += len(head) - len(head.lstrip(".-"))
+        if start == dot or (start > 0 and text[start - 1] in "._"):
             continue  # glued to something longer: ``.env.local``, ``x_y.example.com``
-        if not v.valid_hostname(text[start:m.end()], in_url=text[start - 3:start] == "://"
-                                or text[start - 1:start] == "@"):
+        name = text[start:end]
+        in_url = text[start - 3:start] == "://" or text[start - 1:start] == "@"
+        known = hosts_seen.get((name, in_url))  # (valid_hostname's table, looked up here)
+        if not (v.valid_hostname(name, in_url) if known is None else known):
             continue
         # such a field ends in ":", "=", a quote or a "/" right before the name
-        if text[max(0, start - 4):start].rstrip(" \t")[-1:] in _FIELD_ENDS \
-                and _IDENTIFIER_FIELD_REV.match(lower[max(0, start - 160):start][::-1]):
+        if text[start - 4 if start > 4 else 0:start].rstrip(" \t")[-1:] in _FIELD_ENDS \
+                and _IDENTIFIER_FIELD_REV.match(lower[start - 160 if start > 160 else 0:start][::-1]):
             continue  # apiVersion: audit.k8s.io/v1, xmlns="http://schemas.example.com/..."
-        out.append((start, m.end(), "Hostname"))
+        out.append((start, end, "Hostname"))
     for m in scan(_URL_HOST_EXT, text):
         if v.valid_hostname(m.group("host"), in_url=True):
             out.append((*m.span("host"), "Hostname"))

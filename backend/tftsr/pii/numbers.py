@@ -151,6 +151,7 @@ _ASCII_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 def _ipv4_spans(text: str, lower: str, spans: list[int], out: list) -> None:
     size = len(text)
+    separators, word_ends = _VERSION_SEPARATORS, _VERSION_WORD_ENDS
     for encoded in spans:
         start, end = encoded >> 34, encoded & _SPAN_END
         if start:
@@ -158,12 +159,17 @@ def _ipv4_spans(text: str, lower: str, spans: list[int], out: list) -> None:
             if before.isalnum() or before == "_" or (
                     before == "." and start >= 2 and text[start - 2] in _ASCII_ALNUM):
                 continue  # (?<!\w)(?<![A-Za-z0-9]\.): part of a longer word or dotted number
+            if before == "/" and start >= 2 and text[start - 2].isalpha() and text[end - 2:end] == ".0":
+                continue  # a product version (_is_version, inlined: addresses come by the thousand)
         if end < size:
             after = text[end]
             if after.isalnum() or after == "_":
                 continue  # (?!\w): a non-ASCII letter or digit
-        if not _is_version(text, lower, start, end):
-            out.append((start, end, "Ipv4"))
+        tail = lower[start - 5:start] if start >= 5 else lower[:start]
+        if tail.rstrip(separators)[-1:] in word_ends \
+                and _VERSION_REV.match(lower[start - 16 if start > 16 else 0:start][::-1]):
+            continue
+        out.append((start, end, "Ipv4"))
 
 
 def _nanp_ok(text: str, area: int) -> bool:

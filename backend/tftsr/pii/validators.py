@@ -119,15 +119,16 @@ def valid_hostname(name: str, in_url: bool = False) -> bool:
     """See ``_valid_hostname``; logs name the same hosts over and over, so
     answers are remembered (a bounded table)."""
     key = (name, in_url)
-    known = _HOSTS_SEEN.get(key)
+    known = HOSTS_SEEN.get(key)
     if known is None:
-        if len(_HOSTS_SEEN) >= 8192:
-            _HOSTS_SEEN.clear()
-        known = _HOSTS_SEEN[key] = _valid_hostname(name, in_url)
+        if len(HOSTS_SEEN) >= 8192:
+            HOSTS_SEEN.clear()
+        known = HOSTS_SEEN[key] = _valid_hostname(name, in_url)
     return known
 
 
-_HOSTS_SEEN: dict[tuple[str, bool], bool] = {}
+# (name, in_url) -> answer; the host finder looks here before calling
+HOSTS_SEEN: dict[tuple[str, bool], bool] = {}
 
 
 def _valid_hostname(name: str, in_url: bool) -> bool:
