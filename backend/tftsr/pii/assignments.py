@@ -119,7 +119,7 @@ def _value_ok(pii_type: str, key: str, value: str) -> bool:
     if pii_type == "PhoneNumber":
         if len(value) > 32:
             return False
-        digits = "".join(c for c in value if c.isdigit())
+        digits = "".join(filter(str.isdigit, value))
         return bool(_PHONE_VALUE.match(value)) and v.phone_digits_ok(digits) and len(digits) >= 10 \
             or (value.startswith("+") and v.phone_digits_ok(digits) and len(digits) >= 8)
     if pii_type == "Ssn":
@@ -456,7 +456,7 @@ def _looks_like_password(value: str) -> bool:
     letter), so the ordinary words of a sentence are not taken."""
     if len(value) < 4 or v.is_placeholder(value) or (value.isalpha() and value.isupper()):
         return False
-    return any(not c.isalpha() for c in value) or any(c.isupper() for c in value[1:])
+    return not value.isalpha() or any(map(str.isupper, value[1:]))
 
 
 def _arg_span(m: re.Match) -> tuple[int, int, bool]:

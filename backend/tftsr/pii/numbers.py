@@ -227,7 +227,7 @@ def find_phones(text: str, lower: str, out: list, scan=finditer) -> None:
         candidate = m.group()
         if candidate.count("(") != candidate.count(")"):
             continue
-        digits = "".join(c for c in candidate if "0" <= c <= "9")
+        digits = candidate.translate(_KEEP_ASCII_DIGITS)
         if len(digits) >= 8 and v.phone_digits_ok(digits):
             out.append((m.start(), m.end(), "PhoneNumber"))
     for m in scan(_PHONE_PAREN, text):
@@ -236,6 +236,9 @@ def find_phones(text: str, lower: str, out: list, scan=finditer) -> None:
 
 
 _NOT_DIGITS = {ord(c): None for c in "() .-"}
+# what a phone number's candidate (``_PHONE_PLUS``: ASCII digits and "+ .()-")
+# holds besides its digits
+_KEEP_ASCII_DIGITS = {ord(c): None for c in "+ .()-"}
 
 
 # --- phone numbers and SSNs written plainly, after a word that names them -------------

@@ -146,8 +146,18 @@ def _rules() -> list[tuple[re.Pattern, str, int, str, bool]]:
     for (rx, _), pattern in zip(a._CLI_SECRET, cli, strict=True):
         add(rx, [pattern], caseless=True)
     add(a._LONG_FLAG, ["--[a-z]"], caseless=True)
-    add(a._PASS_PHRASE, [f"pass{tail}[ \\t]" for tail in ("", "word", "phrase", "wd", "in", "out")],
-        caseless=True)
+    # "password" in prose: each branch up to the word that decides it, so that
+    # "Failed password for invalid user" (every sshd failure) reports nothing;
+    # options from the "-pass" their look-behind asks for
+    option = "pass(?:word|wd|in|out)?[ \\t]"
+    add(a._PASS_PHRASE, ["[ \\t]-" + option], shift=2, caseless=True)
+    add(a._PASS_PHRASE, ["store" + option], shift=5, caseless=True)
+    add(a._PASS_PHRASE, ["key" + option], shift=3, caseless=True)
+    word = "pass(?:word|phrase|wd)[ \\t]+"
+    add(a._PASS_PHRASE, [word + "(?:has|had|is|was|set|changed|reset|updated)[ \\t]",
+                         # (a character of the name can take four bytes)
+                         word + "for[ \\t]+(?:user[ \\t]+)?['\"]?[^\\s'\":]{1,256}['\"]?[ \\t]*:",
+                         word + "['\"]"], caseless=True)
     return rules
 
 
