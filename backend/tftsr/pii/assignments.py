@@ -184,14 +184,55 @@ _PAIR_NAME_REV = re.compile(
 def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
     """``(separator, key_start, key_end)`` for every separator that follows a
     key name ending in a known word, in text order."""
-    if scan is not finditer and not any(map(scan.may_match, _ASSIGN_REV)):
-        return []  # the prefilter saw no key before a separator: no text to reverse
-    rev = lower[::-1]
     n = len(lower)
     found = []
-    for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
-        found += [(n - m.end(1), n - m.end(2), n - m.start(2)) for m in scan(rx, rev)]
+    if scan is not finditer:
+        if not any(map(scan.may_match, _ASSIGN_REV)):
+            return []  # the prefilter saw no key before a separator
+        for rx in _ASSIGN_REV:
+            found += _keys_at(rx, lower, scan.starts[rx])
+    else:
+        rev = lower[::-1]
+        for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
+            found += [(n - m.end(1), n - m.end(2), n - m.start(2)) for m in scan(rx, rev)]
     found.sort()
+    return found
+
+
+# How much of the text before a separator ``_keys_at`` reverses: the
+# separator's two characters, blanks, a quote, four "-_." and the longest
+# word take 20, the rest of a key 120 more.
+_KEY_WINDOW = 200
+
+
+def _keys_at(rx: re.Pattern, lower: str, starts: list[int]) -> list[tuple[int, int, int]]:
+    """What ``rx.finditer(lower[::-1])`` finds, as ``_assignment_keys`` gives
+    it, from the positions (in the reversed text) where the prefilter says a
+    key can end: each tried on the ``_KEY_WINDOW`` characters before it,
+    reversed, instead of the whole text reversed. The window holds the whole
+    match unless the blanks after the separator take most of it, or the key
+    runs to its edge; then the whole text is reversed after all."""
+    n = len(lower)
+    found = []
+    rev = None
+    end = -1  # where the last match ends, in the reversed text
+    for pos in starts:
+        if pos < end:
+            continue
+        back = 2 if pos >= 2 else pos  # (the look-behind of ":" reads two characters)
+        cut = n - pos - _KEY_WINDOW
+        window = lower[cut if cut > 0 else 0:n - pos + back][::-1]
+        m = rx.match(window, back)
+        offset = pos - back
+        if cut > 0 and (len(window[back + 1:].lstrip(" \t:")) < _KEY_WINDOW - 60
+                        or (m is not None and m.end() == len(window))):
+            if rev is None:
+                rev = lower[::-1]
+            m = rx.match(rev, pos)
+            offset = 0
+        if m is not None:
+            end = offset + m.end()
+            found.append((n - offset - m.end(1), n - offset - m.end(2), n - offset - m.start(2)))
     return found
 
 
