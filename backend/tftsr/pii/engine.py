@@ -110,9 +110,10 @@ def resolve_overlaps(candidates: list[tuple[int, int, str]]) -> list[tuple[int, 
 def _resolve_cluster(cluster: list[tuple[int, int, str]], kept: list) -> None:
     if len(cluster) == 2:
         # the common case (an e-mail address and its domain's host name, an
-        # assignment and the token in it): two candidates that overlap
+        # assignment and the token in it): two candidates that overlap; the
+        # first wins a tie, as with min()
         a, b = cluster
-        kept.append(min(a, b, key=lambda c: (c[0] - c[1], RANK[c[2]], c[0])))
+        kept.append(a if (a[0] - a[1], RANK[a[2]], a[0]) <= (b[0] - b[1], RANK[b[2]], b[0]) else b)
         return
     chosen: list[tuple[int, int, str]] = []
     for cand in sorted(cluster, key=lambda c: (c[0] - c[1], RANK[c[2]], c[0])):

@@ -395,7 +395,7 @@ def find_ipv6(text: str, lower: str, out: list, scan=finditer) -> None:
     seen = [-1]  # where the text looked at for the last "::" ends
     if scan is not finditer or "::" in text:  # (the prefilter knows)
         for at in _pairs_after(text, scan, seen):
-            rev = _IPV6_REV.match(text[max(0, at - 40):at][::-1])
+            rev = _IPV6_REV.match(text[at - 40 if at > 40 else 0:at][::-1])
             start = at - rev.end()
             fwd = _IPV6_FWD.match(text, at + 2)
             end = fwd.end()
@@ -417,7 +417,7 @@ def find_ipv6(text: str, lower: str, out: list, scan=finditer) -> None:
                 candidate = candidate[:cut]
     for m in scan(_IPV6_FULL, text):
         colon = m.start()
-        rev = _HEX_REV.match(text[max(0, colon - 4):colon][::-1])
+        rev = _HEX_REV.match(text[colon - 4 if colon > 4 else 0:colon][::-1])
         if not rev:
             continue
         start = colon - rev.end()
