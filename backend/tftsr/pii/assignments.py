@@ -189,12 +189,15 @@ def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
     if scan is not finditer:
         if not any(map(scan.may_match, _ASSIGN_REV)):
             return []  # the prefilter saw no key before a separator
-        for rx in _ASSIGN_REV:
-            found += _keys_at(rx, lower, scan.starts[rx])
-    else:
-        rev = lower[::-1]
-        for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
-            found += [(n - m.end(1), n - m.end(2), n - m.start(2)) for m in scan(rx, rev)]
+        if sum(len(scan.starts[rx]) for rx in _ASSIGN_REV) * 256 < n:
+            # a few keys: each read from a window (cheaper than reversing the text)
+            for rx in _ASSIGN_REV:
+                found += _keys_at(rx, lower, scan.starts[rx])
+            found.sort()
+            return found
+    rev = lower[::-1]
+    for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
+        found += [(n - m.end(1), n - m.end(2), n - m.start(2)) for m in scan(rx, rev)]
     found.sort()
     return found
 

@@ -59,7 +59,7 @@ except ImportError:  # pragma: no cover - exercised where the wheel is missing
 
 MIN_CHARS = 4096
 DENSE_CHARS = 12  # more than one prefilter hit per this many characters: dense text
-_DENSE_START = 4096  # hits more than that density allows before a text is given up early
+_DENSE_START = 4096  # hits before the density so far can give a text up early
 
 _SOM = "start"  # position = start of the prefilter match + shift
 _REV = "rev"  # position in the reversed text = len(text) - end of the prefilter match
@@ -235,6 +235,7 @@ def positions(text: str) -> Positions | None:
     database, rules = _database()
     data = (text + "\n").encode("utf-8", "surrogatepass")  # "\n": what follows the last character
     budget = len(text) // DENSE_CHARS + 64
+    size = len(data)
     found: list[list[int]] = [[] for _ in rules]  # per pattern: start << 34 | end
     appends = [bucket.append for bucket in found]
     count = 0
@@ -243,9 +244,10 @@ def positions(text: str) -> Positions | None:
         nonlocal count
         count += 1
         # dense text: stop, the pure path scans it. Looked at every 1024 hits,
-        # also against the density so far, so that a crafted text is given up
-        # after its first few tens of kilobytes rather than most of it
-        if not count & 1023 and (count > budget or count > end // DENSE_CHARS + _DENSE_START):
+        # also as a forecast from the density so far (once there are a few
+        # thousand), so that a crafted text is given up after its first few
+        # tens of kilobytes rather than most of it
+        if not count & 1023 and (count > budget or count >= _DENSE_START and count * size > budget * end):
             return True
         appends[pattern_id](start << 34 | end)
         return None
