@@ -246,8 +246,11 @@ def _pair_name(text: str, lower: str, key_start: int, window: int) -> tuple[str,
     m = _PAIR_NAME_REV.match(lower[window:key_start][::-1])
     if not m:
         return None
-    start, end = key_start - m.end("name"), key_start - m.start("name")
-    start = max(start, lower.rfind("/", start, end) + 1)  # a path (/prod/db/password) names its leaf
+    rev_start, rev_end = m.span("name")
+    start, end = key_start - rev_end, key_start - rev_start
+    slash = lower.rfind("/", start, end)
+    if slash >= 0:
+        start = slash + 1  # a path (/prod/db/password) names its leaf
     return lower[start:end], text[start:end]
 
 
@@ -310,7 +313,9 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
                 continue
             key, written = pair
             query = False
-            pii_type = _key_type(key, written)
+            pii_type = key_types.get(pair, _UNKNOWN)
+            if pii_type is _UNKNOWN:
+                pii_type = _key_type(key, written)
         else:
             written = text[key_start:key_end]
             pii_type = key_types.get((key, written), _UNKNOWN)
