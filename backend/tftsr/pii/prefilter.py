@@ -155,8 +155,7 @@ def _rules() -> list[tuple[re.Pattern, str, int, str, bool]]:
     add(a._PASS_PHRASE, ["key" + option], shift=3, caseless=True)
     word = "pass(?:word|phrase|wd)[ \\t]+"
     add(a._PASS_PHRASE, [word + "(?:has|had|is|was|set|changed|reset|updated)[ \\t]",
-                         # (a character of the name can take four bytes)
-                         word + "for[ \\t]+(?:user[ \\t]+)?['\"]?[^\\s'\":]{1,256}['\"]?[ \\t]*:",
+                         word + "for[ \\t]+(?:user[ \\t]+)?['\"]?[^\\s'\":]+['\"]?[ \\t]*:",
                          word + "['\"]"], caseless=True)
     return rules
 
