@@ -162,11 +162,33 @@ def find_url_credentials(text: str, lower: str, out: list, scan=finditer) -> Non
             out.append((m.start(1), m.end() - 1, "UrlWithCredentials"))
 
 
-def _credential_ats(text: str, lower: str, scan=finditer) -> set[int]:
+def _credential_ats(text: str, lower: str, scan=finditer):
     """Where the "@" that ends the credential user-info of a URL is, for
     every such URL (what precedes that "@" is a password or token, not a
-    mailbox)."""
-    return {m.end() - 1 for m in scan(_URL_CREDS, text) if _url_userinfo(text, lower, m)}
+    mailbox): with the prefilter, from the URL expression's matches; without
+    it, asked of each "@" (one pass over every "://" costs more than looking
+    back from the few addresses)."""
+    if scan is not finditer:
+        return {m.end() - 1 for m in scan(_URL_CREDS, text) if _url_userinfo(text, lower, m)}
+    return _CredentialAt(text, lower) if "://" in text else ()
+
+
+class _CredentialAt:
+    """``at in _CredentialAt(text, lower)``: whether the "@" at ``at`` ends
+    the credential user-info of a URL. The user-info holds no "/", so the
+    URL's "://" is the last one before the "@", within the 517 characters a
+    match of ``_URL_CREDS`` can take."""
+
+    def __init__(self, text: str, lower: str) -> None:
+        self.text, self.lower = text, lower
+
+    def __contains__(self, at: int) -> bool:
+        text = self.text
+        scheme_end = text.rfind("://", at - 520 if at > 520 else 0, at)
+        if scheme_end < 0:
+            return False
+        m = _URL_CREDS.match(text, scheme_end)
+        return m is not None and m.end() - 1 == at and _url_userinfo(text, self.lower, m)
 
 
 def is_placeholder_password(value: str) -> bool:
@@ -221,7 +243,7 @@ def _emails(text: str, lower: str, out: list, scan=finditer) -> set[int]:
         if not (tld.islower() or tld.isupper()):
             continue
         if credential_ats is None:
-            credential_ats = _credential_ats(text, lower, scan) if scan is not finditer or "://" in text else ()
+            credential_ats = _credential_ats(text, lower, scan)
         if at in credential_ats:
             continue  # postgres://app:s3cr3t@db... : the URL's password
         bare = local.lstrip("+")
