@@ -6,7 +6,7 @@ import {
   Modal, openDialog, toast, Spinner, ErrorState, SeverityBadge, StatusBadge,
   Segmented, ChipInput, Field, useUid, Tag,
 } from '../lib/ui.js';
-import { useApp, navigate, issueHref, domainLabel } from '../lib/state.js';
+import { useApp, navigate, parseHash, issueHref, domainLabel } from '../lib/state.js';
 import {
   STATUS_LABEL, formatDateTime, relativeTime, humanize, shortId, inputToUtc, nowForInput, plural,
 } from '../lib/format.js';
@@ -146,7 +146,8 @@ function IssueView({ id, tab }) {
       deleted.current = true;
       await api.deleteIssue(issue.id);
       toast.success('Incident deleted');
-      navigate('/history');
+      // Leave the deleted incident for History, unless the user has already gone elsewhere.
+      if (parseHash().parts[1] === issue.id) navigate('/history');
     } catch (err) {
       deleted.current = false;
       toast.error(err);

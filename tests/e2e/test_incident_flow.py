@@ -135,6 +135,7 @@ def test_deleting_asks_first_unless_turned_off(page, served_app):
     page.get_by_test_id("issue-delete").click()
     page.get_by_test_id("confirm-ok").click()
     expect(page.get_by_test_id("issue-view")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"#/history$"))
     assert served_app.call("list_issues")["total"] == 0
 
     served_app.call("update_setting", key="confirm_delete", value=False)
