@@ -142,6 +142,7 @@ def test_deleting_asks_first_unless_turned_off(page, served_app):
     second = served_app.call("create_issue", title="Delete me at once", severity="low",
                              category="linux")["issue"]
     page.goto(served_app.base_url + f"/#/issue/{second['id']}")
+    expect(page.get_by_test_id("issue-title")).to_contain_text("Delete me at once")
     page.reload()
     expect(page.get_by_test_id("issue-title")).to_contain_text("Delete me at once")
     page.get_by_test_id("issue-delete").click()
