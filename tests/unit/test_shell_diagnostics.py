@@ -219,9 +219,53 @@ def test_kubectl_gets_the_incidents_kubeconfig_through_a_private_file(
 def test_the_session_key_is_the_program_and_its_verb():
     assert session_key("kubectl -n prod rollout restart deploy/api") == "kubectl rollout restart"
     assert session_key("kubectl --context=x delete pod web-1") == "kubectl delete"
-    assert session_key("sudo systemctl restart nginx") == "sudo"
     assert session_key("systemctl restart nginx") == "systemctl restart"
     assert session_key("LANG=C mkdir -p /tmp/x") == "mkdir"
+
+
+@pytest.mark.parametrize("command", [
+    "sudo systemctl restart nginx",             # a wrapper: the payload decides
+    "mkdir -p /tmp/a && kubectl delete deploy x",  # a chain
+    "uptime > /tmp/u",                          # a redirection
+    "kubectl get pods | xargs kubectl delete pod",
+    "touch $(cat /tmp/list)",
+    "/tmp/tools/mkdir x",                       # a path to some program
+    "LD_PRELOAD=/tmp/x.so mkdir a",             # changes what the program loads
+    "python3 -c 'print(1)'",                    # inline code
+    "bash -c 'mkdir x'",
+    "kubectl exec api-0 -- kill 1",             # runs a command given in its arguments
+    "docker run --rm alpine touch /x",
+])
+def test_allow_for_this_session_covers_only_the_same_command_when_program_and_verb_say_little(
+        command):
+    assert session_key(command) == command
+
+
+def test_a_session_rule_does_not_let_a_chain_through(fast, call, make_issue, provider,
+                                                    openai_fake, tmp_path):
+    issue = make_issue()
+    first, second, marker = tmp_path / "one", tmp_path / "two", tmp_path / "marker"
+    openai_fake.push_reply("", tool_calls=[
+        {"name": "run_diagnostic_command", "arguments": {"command": f"mkdir -p {first}", "reason": "a"}},
+        {"name": "run_diagnostic_command",
+         "arguments": {"command": f"mkdir -p {second} && touch {marker}", "reason": "b"}},
+    ])
+    openai_fake.push_reply("Done.")
+    events = EventLog(fast)
+    try:
+        sent = call("chat_message", issue_id=issue["id"], content="make both")
+        _answer_when_asked(fast, call, "allow_session")
+        asked = events.wait("approval_requested", timeout=30,
+                            proposal={"command": f"mkdir -p {second} && touch {marker}",
+                                      "reason": "b"})
+        call("decide_approval", approval_id=asked["id"], decision="deny")
+        kind, _ = events.wait_end(sent["message_id"], timeout=60)
+    finally:
+        events.close()
+    assert asked["proposal"]["command"] == f"mkdir -p {second} && touch {marker}"
+    assert asked["session_label"].endswith("(this exact command)")
+    assert kind == "ai_done" and first.is_dir()
+    assert not second.exists() and not marker.exists()
 
 
 def test_the_diagnostics_panel_runs_through_the_same_classifier_and_approval(fast, call, make_issue,

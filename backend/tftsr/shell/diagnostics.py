@@ -49,15 +49,38 @@ _VERBS = {
 _SUB_VERBS = {("kubectl", "rollout"), ("kubectl", "set")}
 
 
+# Programs that run another command, or code, given in their arguments: the program alone
+# says nothing of what runs, so "allow for this session" covers only the same command.
+_RUNS_PAYLOAD = {"sudo", "doas", "su", "pkexec", "env", "nohup", "timeout", "nice", "ionice",
+                 "stdbuf", "setsid", "chroot", "flock", "time", "command", "builtin", "exec",
+                 "xargs", "watch", "busybox", "find", "eval", "source", ".", "ssh", "sshpass",
+                 "script", "strace", "nsenter", "unshare", "runuser", "systemd-run", "at",
+                 "awk", "sed", "pwsh", "cmd"}
+# Shell syntax outside quotes (chains, pipes, redirections, substitutions, groups): the
+# command is more than one program and its verb.
+_SHELL_SYNTAX = re.compile(r"[;&|<>()`$\n\r{}]")
+
+
 def session_key(command: str) -> str:
     """The class "allow for this session" covers: the program and its verb
-    (``kubectl rollout restart``, ``systemctl restart``), never the arguments."""
-    words = command.strip().split()
+    (``kubectl rollout restart``, ``systemctl restart``), never the arguments — or the
+    exact command when the program and verb do not say what runs (a chain, a pipe, a
+    redirection, a wrapper such as ``sudo``, a shell or interpreter, a path to a program,
+    a variable that changes how programs load)."""
+    from tftsr.shell import rules
+
+    text = command.strip()
+    words = text.split()
     while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\S*", words[0]):
+        if rules.risky_variable(words[0].split("=", 1)[0]):
+            return text
         words = words[1:]  # NAME=value prefixes
-    if not words:
-        return command.strip()[:60]
-    program = words[0].rsplit("/", 1)[-1]
+    if not words or _SHELL_SYNTAX.search(classifier.unquoted(text)) or "/" in words[0] \
+            or "\\" in words[0]:
+        return text
+    program = rules.normalize(words[0])
+    if program in _RUNS_PAYLOAD or program in rules.SHELLS or program in rules.INTERPRETERS:
+        return text
     verbs = _VERBS.get(program)
     if verbs is None:
         return program
@@ -69,7 +92,15 @@ def session_key(command: str) -> str:
             if (program, word) in _SUB_VERBS and re.fullmatch(r"[a-z][a-z-]*", nxt):
                 key.append(nxt)
             break
+    if key[-1] in ("exec", "run", "debug"):  # runs a command given in its arguments
+        return text
     return " ".join(key)
+
+
+def session_label(command: str) -> str:
+    """How the class of :func:`session_key` reads to a person."""
+    key = session_key(command)
+    return f"{key} (this exact command)" if key == command.strip() else f"{key} … (any arguments)"
 
 
 def _timeout(app) -> int:
@@ -152,7 +183,7 @@ def propose(app, *, command: str, reason: str, issue_id: str | None, conversatio
             app, kind="shell", title="Run a command that changes state",
             proposal={"command": command, "reason": reason},
             classification=facts, pattern=command, session_key=session_key(command),
-            session_label=f"{session_key(command)} … (any arguments)",
+            session_label=session_label(command),
             conversation_id=conversation_id, issue_id=issue_id, message_id=message_id,
             cancel=cancel)
         if not decision.allowed:
