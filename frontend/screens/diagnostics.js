@@ -38,6 +38,17 @@ function ImportKubeconfigDialog({ onClose, onImported }) {
   const [content, setContent] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  async function pickFile(e) {
+    const file = e.target.files && e.target.files[0];
+    if (!file) return;
+    if (file.size > 1024 * 1024) {
+      setError('The file is larger than 1 MB; a kubeconfig is usually a few kilobytes.');
+      return;
+    }
+    setError(null);
+    setContent(await file.text());
+    if (!name) setName(file.name.slice(0, 100));
+  }
   async function submit(e) {
     e.preventDefault();
     setBusy(true);
@@ -60,6 +71,9 @@ function ImportKubeconfigDialog({ onClose, onImported }) {
         <input id="kc-name" class="input" maxlength="100" value=${name} onInput=${(e) => setName(e.target.value)}
           placeholder="prod-eu cluster" data-testid="kubeconfig-name" />
       </${Field}>
+      <${Field} label="From a file" htmlFor="kc-file" hint="Or paste it below.">
+        <input id="kc-file" class="input" type="file" onChange=${pickFile} data-testid="kubeconfig-file" />
+      </${Field}>
       <${Field} label="Kubeconfig (YAML)" htmlFor="kc-content" error=${error}
           hint="Stored encrypted in the database; kubectl gets it through a private temporary file for each run.">
         <textarea id="kc-content" class="input mono" rows="10" value=${content}
@@ -74,7 +88,7 @@ function KubeconfigPicker({ issue }) {
   const [suggest, setSuggest] = useState(null);
   const load = useCallback(() => {
     Promise.all([shell.listKubeconfigs(), shell.incidentKubeconfig(issue.id)])
-      .then(([list, mine]) => setState({ ...list, active_for_issue: mine.kubeconfig_id }))
+      .then(([list, mine]) => setState({ ...list, active_for_issue: mine.kubeconfig_id, context_for_issue: mine.context }))
       .catch((err) => setState({ error: err.message, items: [] }));
   }, [issue.id]);
   useEffect(load, [load]);
@@ -83,11 +97,14 @@ function KubeconfigPicker({ issue }) {
   }, []);
   if (!state) return html`<${Spinner} inline label="Loading kubeconfigs…" />`;
   const items = state.items || [];
-  const active = state.active_for_issue || '';
-  async function choose(id) {
+  // the incident's own choice, else the default every incident uses
+  const active = state.active_for_issue || state.active_kubeconfig_id || '';
+  const current = items.find((k) => k.id === active);
+  const context = current ? (state.active_for_issue && state.context_for_issue) || current.context : null;
+  async function choose(id, ctx) {
     try {
-      await shell.setActiveKubeconfig(id, issue.id);
-      toast.success('kubectl will use this kubeconfig for this incident.');
+      await shell.setActiveKubeconfig(id, issue.id, ctx);
+      toast.success(ctx ? `kubectl will use the context ${ctx} for this incident.` : 'kubectl will use this kubeconfig for this incident.');
       load();
     } catch (err) {
       toast.error(err);
@@ -108,6 +125,12 @@ function KubeconfigPicker({ issue }) {
       ${items.length ? null : html`<option value="">no kubeconfig imported</option>`}
       ${items.map((k) => html`<option key=${k.id} value=${k.id}>${k.name} — ${k.context}</option>`)}
     </select>
+    ${current && current.contexts.length > 1
+      ? html`<select class="input" aria-label="Context" value=${context} onChange=${(e) => choose(current.id, e.target.value)}
+          data-testid="kubeconfig-context">
+          ${current.contexts.map((c) => html`<option key=${c.name} value=${c.name}>${c.name}${c.namespace ? ' (namespace ' + c.namespace + ')' : ''}</option>`)}
+        </select>`
+      : null}
     <button class="btn btn-sm" data-testid="kubeconfig-import"
       onClick=${() => openDialog((close) => html`<${ImportKubeconfigDialog} onClose=${close} onImported=${load} />`)}>
       <${Icon} name="upload" /> Import…</button>
@@ -115,6 +138,11 @@ function KubeconfigPicker({ issue }) {
     ${suggest && suggest.exists && !items.length
       ? html`<button class="btn btn-sm btn-ghost" onClick=${importDefault} data-testid="kubeconfig-import-default">
           Use ~/.kube/config</button>`
+      : null}
+    ${current
+      ? html`<p class="subtle diag-kube-facts" data-testid="kubeconfig-facts">
+          ${'Contexts: ' + (current.contexts.map((c) => c.name).join(', ') || 'none')}
+          ${' · Clusters: ' + (current.clusters.map((c) => `${c.name} (${c.server})`).join(', ') || 'none')}</p>`
       : null}
   </div>`;
 }

@@ -67,3 +67,40 @@ def test_the_diagnostics_tab_runs_a_typed_command_and_refuses_a_destructive_one(
     expect(refused).to_have_count(1)
     expect(refused.get_by_test_id("diag-run-command")).to_have_text("rm -rf /")
     assert not page.problems, page.problems
+
+
+KUBECONFIG = ("apiVersion: v1\nkind: Config\ncurrent-context: prod-eu\n"
+              "clusters:\n- name: prod-eu\n  cluster:\n    server: https://10.20.0.1:6443\n"
+              "- name: staging\n  cluster:\n    server: https://10.30.0.1:6443\n"
+              "contexts:\n- name: prod-eu\n  context:\n    cluster: prod-eu\n    user: admin\n"
+              "- name: staging\n  context:\n    cluster: staging\n    user: admin\n"
+              "    namespace: payments\n"
+              "users:\n- name: admin\n  user:\n    token: abc123\n")
+
+
+def test_a_kubeconfig_imported_from_a_file_lists_its_contexts_and_the_incident_picks_one(
+        page, served_app, tmp_path, artifacts_dir):
+    issue = _issue(served_app)
+    config = tmp_path / "team-clusters.yaml"
+    config.write_text(KUBECONFIG)
+    page.goto(f"{served_app.base_url}/#/issue/{issue['id']}/diagnostics")
+    page.get_by_test_id("kubeconfig-import").click()
+    dialog = page.get_by_test_id("kubeconfig-dialog")
+    dialog.get_by_test_id("kubeconfig-file").set_input_files(str(config))
+    expect(dialog.get_by_test_id("kubeconfig-content")).to_have_value(KUBECONFIG)
+    expect(dialog.get_by_test_id("kubeconfig-name")).to_have_value("team-clusters.yaml")
+    dialog.get_by_test_id("kubeconfig-import-submit").click()
+    expect(page.get_by_test_id("kubeconfig-dialog")).to_have_count(0)
+
+    facts = page.get_by_test_id("kubeconfig-facts")
+    expect(facts).to_contain_text("Contexts: prod-eu, staging")
+    expect(facts).to_contain_text("staging (https://10.30.0.1:6443)")
+    expect(page.get_by_test_id("kubeconfig-select")).to_contain_text("team-clusters.yaml — prod-eu")
+    page.get_by_test_id("kubeconfig-context").select_option("staging")
+    expect(page.get_by_test_id("toast-success")).to_contain_text("staging")
+    chosen = served_app.call("get_incident_kubeconfig", issue_id=issue["id"])
+    assert chosen["context"] == "staging"
+    expect(page.get_by_test_id("kubeconfig-context")).to_have_value("staging")
+    assert "abc123" not in page.content()  # the content is never sent back to the page
+    page.screenshot(path=str(artifacts_dir / "diagnostics-kubeconfig.png"))
+    assert not page.problems, page.problems
