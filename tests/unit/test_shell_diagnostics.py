@@ -174,6 +174,13 @@ def test_a_destructive_command_is_refused_without_asking(fast, call, make_issue,
     assert "Refused" in _tool_result(openai_fake)
     [run] = _executions(fast)
     assert run["tier"] == 3 and run["approval_status"] == "denied" and run["exit_code"] is None
+    with fast.db.connection() as conn:  # the proposal itself is recorded too
+        [proposal] = conn.execute("SELECT command_template, tier, description, category"
+                                  " FROM shell_commands").fetchall()
+    assert dict(proposal) == {"command_template": f"rm -rf {keep}", "tier": 3,
+                              "description": "to see what is happening", "category": "assistant"}
+    actions = [e["action"] for e in call("get_audit_log", limit=50)["items"]]
+    assert "shell_command_refused" in actions
 
 
 def test_a_command_that_runs_too_long_is_killed(fast, call, make_issue, provider, openai_fake):
