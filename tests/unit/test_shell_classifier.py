@@ -764,6 +764,16 @@ def test_limits_and_odd_input():
 
 
 @pytest.mark.parametrize("text", [
+    "x'${'",                                      # bashlex once looped forever on these
+    "less +'!cat /proc/l${oadavg' file",
+    "ssh host 'dd${ if=/dev/zero of=/dev/sda'",
+])
+def test_a_word_with_an_unclosed_parameter_brace_is_refused_not_hung(text):
+    result = classify(text)
+    assert result.tier == 3 and "unparseable" in result.risk_factors
+
+
+@pytest.mark.parametrize("text", [
     "$(" * 10_000 + "ls" + ")" * 10_000,
     "(" * 10_000 + "ls" + ")" * 10_000,
     "((((((" * 2000 + "ls" + "))))))" * 2000,

@@ -36,8 +36,27 @@ def _bashlex():
     """The bash parser, imported on first use (it takes a noticeable share of start-up)."""
     import bashlex
     import bashlex.errors  # noqa: F401 - the submodule the walker catches errors from
+    import bashlex.subst
 
+    if not getattr(bashlex.subst, "_tftsr_guarded", False):
+        _guard_parameter_scan(bashlex)
     return bashlex
+
+
+def _guard_parameter_scan(bashlex) -> None:
+    """bashlex (0.18) loops forever on a word that holds ``${`` with no ``}`` after it,
+    even a quoted one such as ``x'${'``: its scanner takes ``find('}') == -1`` for the
+    end of the expansion and starts again from the front. Such a word is refused as
+    unparseable instead (tier 3), so every call still answers."""
+    scan = bashlex.subst._paramexpand
+
+    def guarded(parserobj, string, sindex):
+        if string.startswith("${", sindex) and string.find("}", sindex + 2) < 0:
+            raise bashlex.errors.ParsingError("bad substitution: no closing '}'", string, sindex)
+        return scan(parserobj, string, sindex)
+
+    bashlex.subst._paramexpand = guarded
+    bashlex.subst._tftsr_guarded = True
 
 @dataclass(frozen=True)
 class Classification:
