@@ -267,3 +267,41 @@ def test_the_configured_space_is_picked_even_from_a_list_of_all_spaces(fast, cal
         call("publish_document", document_id=doc["id"])
         [page] = confluence.page_list()
         assert page["spaceId"] == confluence.spaces["OPS"]["id"]
+
+
+def test_the_configured_space_is_found_where_keys_is_ignored_but_a_limit_is_kept(fast, call):
+    spaces = {f"S{i:02d}": f"Space {i}" for i in range(5)} | {"OPS": "Operations"}
+    with FakeConfluence(mode="cloud", spaces=spaces) as confluence:
+        original = confluence.get_spaces_v2
+
+        def keys_ignored(h, req):
+            req.query.pop("keys", None)  # every space, cut at the limit asked for (25 by default)
+            return original(h, req)
+
+        confluence.get_spaces_v2 = keys_ignored
+        call("save_integration", **confluence.settings())
+        assert "space OPS (Operations) is there" in call("test_integration", service="confluence")["message"]
+        _, doc = make_rca(call)
+        call("publish_document", document_id=doc["id"])
+        [page] = confluence.page_list()
+        assert page["spaceId"] == confluence.spaces["OPS"]["id"]
+
+
+def test_a_site_without_put_for_attachments_gets_the_chart_by_post(fast, call):
+    with FakeConfluence(mode="datacenter") as confluence:
+        original = confluence.route
+
+        def route(h, req):
+            if req.method == "PUT" and req.path.endswith("/child/attachment"):
+                return confluence.reply_text(h, 405, "Method Not Allowed", "text/plain")
+            return original(h, req)
+
+        confluence.route = route
+        call("save_integration", **confluence.settings())
+        _, doc = make_rca(call)
+        result = call("publish_document", document_id=doc["id"])
+        assert result["chart_attached"] is True and result["warnings"] == []
+        png = confluence.attachments[result["page_id"]]["tftsr-timeline.png"][0]
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        uploads = [r.method for r in confluence.requests if r.path.endswith("/child/attachment")]
+        assert uploads == ["PUT", "POST"]

@@ -72,7 +72,9 @@ def _space_missing(key: str) -> str:
 
 
 def _probe_v2(c: Connection, root: str, key: str | None, entity: tuple[str, str]) -> Response:
-    params = {"keys": key, "limit": 1} if key else {"limit": 1}
+    # With a key the site answers that space alone; no limit, so a site that lists every
+    # space anyway still includes it.
+    params = {"keys": key} if key else {"limit": 1}
     return c.request("GET", c.url("/api/v2/spaces", params, root=root), purpose="confluence_space",
                      entity_type=entity[0], entity_id=entity[1])
 
@@ -289,11 +291,17 @@ def _multipart(filename: str, data: bytes) -> tuple[bytes, str]:
 
 
 def _attach_chart(c: Connection, api: Api, page_id: str, png: bytes, entity: tuple[str, str]) -> None:
-    body, ctype = _multipart(ATTACHMENT_NAME, png)
-    answer = c.request("PUT", c.url(f"/rest/api/content/{page_id}/child/attachment", root=api.root),
-                       content=body, content_type=ctype, headers={"X-Atlassian-Token": "no-check"},
-                       purpose="confluence_attachment", entity_type=entity[0], entity_id=entity[1],
-                       rendered_from=chart_png.RENDERED_FROM)
+    """Add or update the chart attachment (``PUT``: create or update). A site without that
+    method gets ``POST`` (create), which is enough for a page that does not have it yet."""
+    url = c.url(f"/rest/api/content/{page_id}/child/attachment", root=api.root)
+    for method in ("PUT", "POST"):
+        body, ctype = _multipart(ATTACHMENT_NAME, png)
+        answer = c.request(method, url, content=body, content_type=ctype,
+                           headers={"X-Atlassian-Token": "no-check"}, purpose="confluence_attachment",
+                           entity_type=entity[0], entity_id=entity[1],
+                           rendered_from=chart_png.RENDERED_FROM)
+        if answer.status not in (404, 405, 501):  # 405/501: the method is not offered
+            break
     if answer.status not in (200, 201):
         raise c.failure(answer, doing="attach files to the page")
 
