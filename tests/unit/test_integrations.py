@@ -305,6 +305,29 @@ def test_every_send_is_audited_before_it_leaves_with_host_path_and_hash(fast, ca
     assert send["request_sha256"] == hashlib.sha256(req.body).hexdigest()
 
 
+def test_each_request_is_in_the_audit_log_when_it_arrives(fast, call, snow):
+    """The entry is written before the send: the fake looks for it as each request lands."""
+    seen: list[bool] = []
+    original = snow.route
+
+    def route(h, req):
+        with fast.db.connection() as conn:
+            last = conn.execute("SELECT details FROM audit_log WHERE action = 'egress_send'"
+                                " ORDER BY seq DESC LIMIT 1").fetchone()
+        details = json.loads(last["details"]) if last else {}
+        seen.append(details.get("request_sha256") == hashlib.sha256(req.body).hexdigest()
+                    and details.get("path") == req.path and details.get("service") == "servicenow")
+        return original(h, req)
+
+    snow.route = route
+    call("save_integration", **snow.settings())
+    call("test_integration", service="servicenow")
+    issue = call("create_issue", title="Disk full on build agents", severity="low", category="linux")["issue"]
+    call("create_external_incident", issue_id=issue["id"])
+    assert [r.method for r in snow.requests] == ["GET", "POST"]
+    assert seen == [True, True]
+
+
 def test_unknown_service_and_bad_arguments_are_refused(call):
     assert fails(call, "test_integration", service="jira").code == "invalid_argument"
     assert fails(call, "save_integration", service="confluence", base_url="ftp://x",

@@ -82,6 +82,9 @@ def test_one_servicenow_incident_whose_number_is_kept(fast, call, snow):
     links = call("get_integration_links", issue_id=issue["id"])["issue"]["servicenow"]
     assert links["remote_key"] == "INC0010001" and links["remote_id"] == record["sys_id"]
     assert links["url"] == f"{snow.base_url}/nav_to.do?uri=incident.do%3Fsys_id%3D{record['sys_id']}"
+    # The incident itself carries its record.
+    kept = call("get_issue", issue_id=issue["id"])["external_links"]["issue"]["servicenow"]
+    assert kept["remote_key"] == "INC0010001" and kept["url"] == links["url"]
     assert [e["number"] for e in entries(fast, "external_incident_created")] == ["INC0010001"]
     assert entries(fast, "external_incident_updated")[0]["service"] == "servicenow"
 

@@ -299,6 +299,7 @@ def detail(conn, issue_id: str) -> dict:
     from tftsr.docs import actions as doc_actions
     from tftsr.docs import store as doc_store
     from tftsr.evidence import images, logs
+    from tftsr.integrations import links as external_links
     from tftsr.issues import whys
 
     issue = get(conn, issue_id)
@@ -318,6 +319,8 @@ def detail(conn, issue_id: str) -> dict:
         "category_label": DOMAIN_LABELS.get(issue["category"] or "", issue["category"]),
         "action_items": doc_actions.list_for_issue(conn, issue_id),
         "documents": doc_store.list_for_issue(conn, issue_id),
+        # The ServiceNow record, Confluence pages and Azure DevOps work items made from it.
+        "external_links": external_links.for_issue(conn, issue_id),
         **record_view(issue, events),
     }
 
