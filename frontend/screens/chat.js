@@ -16,7 +16,7 @@ import { createStore, useStore, Modal, openDialog, confirmDialog, toast, Spinner
 import { navigate, issueHref, settingValue } from '../lib/state.js';
 import { relativeTime, formatDateTime, plural, humanize } from '../lib/format.js';
 import { hookApprovals, usePendingApprovals, ApprovalCard, SessionRules } from './approvals.js';
-import { takeChatContext } from './integrations.js';
+import { takeChatContext, openKnowledgeSearch, useIntegrationLinks, anyConfigured } from './integrations.js';
 import { typeLabel } from './evidence.js';
 
 // ---------------------------------------------------------------- commands
@@ -1000,6 +1000,13 @@ function Composer({ issue, logs, streaming, ensureConversation, onSent, onPendin
   const [err, setErr] = useState(null);
   const inputId = useUid('msg');
   const ref = useRef(null);
+  const [integrationLinks] = useIntegrationLinks(issue.id);
+
+  const searchKnowledge = async () => {
+    const picked = await openKnowledgeSearch(issue, (found) =>
+      setText((cur) => (cur.trim() ? `${cur.replace(/\s+$/, '')}\n\n${found}` : found)));
+    if (picked && ref.current) ref.current.focus();
+  };
 
   useEffect(() => {
     if (!streaming) setStopping(false);
@@ -1110,6 +1117,12 @@ function Composer({ issue, logs, streaming, ensureConversation, onSent, onPendin
             title="Attach a resource from an MCP server"><${Icon} name="layers" /> Resources${resources.length ? ` (${resources.length})` : ''}</button>
           ${resPicker ? html`<${ResourcePicker} attached=${resources} onChange=${setResources} onClose=${() => setResPicker(false)} />` : null}
         </div>
+        ${anyConfigured(integrationLinks)
+          ? html`<button class="btn btn-sm btn-ghost" onClick=${searchKnowledge} data-testid="chat-knowledge-search"
+              title="Search Confluence, ServiceNow and Azure DevOps and bring a result into this message">
+              <${Icon} name="search" /> Knowledge
+            </button>`
+          : null}
         <span class="ai-hint subtle"><kbd>Enter</kbd> send · <kbd>Shift</kbd>+<kbd>Enter</kbd> new line</span>
         <span class="spacer"></span>
         ${streaming

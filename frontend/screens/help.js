@@ -469,8 +469,9 @@ function IntegrationsHelp() {
         once if you switched that on.</li>
       <li><strong>Action items → Push to Azure DevOps</strong> creates one work item per action item (a Bug for immediate
         ones). Pushing again updates what changed and never duplicates; each item shows its work item’s link.</li>
-      <li><strong>Overview → Search team knowledge</strong> searches Confluence, ServiceNow knowledge articles and past
-        incidents, and Azure DevOps work items; <strong>Use in chat</strong> brings a result into the triage chat.</li>
+      <li><strong>Overview → Search team knowledge</strong> (or <strong>Knowledge</strong> beside the chat’s message box)
+        searches Confluence, ServiceNow knowledge articles and past incidents, and Azure DevOps work items;
+        <strong>Use in chat</strong> brings a result into the triage chat’s next message.</li>
     </ol>
     <div class="help-callout" data-testid="help-integrations-safety">
       <h3><${Icon} name="shield" size=${15} /> Safety</h3>

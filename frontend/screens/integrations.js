@@ -382,7 +382,7 @@ export function IncidentIntegrationsCard({ issue }) {
   if (!links) return null;
   const record = links.issue.servicenow || null;
   const snow = configured(links, 'servicenow');
-  const anyService = SERVICE_ORDER.some((s) => configured(links, s));
+  const anyService = anyConfigured(links);
   const resolvedHere = issue.status === 'resolved' || issue.status === 'closed';
 
   const run = async (what, fn) => {
@@ -429,7 +429,7 @@ export function IncidentIntegrationsCard({ issue }) {
         : record ? null : html`<${SetUpLink} service="servicenow" />`}
       ${anyService
         ? html`<button class="btn btn-sm" data-testid="knowledge-search-open"
-              onClick=${() => openDialog((close) => html`<${KnowledgeDialog} issue=${issue} onClose=${close} />`)}>
+              onClick=${() => openKnowledgeSearch(issue)}>
             <${Icon} name="search" size=${13} /> Search team knowledge
           </button>`
         : null}
@@ -498,7 +498,20 @@ export function takeChatContext(issueId) {
 
 const SERVICE_LABEL = { confluence: 'Confluence', servicenow: 'ServiceNow', azuredevops: 'Azure DevOps' };
 
-function KnowledgeDialog({ issue, onClose }) {
+/** Whether any of the three services is set up (from `useIntegrationLinks`). */
+export function anyConfigured(links) {
+  return SERVICE_ORDER.some((s) => configured(links, s));
+}
+
+/**
+ * Search the team's knowledge for an incident. The result the user picks goes to
+ * `onUse(text)` (the chat composer), or without it into the incident's chat.
+ */
+export function openKnowledgeSearch(issue, onUse) {
+  return openDialog((close) => html`<${KnowledgeDialog} issue=${issue} onClose=${close} onUse=${onUse} />`);
+}
+
+function KnowledgeDialog({ issue, onClose, onUse }) {
   const [query, setQuery] = useState('');
   const [busy, setBusy] = useState(false);
   const [found, setFound] = useState(null);
@@ -565,7 +578,8 @@ function KnowledgeDialog({ issue, onClose }) {
               <div class="kn-actions">
                 <button class="btn btn-sm" data-testid="knowledge-use-in-chat"
                   onClick=${() => {
-                    useInChat(issue.id, contextText(r));
+                    if (onUse) onUse(contextText(r));
+                    else useInChat(issue.id, contextText(r));
                     onClose(r);
                   }}><${Icon} name="activity" size=${13} /> Use in chat</button>
                 <button class="btn btn-sm btn-ghost" onClick=${() => copy(r)}><${Icon} name="copy" size=${13} /> Copy</button>

@@ -152,6 +152,18 @@ def test_knowledge_search_results_can_be_brought_into_the_chat(page, served_app,
         expect(page).to_have_url(re.compile(r"/chat$"))
         prompt = page.get_by_test_id("chat-composer").locator("textarea")
         expect(prompt).to_have_value(re.compile("Context from ServiceNow \\(Knowledge article\\): KB0010042"))
+
+        # From the chat itself: the picked result joins the message being written.
+        prompt.fill("What do we know already?")
+        page.get_by_test_id("chat-knowledge-search").click()
+        dialog = page.get_by_test_id("knowledge-dialog")
+        dialog.get_by_test_id("knowledge-result").filter(has_text="KB0010042").get_by_test_id(
+            "knowledge-use-in-chat").click()
+        expect(dialog).to_have_count(0)
+        expect(prompt).to_have_value(re.compile(
+            r"^What do we know already\?\n\nContext from ServiceNow \(Knowledge article\): KB0010042"))
+        expect(page).to_have_url(re.compile(r"/chat$"))
+        page.get_by_test_id("chat-composer").screenshot(path=str(artifacts_dir / "integrations-chat-knowledge.png"))
         assert page.problems == [], page.problems
 
 
