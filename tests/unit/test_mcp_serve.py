@@ -1,6 +1,6 @@
 """MCP through a real ``tftsr serve`` process and its HTTP API: add, discover, call and
 read over stdio and streamable HTTP; discovery at start; a loopback AI provider asking for
-an MCP tool, held until ``decide_approval``."""
+an MCP tool, held until ``decide_approval``: run on allow, refused on deny."""
 
 from __future__ import annotations
 
@@ -121,27 +121,39 @@ def test_enabled_servers_are_discovered_when_the_app_starts(tmp_path):
         second.stop()
 
 
+def _chat_asking_for(served, fake, tool_name, arguments, reply):
+    """A loopback provider, the test MCP server over stdio, and a chat message whose reply
+    asks for ``tool_name``; returns the chat_message result and the approval request."""
+    api(served, "add_ai_provider", name="Loopback", kind="openai", base_url=fake.base_url,
+        model="gpt-4o-mini", api_key=fake.key)
+    command, args = stdio_args()
+    server = api(served, "add_mcp_server", name="Checkout metrics", transport="stdio", command=command,
+                 args=args)
+    found = api(served, "discover_mcp_server", server_id=server["id"])
+    key = {t["name"]: t["tool_key"] for t in found["tools"]}[tool_name]
+    issue = api(served, "create_issue", title="Checkout 502s", severity="high",
+                category="application")["issue"]
+    fake.push_reply("", tool_calls=[{"name": key, "arguments": arguments}])
+    fake.push_reply(reply)
+    sent = api(served, "chat_message", issue_id=issue["id"], content="Read the incident notes.")
+    [item] = wait_for(lambda: api(served, "list_pending_approvals")["items"], what="an approval request")
+    assert item["kind"] == "mcp" and item["proposal"]["tool"] == tool_name
+    # held: the tool has not run and the provider has not heard back
+    assert not [e for e in api(served, "get_audit_log", limit=200)["items"]
+                if e["action"].startswith("mcp_tool")]
+    assert len(fake.chat_requests()) == 1
+    return sent, item
+
+
+def _wait_complete(served, sent):
+    wait_for(lambda: api(served, "get_conversation", conversation_id=sent["conversation_id"])
+             ["messages"][-1]["status"] == "complete", what="the reply to finish")
+
+
 def test_a_loopback_provider_gets_the_tool_answer_only_after_approval(served):
     fake = FakeOpenAI().start()
     try:
-        api(served, "add_ai_provider", name="Loopback", kind="openai", base_url=fake.base_url,
-                    model="gpt-4o-mini", api_key=fake.key)
-        command, args = stdio_args()
-        server = api(served, "add_mcp_server", name="Checkout metrics", transport="stdio", command=command,
-                             args=args)
-        found = api(served, "discover_mcp_server", server_id=server["id"])
-        key = {t["name"]: t["tool_key"] for t in found["tools"]}["leak_secrets"]
-        issue = api(served, "create_issue", title="Checkout 502s", severity="high",
-                            category="application")["issue"]
-        fake.push_reply("", tool_calls=[{"name": key, "arguments": {}}])
-        fake.push_reply("Done.")
-        sent = api(served, "chat_message", issue_id=issue["id"], content="Read the incident notes.")
-        [item] = wait_for(lambda: api(served, "list_pending_approvals")["items"], what="an approval request")
-        assert item["kind"] == "mcp" and item["proposal"]["tool"] == "leak_secrets"
-        # held: the tool has not run and the provider has not heard back
-        assert not [e for e in api(served, "get_audit_log", limit=200)["items"]
-                    if e["action"].startswith("mcp_tool")]
-        assert len(fake.chat_requests()) == 1
+        sent, item = _chat_asking_for(served, fake, "leak_secrets", {}, "Done.")
         assert api(served, "decide_approval", approval_id=item["id"], decision="allow_once")["decision"] == \
             "allow_once"
         wait_for(lambda: len(fake.chat_requests()) >= 2, what="the second provider request")
@@ -149,11 +161,29 @@ def test_a_loopback_provider_gets_the_tool_answer_only_after_approval(served):
         assert tool_message["role"] == "tool" and "Incident notes" in tool_message["content"]
         assert "oncall.lead@example.com" not in tool_message["content"]
         assert "Tr0ub4dor&3x" not in tool_message["content"] and PLANTED not in tool_message["content"]
-        wait_for(lambda: api(served, "get_conversation", conversation_id=sent["conversation_id"])
-                 ["messages"][-1]["status"] == "complete", what="the reply to finish")
+        _wait_complete(served, sent)
         audit = api(served, "get_audit_log", limit=200)["items"]
         result = next(e for e in audit if e["action"] == "mcp_tool_result")
         assert result["details"]["tool"] == "leak_secrets" and result["details"]["decision"] == "allow_once"
+    finally:
+        fake.stop()
+
+
+def test_a_denied_call_is_refused_and_the_provider_is_told(served):
+    fake = FakeOpenAI().start()
+    try:
+        sent, item = _chat_asking_for(served, fake, "echo", {"text": "ran anyway"}, "Understood.")
+        assert api(served, "decide_approval", approval_id=item["id"], decision="deny")["decision"] == "deny"
+        wait_for(lambda: len(fake.chat_requests()) >= 2, what="the second provider request")
+        tool_message = fake.chat_requests()[1].json["messages"][-1]
+        assert tool_message["role"] == "tool" and "denied by the user" in tool_message["content"]
+        assert "echo: ran anyway" not in tool_message["content"]
+        _wait_complete(served, sent)
+        audit = api(served, "get_audit_log", limit=200)["items"]
+        assert not [e for e in audit if e["action"].startswith("mcp_tool")]  # the tool never ran
+        decided = next(e for e in audit if e["action"] == "approval_decided")
+        assert decided["details"]["decision"] == "deny" and decided["details"]["proposal"]["tool"] == "echo"
+        assert api(served, "list_pending_approvals")["items"] == []
     finally:
         fake.stop()
 

@@ -196,6 +196,36 @@ def test_a_crash_during_an_approved_call_is_told_to_the_model(
     assert "stopped" in openai_fake.chat_requests()[1].json["messages"][-1]["content"]
 
 
+def test_stop_during_a_call_and_a_timeout_are_told_and_the_conversation_goes_on(
+        app, call, events, make_issue, provider, openai_fake, mcp_server):
+    call("set_mcp_tool_always_allow", server_id=mcp_server["id"], tool_name="hang", always_allow=True)
+    openai_fake.push_reply("", tool_calls=[{"name": KEY + "hang", "arguments": {}}])
+    sent = call("chat_message", issue_id=make_issue()["id"], content="wait for the slow query")
+    deadline = time.monotonic() + 30
+    while not [e for e in mcp_audit(call) if e["action"] == "mcp_tool_call"]:  # the call is in flight
+        assert time.monotonic() < deadline, "the hang tool was not called"
+        time.sleep(0.05)
+    assert call("stop_generation", message_id=sent["message_id"])["stopped"] is True
+    kind, done = events.wait_end(sent["message_id"], timeout=60)
+    assert kind == "ai_done" and done["status"] == "stopped"
+    stopped = call("get_conversation", conversation_id=sent["conversation_id"])["messages"][-1]
+    [row] = stopped["tool_calls"]
+    assert row["status"] == "error" and row["error"].startswith("Stopped while running the tool 'hang'")
+    assert mcp_audit(call)[-1]["details"]["status"] == "mcp_cancelled"
+
+    # the same conversation goes on; a tool that outlasts the server's timeout is told to the model
+    call("update_mcp_server", server_id=mcp_server["id"], timeout_seconds=2)
+    assert call("discover_mcp_server", server_id=mcp_server["id"])["status"] == "connected"
+    openai_fake.push_reply("", tool_calls=[{"name": KEY + "hang", "arguments": {}}])
+    openai_fake.push_reply("The metrics server is slow; carrying on without it.")
+    again = call("chat_message", conversation_id=sent["conversation_id"], content="try once more")
+    kind, done = events.wait_end(again["message_id"], timeout=90)
+    assert kind == "ai_done" and done["content"].endswith("carrying on without it.")
+    told = openai_fake.chat_requests()[-1].json["messages"][-1]["content"]
+    assert "did not answer within 2 s" in told and "Settings" in told
+    assert mcp_audit(call)[-1]["details"]["status"] == "mcp_timeout"
+
+
 # -- resources attached to a chat message by the user -----------------------------------------------------
 def test_a_resource_attached_to_a_message_reaches_the_provider_redacted(
         app, call, events, make_issue, provider, openai_fake, mcp_server):
