@@ -159,6 +159,28 @@ def test_edit_keeps_the_secret_disable_and_delete(page, served_app, stdio_server
     assert not page.problems, page.problems
 
 
+def test_always_allow_is_set_and_revoked_in_settings(page, served_app, stdio_server):
+    def echo_allowed():
+        tools = api(served_app, "get_mcp_server", server_id=stdio_server["id"])["tools"]
+        return {t["name"]: t["always_allow"] for t in tools}["echo"]
+
+    def echo_switch():
+        row = server_row(page, "Checkout metrics")
+        row.get_by_test_id("mcp-server-toggle").click()
+        return row.locator('[data-testid="mcp-tool"][data-tool-name="echo"]').get_by_test_id(
+            "mcp-tool-always-allow")
+
+    open_settings(page, served_app)
+    for before, after in (("false", "true"), ("true", "false")):  # set, then (after a reload) revoke
+        switch = echo_switch()
+        expect(switch).to_have_attribute("aria-checked", before)
+        switch.click()
+        expect(switch).to_have_attribute("aria-checked", after)
+        assert echo_allowed() is (after == "true")
+        page.reload()
+    assert not page.problems, page.problems
+
+
 def test_a_server_that_cannot_start_says_why(page, served_app):
     section = open_settings(page, served_app)
     section.get_by_test_id("mcp-server-add").click()
