@@ -146,6 +146,44 @@ def test_install_and_uninstall_from_the_command_line(data_home, tmp_path):
     assert nothing.returncode == 0 and "no TFTSR launcher" in nothing.stdout
 
 
+# Looks the icon up by name the way an icon theme does (Qt's loader: the hicolor theme's
+# index.theme says which folders hold which sizes) in the user's data folder and the system's.
+THEME_LOOKUP = r"""
+import json, sys
+from PyQt6.QtGui import QGuiApplication, QIcon
+app = QGuiApplication(sys.argv[:1])
+QIcon.setThemeSearchPaths([sys.argv[1] + "/icons", "/usr/share/icons"])
+QIcon.setThemeName("hicolor")
+icon = QIcon.fromTheme(sys.argv[2])
+print(json.dumps({"found": QIcon.hasThemeIcon(sys.argv[2]) and not icon.isNull(),
+                  "sizes": sorted(s.width() for s in icon.availableSizes())}))
+"""
+
+
+def resolve_icon(data_home: Path) -> dict:
+    if not Path("/usr/share/icons/hicolor/index.theme").is_file():
+        unavailable("the hicolor icon theme is not installed (Debian package hicolor-icon-theme, "
+                    "which imagemagick brings; build/setup.sh --test installs it)")
+    result = subprocess.run([sys.executable, "-c", THEME_LOOKUP, str(data_home), launcher.APP_ID],
+                            env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_icon_resolves_by_name_in_the_hicolor_theme(data_home):
+    """The entry's Icon= name is found by an icon-theme lookup after installing (at the
+    48x48 and 256x256 sizes written), and no longer after uninstalling."""
+    assert resolve_icon(data_home)["found"] is False
+    launcher.install()
+    keys = parse_desktop_file(data_home / "applications" / "org.tftsr.TFTSR.desktop")
+    found = resolve_icon(data_home)
+    assert found["found"] is True and {48, 256} <= set(found["sizes"]), found
+    assert keys["Icon"] == launcher.APP_ID
+    launcher.uninstall()
+    assert resolve_icon(data_home)["found"] is False
+
+
 def test_without_xdg_data_home_it_goes_to_the_home_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
