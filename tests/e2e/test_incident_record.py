@@ -19,6 +19,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.conftest import unavailable
+from tests.unit.test_docs_export import SPLIT_WORDS_JS, wide_table
 
 ZONE = "Asia/Tokyo"  # UTC+09:00 all year: a fixed, non-UTC zone for the user
 DAY = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
@@ -317,6 +318,38 @@ def test_a_screenshot_inserted_into_a_document_is_in_the_exported_pdf(page, serv
         assert im.convert("RGB").getpixel((50, 50)) == (220, 38, 38)
     subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "2", "-l", "2", str(pdf_path),
                     str(artifacts_dir / "incident-record-screenshot-page")], check=True)
+    assert not page.problems, page.problems
+
+
+def test_document_preview_tables_wrap_between_words(page, served_app, artifacts_dir):
+    """The preview beside the editor is narrow: its tables wrap between words, and a table
+    wider than the pane scrolls on its own instead of cutting words ("Unass igned")."""
+    issue = served_app.call("create_issue", title="Checkout 502 overnight", severity="high",
+                            category="application")["issue"]
+    served_app.call("set_issue_milestones", issue_id=issue["id"], impact_started=f"{DAY} 02:10",
+                    detected=f"{DAY} 02:14", acknowledged=f"{DAY} 02:16",
+                    mitigated=f"{DAY} 02:22", resolved=f"{DAY} 02:25")
+    served_app.call("create_action_item", issue_id=issue["id"], title="Add a leak detector to CI",
+                    kind="preventive")
+    doc = served_app.call("generate_postmortem", issue_id=issue["id"])
+    served_app.call("update_document", document_id=doc["id"],
+                    content_md=doc["content_md"] + "\n" + wide_table() + "\n")
+    page.goto(f"{served_app.base_url}/#/issue/{issue['id']}/documents/postmortem")
+    page.get_by_test_id("doc-view-split").click()
+    preview = page.get_by_test_id("doc-preview")
+    expect(preview.locator("td", has_text="Unassigned")).to_be_visible()
+    cells = '[data-testid="doc-preview"] th, [data-testid="doc-preview"] td'
+    for width in (1280, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        assert page.evaluate(SPLIT_WORDS_JS, cells) == [], width
+        # Only the wide table scrolls, not the pane or the page.
+        assert page.evaluate("() => { const p = document.querySelector('.doc-pane-preview');"
+                             " return p.scrollWidth <= p.clientWidth; }"), width
+        assert page.evaluate("() => document.documentElement.scrollWidth"
+                             " <= document.documentElement.clientWidth"), width
+        preview.locator("table").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / f"incident-record-preview-tables-{width}.png"))
     assert not page.problems, page.problems
 
 

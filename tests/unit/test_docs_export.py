@@ -244,20 +244,79 @@ def test_html_states_the_facts_once(call, rca):
     assert "<dl" not in html
 
 
-def test_pdf_tables_wrap_between_words(call, make_issue, tmp_path):
-    issue = make_issue(title="Wide table")
-    doc = call("generate_rca", issue_id=issue["id"])
-    words = ["Uploaded", "Redaction", "Observability", "Configuration", "Synchronisation",
-             "Troubleshooting", "Acknowledgement", "Notifications"]
+WIDE_WORDS = ["Uploaded", "Redaction", "Observability", "Configuration", "Synchronisation",
+              "Troubleshooting", "Acknowledgement", "Notifications"]
+
+
+def wide_table() -> str:
+    """Seven columns of long words: wider than a page unless the type shrinks."""
+    words = WIDE_WORDS
     header = "| " + " | ".join(words[:7]) + " |"
     row = "| " + " | ".join(" ".join(words[(i + j) % len(words)] for j in range(5))
                             for i in range(7)) + " |"
-    table = "\n".join([header, "|" + "---|" * 7, row, row])
+    return "\n".join([header, "|" + "---|" * 7, row, row])
+
+
+def test_pdf_tables_wrap_between_words(call, make_issue, tmp_path):
+    issue = make_issue(title="Wide table")
+    doc = call("generate_rca", issue_id=issue["id"])
+    words = WIDE_WORDS
     saved = call("update_document", document_id=doc["id"],
-                 content_md=doc["content_md"] + "\n" + table + "\n")
+                 content_md=doc["content_md"] + "\n" + wide_table() + "\n")
     _, data = _export(call, saved["id"], "pdf")
     path = tmp_path / "wide.pdf"
     path.write_bytes(data)
     tokens = set(_pdf_text(path).split())
     for word in words:
         assert word in tokens, f"{word} was broken across lines"
+
+
+# Letters of one word of a table cell that end up on two lines ("Uploade" / "d"), as a
+# reader sees them. Letter runs only: a date may break after a hyphen, and an id or hash
+# in code may break anywhere.
+SPLIT_WORDS_JS = """(selector) => {
+  const split = [];
+  for (const cell of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (n.parentElement.closest('code')) continue;
+      for (const m of n.data.matchAll(/\\p{L}+/gu)) {
+        const r = document.createRange();
+        r.setStart(n, m.index);
+        r.setEnd(n, m.index + m[0].length);
+        const lines = new Set([...r.getClientRects()].filter((x) => x.width > 0)
+          .map((x) => Math.round(x.top)));
+        if (lines.size > 1) split.push(m[0]);
+      }
+    }
+  }
+  return split;
+}"""
+
+
+def test_html_tables_wrap_between_words_on_paper(call, make_issue, browser, tmp_path):
+    """The HTML export printed on A4 (about 673 CSS pixels between the margins): no word of
+    a table cell is cut in two, and the widest table is printed whole (scaled to fit)."""
+    issue = make_issue(title="Printed tables")
+    call("set_issue_milestones", issue_id=issue["id"], impact_started="2026-03-01 02:10",
+         detected="2026-03-01 02:14", acknowledged="2026-03-01 02:16",
+         mitigated="2026-03-01 02:22", resolved="2026-03-01 02:25")
+    call("create_action_item", issue_id=issue["id"], title="Add a leak detector to CI",
+         kind="preventive")
+    doc = call("generate_postmortem", issue_id=issue["id"])
+    saved = call("update_document", document_id=doc["id"],
+                 content_md=doc["content_md"] + "\n" + wide_table() + "\n")
+    result, _ = _export(call, saved["id"], "html")
+    context = browser.new_context(viewport={"width": 673, "height": 900})
+    try:
+        page = context.new_page()
+        page.emulate_media(media="print")
+        page.goto(Path(result["path"]).resolve().as_uri())
+        assert page.locator("td", has_text="Acknowledged 2026-03-01 02:16:00").count() == 1
+        assert page.evaluate(SPLIT_WORDS_JS, "th, td") == []
+        pdf = tmp_path / "printed.pdf"
+        page.pdf(path=str(pdf), format="A4")
+    finally:
+        context.close()
+    tokens = set(_pdf_text(pdf).split())
+    assert set(WIDE_WORDS) <= tokens  # every column printed, none cut off at the edge

@@ -183,8 +183,12 @@ blockquote { margin: 12px 0; padding: 8px 14px; border-left: 4px solid #d97706;
 blockquote p { margin: 4px 0; }
 table { border-collapse: collapse; width: 100%; margin: 12px 0 18px; font-size: 13px; }
 th { background: #2563eb; color: #fff; text-align: left; }
+/* A column is never narrower than its longest word, so cells wrap between words (a
+   table wider than the paper is scaled to fit when printed); code and links may break
+   anywhere. */
 th, td { padding: 5px 8px; border-bottom: 1px solid #e5e7eb; vertical-align: top;
-  overflow-wrap: anywhere; }
+  overflow-wrap: break-word; }
+th code, td code, th a, td a { overflow-wrap: anywhere; }
 tbody tr:nth-child(even) { background: #f8fafc; }
 figure.timeline-chart { margin: 12px 0 20px; padding: 10px; border: 1px solid #e5e7eb;
   border-radius: 4px; }
