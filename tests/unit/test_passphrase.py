@@ -314,6 +314,57 @@ def test_portable_mode_cannot_be_switched_off_and_enabling_twice_is_refused(env)
         app.close()
 
 
+@pytest.fixture
+def recording_keyring(monkeypatch):
+    """A working OS keyring (TFTSR_NO_KEYRING unset) that records every call made to it."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class Recording(KeyringBackend):
+        priority = 1
+
+        def __init__(self):
+            super().__init__()
+            self.calls, self.stored = [], {}
+
+        def get_password(self, service, username):
+            self.calls.append(("get", service))
+            return self.stored.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.calls.append(("set", service))
+            self.stored[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.calls.append(("delete", service))
+            self.stored.pop((service, username), None)
+
+    monkeypatch.delenv("TFTSR_NO_KEYRING", raising=False)
+    previous = keyring.get_keyring()
+    ring = Recording()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+def test_a_portable_folder_never_asks_the_os_keyring(env, recording_keyring, monkeypatch):
+    """First start, a later start and a passphrase change in portable mode make no call to
+    a working OS keyring; an installed app next to it does use that keyring."""
+    data_dir = env / "stick" / "data"
+    fast_salt(data_dir)
+    portable_app(data_dir).close()
+    app = portable_app(data_dir)
+    try:
+        dispatch(app, "change_passphrase", {"current": FIRST, "new": SECOND})
+    finally:
+        app.close()
+    portable_app(data_dir, SECOND).close()
+    assert recording_keyring.calls == []
+    monkeypatch.delenv("TFTSR_DB_KEY")
+    open_app(env / "installed").close()
+    assert ("set", config.KEYRING_SERVICE) in recording_keyring.calls, recording_keyring.calls
+
+
 def test_a_failed_rekey_leaves_the_database_unchanged_and_usable(installed):
     app, data_dir, sealed, issue_id = installed
     before_key = app.key
