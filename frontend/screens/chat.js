@@ -18,6 +18,7 @@ import { relativeTime, formatDateTime, plural, humanize } from '../lib/format.js
 import { hookApprovals, usePendingApprovals, ApprovalCard, SessionRules } from './approvals.js';
 import { takeChatContext, openKnowledgeSearch, useIntegrationLinks, anyConfigured } from './integrations.js';
 import { typeLabel } from './evidence.js';
+import { OutputRedactedNote } from './diagnostics.js';
 
 // ---------------------------------------------------------------- commands
 export const ai = {
@@ -881,7 +882,7 @@ function CommandRun({ call: c }) {
       ${c.error ? html`<p class="ai-command-refused" data-testid="chat-command-refused">${c.error}</p>` : null}
       ${c.status === 'ok' ? html`<pre class="ai-command-output" data-testid="chat-command-output">${output || '(no output)'}</pre>` : null}
       ${r.note ? html`<p class="subtle">${r.note}</p>` : null}
-      ${c.redactions ? html`<p class="subtle" data-testid="chat-command-redacted">${plural(c.redactions, 'value')} redacted before the assistant saw the output.</p>` : null}
+      <${OutputRedactedNote} count=${c.redactions} labels=${c.redacted_labels} testid="chat-command-redacted" />
     </div>
   </details>`;
 }

@@ -8,8 +8,9 @@ import { call } from '../lib/commands.js';
 import { on } from '../lib/events.js';
 import { Icon } from '../lib/icons.js';
 import { Modal, openDialog, toast, Spinner, EmptyState, Field, useDebounced } from '../lib/ui.js';
-import { formatDateTime } from '../lib/format.js';
+import { formatDateTime, plural } from '../lib/format.js';
 import { hookApprovals, usePendingApprovals, ApprovalCard, CodeText } from './approvals.js';
+import { formatBytes, formatCount } from './evidence.js';
 
 export const shell = {
   classify: (command) => call('classify_command', { command }),
@@ -147,6 +148,26 @@ function KubeconfigPicker({ issue }) {
   </div>`;
 }
 
+/** "2 values redacted before the result went to the assistant: Email address, GitHub
+ * token." under a command's output (in the chat and in this tab); nothing when none were.
+ * The result is the command line and its output, as sent. */
+export function OutputRedactedNote({ count, labels, testid }) {
+  if (!count) return null;
+  const named = (labels || []).length ? ': ' + labels.join(', ') : '';
+  return html`<p class="subtle diag-redacted" data-testid=${testid} data-count=${count}
+      title="Counted over the command line and its output, as they were sent to the assistant">
+    <${Icon} name="shield" size=${12} />
+    <span>${plural(count, 'value')} redacted before the result went to the assistant${named}.</span></p>`;
+}
+
+/** Size and SHA-256 of exactly the bytes the command wrote (before anything was cut). */
+function OutputFacts({ run }) {
+  if (run.output_bytes == null) return null;
+  return html`<p class="subtle diag-run-facts" data-testid="diag-run-facts">
+    <span data-testid="diag-run-size" title=${formatCount(run.output_bytes) + ' bytes'}>Output ${formatBytes(run.output_bytes)}</span>
+    <span> · SHA-256 </span><code class="mono" data-testid="diag-run-sha256">${run.output_sha256}</code></p>`;
+}
+
 function ExecutionRow({ run }) {
   const output = [run.stdout, run.stderr].filter(Boolean).join('\n');
   const state = run.approval_status === 'denied' ? 'not run' : run.exit_code == null ? '—' : 'exit ' + run.exit_code;
@@ -161,6 +182,8 @@ function ExecutionRow({ run }) {
       ${run.approval_status === 'denied'
         ? html`<p class="subtle">Refused or denied — nothing ran.</p>`
         : html`<pre class="diag-output" data-testid="diag-run-output">${output || '(no output)'}</pre>`}
+      <${OutputFacts} run=${run} />
+      <${OutputRedactedNote} count=${run.redactions} labels=${run.redacted_labels} testid="diag-run-redacted" />
     </details>
   </li>`;
 }

@@ -1,9 +1,12 @@
 """Diagnostics in the browser: the assistant proposes a command that changes state, the
 approval card appears in the chat with the exact command, tier and reason; Allow once
 runs it and the output shows. The Diagnostics tab runs a typed command and refuses a
-destructive one."""
+destructive one. How many values the PII gate redacted from a result, and the output's
+size and SHA-256, are still shown once the reply is complete and after a reload."""
 
 from __future__ import annotations
+
+import hashlib
 
 from playwright.sync_api import expect
 
@@ -66,6 +69,48 @@ def test_the_diagnostics_tab_runs_a_typed_command_and_refuses_a_destructive_one(
     refused = page.locator('[data-testid="diag-run"][data-tier="3"]')
     expect(refused).to_have_count(1)
     expect(refused.get_by_test_id("diag-run-command")).to_have_text("rm -rf /")
+    assert not page.problems, page.problems
+
+
+def test_the_redaction_notice_and_output_facts_stay_after_the_reply_and_a_reload(
+        page, served_app, artifacts_dir):
+    email, token = "pager.owner@payments-corp.example.com", "ghp_Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF9eD8c"
+    line = f"owner {email} token {token} pods=3"
+    with FakeOpenAI() as fake:
+        served_app.call("add_ai_provider", name="Loopback", kind="openai", base_url=fake.base_url,
+                        model="gpt-4o-mini", api_key=fake.key)
+        issue = _issue(served_app)
+        fake.push_reply("", tool_calls=[{"name": "run_diagnostic_command",
+                                         "arguments": {"command": f"printf '{line}\\n'",
+                                                       "reason": "who owns the pager"}}])
+        fake.push_reply("Three pods are running.")
+        page.goto(f"{served_app.base_url}/#/issue/{issue['id']}/chat")
+        page.get_by_test_id("chat-input").fill("Who owns the pager?")
+        page.get_by_test_id("chat-send").click()
+        expect(page.locator('[data-testid="chat-message"][data-role="assistant"][data-status="complete"]')
+               ).to_contain_text("Three pods are running.")
+    [run] = served_app.call("list_command_executions", issue_id=issue["id"])["items"]
+    count = run["redactions"]
+    assert count >= 2 and {"Email address", "GitHub token"} <= set(run["redacted_labels"])
+    notice = (f"{count} values redacted before the result went to the assistant: "
+              f"{', '.join(run['redacted_labels'])}.")
+
+    expect(page.get_by_test_id("chat-command-redacted")).to_have_text(notice)  # reply complete
+    page.reload()
+    expect(page.get_by_test_id("chat-command-output")).to_contain_text(email)  # shown locally
+    expect(page.get_by_test_id("chat-command-redacted")).to_have_text(notice)
+    page.get_by_test_id("chat-command-run").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts_dir / "diagnostics-chat-redaction-notice.png"))
+
+    page.goto(f"{served_app.base_url}/#/issue/{issue['id']}/diagnostics")
+    row = page.get_by_test_id("diag-run")
+    row.locator("summary").click()
+    expect(row.get_by_test_id("diag-run-redacted")).to_have_text(notice)
+    size = len((line + "\n").encode())
+    expect(row.get_by_test_id("diag-run-size")).to_have_text(f"Output {size} B")
+    expect(row.get_by_test_id("diag-run-sha256")).to_have_text(
+        hashlib.sha256((line + "\n").encode()).hexdigest())
+    page.screenshot(path=str(artifacts_dir / "diagnostics-tab-output-facts.png"))
     assert not page.problems, page.problems
 
 

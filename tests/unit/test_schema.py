@@ -144,6 +144,8 @@ SEED_COLUMNS: dict[str, list[tuple[str, str, int, str | None, int]]] = {
         ("exit_code", "INTEGER", 0, None, 0), ("stdout", "TEXT", 0, None, 0),
         ("stderr", "TEXT", 0, None, 0), ("execution_time_ms", "INTEGER", 0, None, 0),
         ("executed_at", "TEXT", 1, NOW, 0),
+        ("output_bytes", "INTEGER", 0, None, 0), ("output_sha256", "TEXT", 0, None, 0),  # 044
+        ("tool_call_id", "TEXT", 0, None, 0),  # 044
     ],
     "approval_decisions": [
         ("id", "TEXT", 0, None, 1), ("command_pattern", "TEXT", 1, None, 0),

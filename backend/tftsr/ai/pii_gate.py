@@ -44,9 +44,9 @@ def redact_text(text: str, *, gate: Gate | None = None) -> tuple[str, list[Redac
 def notice_for(removed: list[Redaction]) -> str | None:
     if not removed:
         return None
-    from tftsr.pii.spans import LABELS
+    from tftsr.pii.spans import type_labels
 
-    types = sorted({LABELS.get(r.pii_type, r.pii_type) for r in removed})
+    types = type_labels(r.pii_type for r in removed)
     n = len(removed)
     return (f"{n} item{'s were' if n != 1 else ' was'} removed before sending: {', '.join(types)}.")
 

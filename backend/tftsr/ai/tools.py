@@ -28,7 +28,8 @@ from tftsr.ai.base import (
     Usage,
 )
 from tftsr.db.ids import now_text, uuid7
-from tftsr.egress.gate import Gate, cut
+from tftsr.egress.gate import Gate, Redaction, cut
+from tftsr.pii.spans import type_labels
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class ToolContext:
     message_id: str
     extra: dict[str, Any] = field(default_factory=dict)
     cancel: Cancellation | None = None  # Stop: a handler waiting for approval gives up
+    call_id: str | None = None  # the ai_tool_calls row of the call being handled
 
 
 @dataclass
@@ -106,11 +108,21 @@ def _call_to_dict(row: dict) -> dict:
                 out[key] = json.loads(out[key])
             except ValueError:
                 out[key] = {"raw": out[key]}
+    types = out.get("redacted_types")
+    if isinstance(types, str):
+        try:
+            types = json.loads(types)
+        except ValueError:
+            types = []
+    out["redacted_types"] = types if isinstance(types, list) else []
+    out["redacted_labels"] = type_labels(out["redacted_types"])
     return out
 
 
+# redactions / redacted_types: what the PII gate replaced in the result before the model
+# saw it (migration 044; NULL while the call runs).
 CALL_COLUMNS = ("id, message_id, seq, call_id, tool_name, arguments, result, status, error,"
-                " created_at, completed_at")
+                " created_at, completed_at, redactions, redacted_types")
 
 
 def list_calls(conn, message_ids: list[str]) -> dict[str, list[dict]]:
@@ -130,22 +142,30 @@ def _store_call(app, message_id: str, seq: int, call: ToolCall) -> dict:
     row = {"id": uuid7(), "message_id": message_id, "seq": seq, "call_id": call.id,
            "tool_name": call.name[:200], "arguments": json.dumps(call.arguments, ensure_ascii=False),
            "result": None, "status": "pending", "error": None, "created_at": now_text(),
-           "completed_at": None}
+           "completed_at": None, "redactions": None, "redacted_types": None}
     with app.db.transaction() as conn:
         conn.execute(f"INSERT INTO ai_tool_calls ({CALL_COLUMNS}) VALUES (:id, :message_id, :seq,"
                      " :call_id, :tool_name, :arguments, :result, :status, :error, :created_at,"
-                     " :completed_at)", row)
+                     " :completed_at, :redactions, :redacted_types)", row)
     return _call_to_dict(row)
 
 
-def _complete_call(app, call_row: dict, result: dict | None, error: str | None) -> dict:
+def _complete_call(app, call_row: dict, result: dict | None, error: str | None,
+                   removed: list[Redaction]) -> dict:
+    """Store the result (as the tool returned it; shown only on this machine) and how many
+    values of which types the PII gate replaced before the model saw it."""
     status = "error" if error else "ok"
     done = now_text()
     result_text = json.dumps(result, ensure_ascii=False) if result is not None else None
+    types = sorted({r.pii_type for r in removed})
     with app.db.transaction() as conn:
-        conn.execute("UPDATE ai_tool_calls SET result = ?, status = ?, error = ?, completed_at = ?"
-                     " WHERE id = ?", (result_text, status, error, done, call_row["id"]))
-    return {**call_row, "result": result, "status": status, "error": error, "completed_at": done}
+        conn.execute("UPDATE ai_tool_calls SET result = ?, status = ?, error = ?, completed_at = ?,"
+                     " redactions = ?, redacted_types = ? WHERE id = ?",
+                     (result_text, status, error, done, len(removed), json.dumps(types),
+                      call_row["id"]))
+    return {**call_row, "result": result, "status": status, "error": error, "completed_at": done,
+            "redactions": len(removed), "redacted_types": types,
+            "redacted_labels": type_labels(types)}
 
 
 def execute(registry: ToolRegistry, ctx: ToolContext, call: ToolCall) -> tuple[dict | None, str | None]:
@@ -210,14 +230,16 @@ def run_tool_loop(client: ProviderBase, request: ChatRequest, *, registry: ToolR
             seq += 1
             row = _store_call(ctx.app, ctx.message_id, seq, call)
             on_tool_call(row)
-            output, error = execute(registry, ctx, call)
-            row = _complete_call(ctx.app, row, output, error)
+            ctx.call_id = row["id"]
+            try:
+                output, error = execute(registry, ctx, call)
+            finally:
+                ctx.call_id = None
             # What a tool returns (command output, an MCP server's answer) reaches the model
             # only through the PII gate, redacted first and cut after.
             payload = json.dumps(output if error is None else {"error": error}, ensure_ascii=False)
             payload, removed = gate.redact(payload)
-            row = {**row, "redactions": len(removed),
-                   "redacted_types": sorted({r.pii_type for r in removed})}
+            row = _complete_call(ctx.app, row, output, error, removed)
             made.append(row)
             on_tool_call(row)
             messages.append(Message("tool", cut(payload, MAX_RESULT_CHARS, " [… cut]"),

@@ -130,3 +130,8 @@ LABELS = {
     "GitHubToken": "GitHub token", "GitLabToken": "GitLab token", "SlackToken": "Slack token",
     "SecretAssignment": "Secret", "Manual": "Marked by hand",
 }
+
+
+def type_labels(types) -> list[str]:
+    """The distinct types given, as people name them, sorted (an unknown type as is)."""
+    return sorted({LABELS.get(t, t) for t in types if isinstance(t, str)})

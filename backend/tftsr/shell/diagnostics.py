@@ -9,14 +9,17 @@ One path for every command, whoever proposes it:
 3. The exact string that was classified runs (:mod:`tftsr.shell.runner`) with a timeout,
    in its own process group, with a clean environment; ``kubectl`` gets the incident's
    kubeconfig through a private temporary file.
-4. ``shell_commands`` (what was proposed), ``command_executions`` (what ran, how it ended)
-   and the audit log record it. The output the model sees has passed the PII gate
-   (done for every tool result in :func:`tftsr.ai.tools.run_tool_loop`).
+4. ``shell_commands`` (what was proposed), ``command_executions`` (what ran, how it ended:
+   tier, decision, exit code, duration, output size and SHA-256 of the output bytes) and
+   the audit log record it. The output the model sees has passed the PII gate (done for
+   every tool result in :func:`tftsr.ai.tools.run_tool_loop`, which stores how many values
+   it replaced with the tool call that ``command_executions.tool_call_id`` points to).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -27,6 +30,7 @@ from tftsr.ai.tools import Tool, ToolContext, ToolError, tool_provider
 from tftsr.approvals import request_approval
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
+from tftsr.pii.spans import type_labels
 from tftsr.shell import classifier, kubeconfig, runner
 
 log = logging.getLogger(__name__)
@@ -121,12 +125,12 @@ def _remember_proposal(conn, command: str, tier: int, description: str, category
 
 
 def _record_refusal(app, *, command: str, tier: int, issue_id: str | None, status: str,
-                    why: str, source: str) -> str:
+                    why: str, source: str, tool_call_id: str | None) -> str:
     execution_id = uuid7()
     with app.db.transaction() as conn:
         conn.execute("INSERT INTO command_executions (id, issue_id, command, tier, approval_status,"
-                     " executed_at) VALUES (?, ?, ?, ?, 'denied', ?)",
-                     (execution_id, issue_id, command, tier, now_text()))
+                     " executed_at, tool_call_id) VALUES (?, ?, ?, ?, 'denied', ?, ?)",
+                     (execution_id, issue_id, command, tier, now_text(), tool_call_id))
         audit_record(conn, "shell_command_refused", "command_execution", execution_id,
                      {"issue_id": issue_id, "tier": tier, "status": status, "reason": why,
                       "source": source, "command_sha256": hashlib.sha256(command.encode()).hexdigest()})
@@ -134,7 +138,7 @@ def _record_refusal(app, *, command: str, tier: int, issue_id: str | None, statu
 
 
 def execute(app, *, command: str, tier: int, approval_status: str, issue_id: str | None,
-            cancel=None, source: str = "assistant") -> dict:
+            cancel=None, source: str = "assistant", tool_call_id: str | None = None) -> dict:
     """Run ``command`` (already classified and, for tier 2, approved) and record it."""
     kube_id = kubeconfig.active_for_issue(app, issue_id) if _KUBE_TOOLS.search(command) else None
     with (kubeconfig.materialize(app, kube_id, issue_id=issue_id) if kube_id
@@ -145,10 +149,12 @@ def execute(app, *, command: str, tier: int, approval_status: str, issue_id: str
     with app.db.transaction() as conn:
         conn.execute(
             "INSERT INTO command_executions (id, issue_id, command, tier, approval_status,"
-            " kubeconfig_id, exit_code, stdout, stderr, execution_time_ms, executed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " kubeconfig_id, exit_code, stdout, stderr, execution_time_ms, executed_at,"
+            " output_bytes, output_sha256, tool_call_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (execution_id, issue_id, command, tier, approval_status, kube_id, result.exit_code,
-             result.stdout, result.stderr, result.duration_ms, now_text()))
+             result.stdout, result.stderr, result.duration_ms, now_text(), result.output_bytes,
+             result.output_sha256, tool_call_id))
         audit_record(conn, "shell_command_run", "command_execution", execution_id, {
             "issue_id": issue_id, "tier": tier, "approval": approval_status, "source": source,
             "command_sha256": hashlib.sha256(command.encode()).hexdigest(),
@@ -158,13 +164,15 @@ def execute(app, *, command: str, tier: int, approval_status: str, issue_id: str
     return {"execution_id": execution_id, "command": command, "tier": tier,
             "exit_code": result.exit_code, "stdout": result.stdout, "stderr": result.stderr,
             "duration_ms": result.duration_ms, "timed_out": result.timed_out,
-            "cancelled": result.cancelled,
+            "cancelled": result.cancelled, "output_bytes": result.output_bytes,
+            "output_sha256": result.output_sha256,
             "truncated": result.stdout_truncated or result.stderr_truncated,
             "note": result.message}
 
 
 def propose(app, *, command: str, reason: str, issue_id: str | None, conversation_id: str | None,
-            message_id: str | None, cancel=None, source: str = "assistant") -> dict:
+            message_id: str | None, cancel=None, source: str = "assistant",
+            tool_call_id: str | None = None) -> dict:
     """Classify, ask when needed, run. Returns the run (with ``status``: ran | refused |
     denied) — never raises for a refusal, so callers can tell the model in words."""
     command = command.strip()
@@ -174,7 +182,7 @@ def propose(app, *, command: str, reason: str, issue_id: str | None, conversatio
         _remember_proposal(conn, command, found.tier, reason, source)
     if found.tier == 3:
         _record_refusal(app, command=command, tier=3, issue_id=issue_id, status="refused",
-                        why=found.reason, source=source)
+                        why=found.reason, source=source, tool_call_id=tool_call_id)
         return {"status": "refused", "command": command, "classification": facts,
                 "message": f"Refused: {found.reason} TFTSR never runs tier-3 commands."}
     approval = "auto"
@@ -188,12 +196,12 @@ def propose(app, *, command: str, reason: str, issue_id: str | None, conversatio
             cancel=cancel)
         if not decision.allowed:
             _record_refusal(app, command=command, tier=2, issue_id=issue_id, status=decision.how,
-                            why=decision.words(), source=source)
+                            why=decision.words(), source=source, tool_call_id=tool_call_id)
             return {"status": "denied", "command": command, "classification": facts,
                     "message": f"Not run: the command was {decision.words()}."}
         approval = "approved"
     ran = execute(app, command=command, tier=found.tier, approval_status=approval,
-                  issue_id=issue_id, cancel=cancel, source=source)
+                  issue_id=issue_id, cancel=cancel, source=source, tool_call_id=tool_call_id)
     return {"status": "ran", "classification": facts, **ran}
 
 
@@ -207,7 +215,7 @@ def _tool_handler(ctx: ToolContext, arguments: dict) -> dict:
     reason = arguments.get("reason") if isinstance(arguments.get("reason"), str) else ""
     outcome = propose(ctx.app, command=command, reason=reason[:500], issue_id=ctx.issue_id,
                       conversation_id=ctx.conversation_id, message_id=ctx.message_id,
-                      cancel=ctx.cancel)
+                      cancel=ctx.cancel, tool_call_id=ctx.call_id)
     if outcome["status"] != "ran":
         raise ToolError(outcome["message"])
     return {k: outcome[k] for k in ("command", "exit_code", "stdout", "stderr", "duration_ms",
@@ -279,9 +287,23 @@ def start_user_run(app, *, issue_id: str, command: str) -> dict:
 
 
 def list_executions(app, issue_id: str, limit: int = 50) -> list[dict]:
+    """Runs of an incident, newest first: what ran, how it ended, the output's size and
+    SHA-256, and — for the assistant's runs — how many values of which types the PII gate
+    replaced before the model saw the output (``redactions`` is None for typed commands,
+    whose output goes to no one)."""
     with app.db.connection() as conn:
         rows = conn.execute(
-            "SELECT id, command, tier, approval_status, exit_code, stdout, stderr,"
-            " execution_time_ms, executed_at FROM command_executions WHERE issue_id = ?"
-            " ORDER BY executed_at DESC, rowid DESC LIMIT ?", (issue_id, limit)).fetchall()
-    return [dict(r) for r in rows]
+            "SELECT e.id, e.command, e.tier, e.approval_status, e.exit_code, e.stdout, e.stderr,"
+            " e.execution_time_ms, e.executed_at, e.output_bytes, e.output_sha256,"
+            " e.tool_call_id, t.redactions, t.redacted_types FROM command_executions e"
+            " LEFT JOIN ai_tool_calls t ON t.id = e.tool_call_id WHERE e.issue_id = ?"
+            " ORDER BY e.executed_at DESC, e.rowid DESC LIMIT ?", (issue_id, limit)).fetchall()
+    out = []
+    for row in rows:
+        item = dict(row)
+        types = json.loads(item.pop("redacted_types") or "[]")
+        item["redacted_types"] = types
+        item["redacted_labels"] = type_labels(types)
+        item["by_assistant"] = item.pop("tool_call_id") is not None
+        out.append(item)
+    return out
