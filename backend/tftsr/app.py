@@ -63,6 +63,7 @@ def open_app(data_dir: Path, *, mode: str = "browser", unlock: Unlock | None = N
     opening derives the SQLCipher key (PBKDF2) and applies migrations, work SQLite does
     without holding the interpreter lock, so imports made meanwhile overlap it."""
     ensure_data_dir(data_dir)
+    _remove_stale_kubeconfig_copies(data_dir)
     try:
         key = load_db_key(data_dir, unlock=unlock)
     except OSError as exc:
@@ -84,6 +85,20 @@ def open_app(data_dir: Path, *, mode: str = "browser", unlock: Unlock | None = N
     app = App(data_dir=data_dir, db=db, key=key.with_root(key_root(db)), mode=mode)
     app.extras["portable"] = bool(unlock and unlock.portable)
     return app
+
+
+def _remove_stale_kubeconfig_copies(data_dir: Path) -> None:
+    """Decrypted kubeconfig copies a previous run of the app left when it died (see
+    tftsr.shell.kubetemp) are removed before anything else happens."""
+    from tftsr.shell import kubetemp
+
+    try:
+        removed = kubetemp.remove_stale(kubetemp.temp_parent(data_dir))
+    except Exception:  # noqa: BLE001 - never stops the app from starting
+        log.warning("could not look for stale kubeconfig copies", exc_info=True)
+        return
+    if removed:
+        log.info("removed %d kubeconfig copies left by a previous run", removed)
 
 
 def _open_database_while(path: Path, key: str, meanwhile: Callable[[], object]) -> Database:

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -17,7 +21,7 @@ from tftsr.errors import TftsrError
 from tftsr.secrets import decrypt_secret
 from tftsr.shell import kubeconfig
 
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, tftsr_env
 from tests.fakes import fake_kubectl
 
 TOKEN = "kube-token-5f1c9e0d7a3b4c2e"
@@ -270,6 +274,79 @@ def test_stale_folders_from_a_crash_are_removed(tmp_path):
     os.utime(other, (1, 1))
     assert kubeconfig.remove_stale(str(tmp_path)) == 1
     assert not old.exists() and fresh.exists() and other.exists()
+
+
+# A stand-in for the app: opens the data folder, hands kubectl the kubeconfig through a
+# private copy, and waits there (as during a long kubectl run) until it is killed.
+HOLDER = """
+import sys, time
+from pathlib import Path
+from tftsr.app import open_app
+from tftsr.shell import kubeconfig
+app = open_app(Path(sys.argv[1]))
+with kubeconfig.materialize(app, sys.argv[2]) as path:
+    print(path, flush=True)
+    time.sleep(300)
+"""
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """A temporary-files folder of this test's own, for this process and its children."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_a_copy_left_by_a_killed_app_is_removed_at_the_next_start(app, call, data_dir,
+                                                                  private_tmp):
+    from tftsr.app import open_app
+
+    item = call("import_kubeconfig", name="Prod", content=KUBECONFIG)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(data_dir), item["id"]],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=tftsr_env(data_dir, TMPDIR=str(private_tmp)))
+    try:
+        path = Path(holder.stdout.readline().strip())
+        assert path.is_file(), holder.stderr.read() if holder.poll() is not None else path
+        assert path.parent.parent == private_tmp
+        assert path.parent.name.startswith(f"{kubeconfig.TEMP_PREFIX}{holder.pid}-")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and TOKEN in path.read_text()
+
+        # while its app runs, neither a sweep nor another app's start touches the copy
+        assert kubeconfig.remove_stale(str(private_tmp)) == 0
+        open_app(data_dir).close()
+        assert path.is_file()
+
+        holder.kill()  # SIGKILL: no finally block, no cleanup of any kind
+        holder.wait(timeout=30)
+        assert holder.returncode == -signal.SIGKILL
+        assert path.is_file()  # the crash left it behind ...
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(timeout=30)
+        holder.stdout.close()
+        holder.stderr.close()
+    open_app(data_dir).close()  # ... until the app starts again
+    assert not path.parent.exists()
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_folders_without_an_owner_lock_go_once_their_maker_is_gone(private_tmp):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    orphan = private_tmp / f"{kubeconfig.TEMP_PREFIX}{dead.stdout.strip()}-abc"
+    starting = private_tmp / f"{kubeconfig.TEMP_PREFIX}{os.getpid()}-def"
+    orphan.mkdir()
+    starting.mkdir()
+    assert kubeconfig.remove_stale(str(private_tmp)) == 1
+    assert not orphan.exists() and starting.exists()  # its maker (this process) still runs
+    os.utime(starting, (1, 1))  # a folder is locked microseconds after it is made
+    assert kubeconfig.remove_stale(str(private_tmp)) == 1
+    assert not starting.exists()
 
 
 def test_detect_default_kubeconfig_without_importing(call, tmp_path, monkeypatch):

@@ -11,6 +11,8 @@ temporary file that exists only while one command runs.
 * :func:`materialize` writes the decrypted text to a 0600 file inside a fresh 0700
   folder from :func:`tempfile.mkdtemp` (never inside the data folder) and removes the
   folder when the block ends, whether it ends normally, by an exception or a timeout.
+  A folder left by a process that died is removed at the next app start or run
+  (:mod:`tftsr.shell.kubetemp`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,8 @@ import contextlib
 import os
 import shutil
 import stat
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -31,10 +30,14 @@ import yaml
 from tftsr.db.ids import now_text, uuid7
 from tftsr.errors import InvalidArgument, NotFound
 from tftsr.secrets import decrypt_secret, encrypt_secret
+from tftsr.shell.kubetemp import (  # noqa: F401 - TEMP_PREFIX, remove_stale also read here
+    TEMP_PREFIX,
+    private_folder,
+    remove_stale,
+    temp_parent,
+)
 
 MAX_BYTES = 1024 * 1024
-TEMP_PREFIX = "tftsr-kube-"
-STALE_AFTER = 3600  # seconds: folders left by a crash are removed on the next run
 
 
 class KubeconfigError(InvalidArgument):
@@ -294,38 +297,6 @@ def resolve(conn, issue_id: str | None = None) -> tuple[str, str | None] | None:
 
 
 # -- handing it to kubectl ------------------------------------------------------------------
-def _temp_parent(app) -> str:
-    """A temporary-files folder outside the data folder."""
-    base = Path(tempfile.gettempdir()).resolve()
-    data = Path(getattr(app, "data_dir", "/nonexistent")).resolve()
-    if base == data or data in base.parents:
-        base = Path("/tmp") if os.name == "posix" else Path(os.environ.get("SYSTEMROOT", "C:\\")) / "Temp"
-    return str(base)
-
-
-def remove_stale(parent: str | None = None, *, older_than: float = STALE_AFTER) -> int:
-    """Remove our temporary kubeconfig folders left behind by a crash."""
-    parent = parent or tempfile.gettempdir()
-    removed = 0
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return 0
-    for entry in entries:
-        if not entry.name.startswith(TEMP_PREFIX):
-            continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-            if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
-                continue
-            if time.time() - info.st_mtime > older_than:
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed += 1
-        except OSError:
-            continue
-    return removed
-
-
 def active_for_issue(app, issue_id: str | None) -> str | None:
     """The kubeconfig id an incident's kubectl runs use (its own choice, else the global
     default), or None when none is set up."""
@@ -364,11 +335,7 @@ def materialize(app, kubeconfig_id: str, context: str | None = None, *,
     the folder is removed when the block ends, however it ends. The copy's
     ``current-context`` is the context in force (see :func:`content_for`)."""
     text = content_for(app, kubeconfig_id, context, issue_id=issue_id)
-    parent = _temp_parent(app)
-    remove_stale(parent)
-    folder = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent)
-    try:
-        os.chmod(folder, 0o700)
+    with private_folder(temp_parent(getattr(app, "data_dir", None))) as folder:
         path = os.path.join(folder, "config")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(path, flags, 0o600)
@@ -379,8 +346,6 @@ def materialize(app, kubeconfig_id: str, context: str | None = None, *,
         finally:
             os.close(fd)
         yield path
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_with_kubeconfig(app, command: str, kubeconfig_id: str, context: str | None = None,
