@@ -495,8 +495,10 @@ function DiagnosticsHelp() {
         <code>systemctl status</code>, <code>df</code>, <code>ps</code>, a GET with <code>curl</code>): runs at once.</li>
       <li><strong>Tier 2 — changes state</strong> (apply, delete, restart, scale, writes to files, unknown programs, anything
         run with <code>sudo</code>): a card in the chat shows the exact command, why it was classified so and what it risks.
-        <strong>Allow once</strong>, <strong>Allow for this session</strong> (the same program and verb in this conversation,
-        until TFTSR closes; listed under the chat and revocable), or <strong>Deny</strong>. No answer in 60 seconds is a deny.</li>
+        <strong>Allow once</strong>, <strong>Allow for this session</strong> (in this conversation, until TFTSR closes: the same
+        program and verb, such as <code>kubectl scale</code> or <code>systemctl restart</code>, with any arguments — but only this
+        exact command when it is a chain, a pipe, a redirection, run through a wrapper such as <code>sudo</code>, or inline code;
+        listed under the chat and revocable), or <strong>Deny</strong>. No answer in 60 seconds is a deny.</li>
       <li><strong>Tier 3 — destructive</strong> (<code>rm -rf</code>, <code>dd</code>, <code>mkfs</code>, shutdown, deleting all
         pods, anything fed from the network into a shell): refused, whatever is clicked; the assistant is told why.</li>
     </ul>
