@@ -83,7 +83,7 @@ function Proposal({ item }) {
   }
   if (!p.tool && !p.tool_name && p.uri) {
     return html`<div class="approval-proposal">
-      <p class="approval-target" data-testid="approval-tool">Read <code>${p.uri}</code> from
+      <p class="approval-target" data-testid="approval-tool">Read <code>${p.uri}</code> from${' '}
         <strong>${p.server_name || p.server || ''}</strong></p>
     </div>`;
   }

@@ -368,7 +368,7 @@ function AiHelp({ providers }) {
     lead="Optional. Without one, everything except the AI triage chat and AI summaries works the same." actions=${open}>
     <ol class="help-list">
       <li>Open <strong>Settings → AI providers</strong> and choose <strong>Add provider</strong>.</li>
-      <li>Pick the kind, then fill in the <strong>base URL</strong> (left empty, the kind’s default below), the <strong>model</strong>
+      <li>Pick the kind, then fill in the <strong>base URL</strong> (left empty, the kind’s default below), the <strong>model</strong>${' '}
         (once it is added, <strong>Models</strong> lists what the provider offers) and, where needed, the <strong>API key</strong>. The key is stored encrypted in the
         database and never shown again — only a masked hint.</li>
       <li>Press <strong>Test connection</strong>: it sends one tiny test prompt and says whether the provider answered, and how fast.</li>
@@ -422,7 +422,7 @@ function McpHelp() {
     lead="Optional. Lend the assistant the tools and resources of the MCP servers your team already runs." actions=${open}>
     <ol class="help-list">
       <li>In <strong>Settings → MCP servers</strong> choose <strong>Add server</strong>. A <strong>local command</strong> server
-        needs its command (<code>npx</code>, <code>uvx</code>, <code>docker</code> or a full path) and arguments, one per line; an
+        needs its command (<code>npx</code>, <code>uvx</code>, <code>docker</code> or a full path) and arguments, one per line; an${' '}
         <strong>HTTP</strong> server needs its URL (often ending in <code>/mcp</code>) and, if it asks for one, a bearer token or an
         API key header.</li>
       <li>Saving <strong>discovers</strong> the server: its status turns <strong>Connected</strong> and its tools and resources
@@ -430,7 +430,7 @@ function McpHelp() {
         are discovered again whenever TFTSR starts.</li>
       <li><strong>Try it</strong> runs a tool with the JSON arguments you write; <strong>Read</strong> shows a resource.</li>
       <li>In an incident’s <strong>AI triage</strong> chat the assistant can propose calls to these tools. Each one waits for
-        your answer — allow once, allow that tool for the conversation, or deny — unless you set the tool to
+        your answer — allow once, allow that tool for the conversation, or deny — unless you set the tool to${' '}
         <strong>Always allow</strong>.</li>
     </ol>
     <div class="help-callout" data-testid="help-mcp-safety">
@@ -439,7 +439,7 @@ function McpHelp() {
         <li>Tokens, keys and environment values marked secret are encrypted and shown only as their last four characters.</li>
         <li>A local server gets a minimal environment plus its own variables — never TFTSR’s database key. Variables that
           change which code a program loads (<code>LD_PRELOAD</code>, <code>PYTHONPATH</code>, <code>NODE_OPTIONS</code>, …) are refused.</li>
-        <li>A bare command is looked up on the PATH your login shell sets, so a launcher-started TFTSR finds the same
+        <li>A bare command is looked up on the PATH your login shell sets, so a launcher-started TFTSR finds the same${' '}
           <code>npx</code> as your terminal.</li>
         <li>Arguments sent to an HTTP server, and everything a tool returns to the assistant, pass the PII gate. Every
           discovery and call is in the audit log with the SHA-256 of its arguments and result.</li>
@@ -470,7 +470,7 @@ function IntegrationsHelp() {
       <li><strong>Action items → Push to Azure DevOps</strong> creates one work item per action item (a Bug for immediate
         ones). Pushing again updates what changed and never duplicates; each item shows its work item’s link.</li>
       <li><strong>Overview → Search team knowledge</strong> (or <strong>Knowledge</strong> beside the chat’s message box)
-        searches Confluence, ServiceNow knowledge articles and past incidents, and Azure DevOps work items;
+        searches Confluence, ServiceNow knowledge articles and past incidents, and Azure DevOps work items;${' '}
         <strong>Use in chat</strong> brings a result into the triage chat’s next message.</li>
     </ol>
     <div class="help-callout" data-testid="help-integrations-safety">
@@ -491,10 +491,10 @@ function DiagnosticsHelp() {
   return html`<${Section} id="diagnostics" icon=${html`<${Glyph} name="terminal" size=${18} />`} title="Diagnostics and approvals"
     lead="The assistant can run commands to gather evidence — under a three-tier safety check and your approval.">
     <ul class="help-list" data-testid="help-diagnostics-tiers">
-      <li><strong>Tier 1 — read-only</strong> (<code>kubectl get/describe/logs</code>, <code>journalctl</code>,
+      <li><strong>Tier 1 — read-only</strong> (<code>kubectl get/describe/logs</code>, <code>journalctl</code>,${' '}
         <code>systemctl status</code>, <code>df</code>, <code>ps</code>, a GET with <code>curl</code>): runs at once.</li>
       <li><strong>Tier 2 — changes state</strong> (apply, delete, restart, scale, writes to files, unknown programs, anything
-        run with <code>sudo</code>): a card in the chat shows the exact command, why it was classified so and what it risks.
+        run with <code>sudo</code>): a card in the chat shows the exact command, why it was classified so and what it risks.${' '}
         <strong>Allow once</strong>, <strong>Allow for this session</strong> (in this conversation, until TFTSR closes: the same
         program and verb, such as <code>kubectl scale</code> or <code>systemctl restart</code>, with any arguments — but only this
         exact command when it is a chain, a pipe, a redirection, run through a wrapper such as <code>sudo</code>, or inline code;
@@ -504,7 +504,7 @@ function DiagnosticsHelp() {
     </ul>
     <p>Commands run with a time limit (Settings → Diagnostics, 30 s by default), in their own process group, with a clean
       environment that carries none of TFTSR’s keys. Their output is shown to you as it is and reaches the assistant only
-      after the PII gate. <code>kubectl</code> uses the kubeconfig you choose in the incident’s <strong>Diagnostics</strong>
+      after the PII gate. <code>kubectl</code> uses the kubeconfig you choose in the incident’s <strong>Diagnostics</strong>${' '}
       tab; it is stored encrypted and handed over through a private temporary file removed after each run.</p>
     <p>The Diagnostics tab also lets you type a command yourself — it takes the same path — and lists every command run or
       refused for the incident, with its output. Settings → Diagnostics can switch the assistant’s tool off.</p>
@@ -587,7 +587,7 @@ function KeyAdvice({ info, keyEntry }) {
   }
   if (src === 'keyring') {
     return html`<div class="help-key-advice" data-testid="help-key-advice" data-source="keyring">
-      <p>It is <strong>not</strong> in the folder but in the OS keyring (service <code>TFTSR</code>, entry
+      <p>It is <strong>not</strong> in the folder but in the OS keyring (service <code>TFTSR</code>, entry${' '}
         <code data-testid="help-keyring-entry">${entry}</code>). Without it a backup cannot be opened. Save it once in your
         password manager; it is printed by:</p>
       <${Cmd}>${`keyring get TFTSR ${entry}`}<//>
@@ -656,7 +656,7 @@ function PortableHelp() {
       <div class="help-panel" data-testid="help-portable">
         <h3>A folder on a USB stick</h3>
         <ul class="help-list">
-          <li>Copy the <code>tftsr-portable</code> folder (from <code>build/build_exe.sh</code>) onto the stick and start its
+          <li>Copy the <code>tftsr-portable</code> folder (from <code>build/build_exe.sh</code>) onto the stick and start its${' '}
             <code>tftsr</code>. Its <code>tftsr-portable.marker</code> file keeps everything in its <code>data/</code> folder:
             the database, logs, caches and temporary files.</li>
           <li>Nothing is written to the computer it is plugged into — not to your home folder, the OS keyring or the registry.

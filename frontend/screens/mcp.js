@@ -97,7 +97,7 @@ export function McpServersSection() {
     ${data && data.items.length === 0
       ? html`<div class="mcp-empty" data-testid="mcp-servers-empty">
           <${Icon} name="layers" />
-          <div><strong>No MCP server yet.</strong> Add one started from a command on this machine (for example
+          <div><strong>No MCP server yet.</strong> Add one started from a command on this machine (for example${' '}
             <code class="mono">npx -y @modelcontextprotocol/server-filesystem</code>) or reached by URL.</div>
         </div>`
       : null}
