@@ -63,11 +63,15 @@ def launched_executable() -> Path | None:
 
 def portable_root(executable: Path | None = None) -> Path | None:
     """The portable folder (the one holding ``tftsr-portable.marker`` beside
-    ``executable``, by default the program that was started), or None."""
+    ``executable``, by default the program that was started), or None. The executable of
+    a macOS app bundle (``TFTSR.app/Contents/MacOS/tftsr``) looks beside the bundle."""
     exe = executable if executable is not None else launched_executable()
     if exe is None:
         return None
     folder = Path(exe).absolute().parent
+    if (folder.name == "MacOS" and folder.parent.name == "Contents"
+            and folder.parent.parent.suffix == ".app"):
+        folder = folder.parent.parent.parent
     return folder if (folder / PORTABLE_MARKER).is_file() else None
 
 

@@ -48,6 +48,22 @@ def test_the_marker_beside_the_executable_makes_its_folder_portable(stick, tmp_p
     assert config.portable_root(plain / "tftsr") is None
 
 
+def test_an_app_bundle_in_a_portable_folder_is_portable(stick):
+    """macOS: the portable folder holds TFTSR.app; its executable sits three folders down."""
+    inner = stick / "TFTSR.app" / "Contents" / "MacOS" / "tftsr"
+    inner.parent.mkdir(parents=True)
+    inner.write_text("")
+    assert config.portable_root(inner) == stick
+    (stick / config.PORTABLE_MARKER).unlink()
+    assert config.portable_root(inner) is None
+    (inner.parent / config.PORTABLE_MARKER).write_text("")  # inside the bundle: not the marker
+    assert config.portable_root(inner) is None
+    not_a_bundle = stick / "TFTSR" / "Contents" / "MacOS" / "tftsr"
+    not_a_bundle.parent.mkdir(parents=True)
+    (not_a_bundle.parent / config.PORTABLE_MARKER).write_text("")
+    assert config.portable_root(not_a_bundle) == not_a_bundle.parent
+
+
 def test_from_source_nothing_is_portable_and_no_executable_is_reported():
     assert not getattr(sys, "frozen", False)
     assert config.launched_executable() is None
