@@ -11,7 +11,10 @@
 #                               executable.
 #   OUTPUT_DIR/tftsr-portable/  the portable folder, started by tftsr-portable/tftsr
 #                               (tftsr.exe on Windows). Its tftsr-portable.marker file
-#                               keeps every byte of data in tftsr-portable/data/.
+#                               keeps every byte of data in tftsr-portable/data/. On
+#                               macOS it holds TFTSR.app instead of the bare folder
+#                               build, and tftsr is a script that starts the app's
+#                               executable (untested: no macOS machine here).
 # and prints the size budget (the biggest parts of the build). PyInstaller's intermediate
 # files go to a temporary folder that is removed afterwards -- never to ./build, which
 # holds our sources. Uses .venv/bin/python when present (build/setup.sh --test creates it
@@ -68,7 +71,19 @@ case "$(uname -s)" in
     "$PYTHON" "$ROOT/build/make_single_file.py" "$folder" "$exe" "$VERSION"
     ;;
 esac
-mv "$folder" "$portable"
+if [ -d "$WORK/dist/TFTSR.app" ]; then
+  # macOS: the app bundle (with its icon) replaces the bare folder build.
+  mkdir -p "$portable"
+  mv "$WORK/dist/TFTSR.app" "$portable/TFTSR.app"
+  cat >"$portable/tftsr" <<'LAUNCHER'
+#!/bin/sh
+# Starts TFTSR.app (beside this script) from a terminal, with its arguments.
+exec "$(cd "$(dirname "$0")" && pwd)/TFTSR.app/Contents/MacOS/tftsr" "$@"
+LAUNCHER
+  chmod 755 "$portable/tftsr"
+else
+  mv "$folder" "$portable"
+fi
 cat >"$portable/tftsr-portable.marker" <<'MARKER'
 This file switches TFTSR into portable mode: the database, logs, settings, caches and
 temporary files all stay in the data/ folder beside it, and nothing is written to the

@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import io
 import os
+import platform
 import stat
 import sys
 import tarfile
@@ -62,7 +63,7 @@ def fill_stub(template: str, version: str, digest: str) -> bytes:
     offset = 0
     while True:  # the offset's own digits change the launcher's length
         text = (template.replace("@VERSION@", version).replace("@HASH@", digest)
-                .replace("@OFFSET@", str(offset)))
+                .replace("@SYSTEM@", platform.system()).replace("@OFFSET@", str(offset)))
         data = text.encode("utf-8")
         if len(data) + 1 == offset:
             return data

@@ -12,12 +12,14 @@
 # the next start.
 #
 # Written by build/make_single_file.py from build/single_file_stub.sh; the @...@ fields
-# are filled in there.
+# are filled in there. A start that finds its unpacked copy runs no other program before
+# it (no dirname, basename, uname or touch): only shell built-ins and one subshell.
 set -u
 
 TFTSR_VERSION='@VERSION@'
 PAYLOAD_HASH='@HASH@'
 PAYLOAD_OFFSET=@OFFSET@
+BUILT_ON='@SYSTEM@'  # uname -s of the build machine: Linux or Darwin
 KEEP_DAYS=30  # other versions' unpacked copies unused this long are removed
 
 fail() {
@@ -27,10 +29,10 @@ fail() {
 
 case "$0" in
   /*) self="$0" ;;
-  *) self="$(pwd)/$0" ;;
+  *) self="$PWD/$0" ;;
 esac
-self_dir="$(cd "$(dirname "$self")" && pwd)" || fail "cannot find the folder of $0"
-self="$self_dir/$(basename "$self")"
+self_dir="$(cd "${self%/*}/" && pwd)" || fail "cannot find the folder of $0"
+self="$self_dir/${self##*/}"
 
 if [ -f "$self_dir/tftsr-portable.marker" ]; then
   cache_root="$self_dir/data/cache/single-file"
@@ -40,7 +42,7 @@ else
   case "$cache_home" in
     /*) ;;  # the XDG spec ignores relative paths
     *)
-      if [ "$(uname -s 2>/dev/null)" = "Darwin" ]; then cache_home="$HOME/Library/Caches"
+      if [ "$BUILT_ON" = "Darwin" ]; then cache_home="$HOME/Library/Caches"
       else cache_home="$HOME/.cache"
       fi ;;
   esac
@@ -93,7 +95,8 @@ if [ ! -f "$target/.tftsr-complete" ] || [ ! -x "$target/tftsr" ]; then
   unpack
   [ -x "$target/tftsr" ] || fail "the unpacked copy in $target has no tftsr executable"
 fi
-touch "$target/.tftsr-last-used" 2>/dev/null || true
+# Truncating the (empty) file marks it modified, as touch would.
+true 2>/dev/null >"$target/.tftsr-last-used" || true
 
 # The unpacked program learns where the single file is (for launchers and portable mode).
 TFTSR_EXECUTABLE="$self"

@@ -8,6 +8,8 @@ portable folder has tests/packaging/test_portable_build.py.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +20,7 @@ import pytest
 import sqlcipher3
 from tftsr import __version__
 
-from tests.conftest import ROOT, TEST_KEY
+from tests.conftest import ROOT, TEST_KEY, unavailable
 from tests.packaging.conftest import BUILD_TIMEOUT, Builds
 from tests.packaging.helpers import open_encrypted, open_window, run, serve
 
@@ -45,6 +47,69 @@ def test_the_bundle_contains_the_app_and_no_test_code(builds: Builds):
     modules = bundled_modules(builds.portable_exe)
     assert {"tftsr.bridge", "tftsr.desktop", "tftsr.cli"} <= modules
     assert not [m for m in modules if m == "tests" or m.startswith(("tests.", "pytest", "_pytest"))]
+
+
+def startup_scripts(exe: Path) -> list[str]:
+    """The scripts the executable runs at start, in order (run-time hooks, then __main__)."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    return [name for name, entry in CArchiveReader(str(exe)).toc.items() if entry[-1] == "s"]
+
+
+DEFERRED_HOOKS = {"pyi_rth_inspect", "pyi_rth_pkgutil", "pyi_rth_multiprocessing",
+                  "pyi_rth_pyqt6"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux build loads Qt")
+def test_the_cli_starts_without_qt_and_qt_hooks_wait_for_qt(builds: Builds, tmp_path):
+    """PyInstaller's run-time hooks for PyQt6, inspect, pkgutil and multiprocessing are
+    not in the start-up sequence but bundled as modules (build/rthook_deferred.py runs each
+    on its package's first import): a served app (the single file, which execs its
+    unpacked copy) maps no Qt library, while the window tests show Qt still finds its
+    plugins and QtWebEngineProcess."""
+    scripts = startup_scripts(builds.portable_exe)
+    assert scripts[0] == "pyiboot01_bootstrap" and scripts[1] == "rthook_deferred", scripts
+    assert scripts[-1] == "__main__" and not DEFERRED_HOOKS & set(scripts), scripts
+    assert bundled_modules(builds.portable_exe) >= DEFERRED_HOOKS
+
+    data_dir = tmp_path / "data"
+    served = serve(builds.single, builds.env(data_dir), "--data-dir", str(data_dir))
+    try:
+        assert served.call("ping", echo="cli")["echo"] == "cli"
+        maps = Path(f"/proc/{served.proc.pid}/maps").read_text()
+    finally:
+        served.stop()
+    assert "libpython3" in maps, "the served process is not the bundled program"
+    assert not re.findall(r"\S*libQt6\S*", maps), "tftsr serve loaded Qt"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="stripped on Linux only")
+def test_libraries_are_stripped_and_python_sqlite3_is_left_out(builds: Builds):
+    """Symbol tables and debug information are stripped (libpython, sqlcipher3's SQLCipher);
+    Python's own sqlite3 binding is not bundled, while libsqlite3 stays for NSS's
+    libsoftokn3, which links it."""
+    if not shutil.which("readelf"):
+        unavailable("readelf (binutils, which PyInstaller needs on Linux) is not installed")
+    internal = builds.portable / "_internal"
+    libs = [internal / "libpython3.11.so.1.0",
+            *internal.glob("sqlcipher3/_sqlite3*.so"), builds.portable_exe]
+    assert len(libs) == 3, libs
+    for lib in libs:
+        sections = subprocess.run(["readelf", "-S", "--wide", str(lib)], capture_output=True,
+                                  text=True, check=True).stdout
+        assert ".dynsym" in sections, lib
+        assert not re.findall(r"\s\.(symtab|debug_\w+)\s", sections), f"{lib} is not stripped"
+    assert (internal / "libpython3.11.so.1.0").stat().st_size < 10 * 2**20
+
+    modules = bundled_modules(builds.portable_exe)
+    assert "sqlcipher3.dbapi2" in modules
+    assert not [m for m in modules if m == "sqlite3" or m.startswith("sqlite3.")]
+    assert not list(internal.rglob("lib-dynload/_sqlite3*"))
+    softokn = internal / "libsoftokn3.so"
+    if softokn.exists():
+        needed = subprocess.run(["readelf", "-d", str(softokn)], capture_output=True,
+                                text=True, check=True).stdout
+        assert "libsqlite3.so.0" in needed and (internal / "libsqlite3.so.0").exists()
 
 
 def test_version(builds: Builds, tmp_path):
