@@ -152,4 +152,26 @@ def test_first_error_across_files_is_the_earliest_in_time():
     summary = local_summary([({"id": "a", "file_name": "app.log"}, app_log),
                              ({"id": "b", "file_name": "nginx.log"}, nginx),
                              ({"id": "c", "file_name": "kubelet.log"}, kubelet)])
-    assert "First error at 1114 02:10:01.000001 in kubelet.log line 2 (klog)" in summary["summary_text"]
+    assert "First error at Nov 14 02:10:01.000001 in kubelet.log line 2 (klog)" in summary["summary_text"]
+
+
+def test_a_klog_time_reads_like_a_syslog_one():
+    """klog writes "E1114 02:10:01.000001" (month and day run together, no year): the
+    summary says "Nov 14 02:10:01.000001", as a syslog line would, never the raw digits."""
+    kubelet = ("I1114 02:09:00.000001   9 a.go:1] started\n"
+               "W1114 02:09:30.250000   9 a.go:5] slow PLEG\n"
+               "E1114 02:10:01.000001   9 a.go:2] pod failed\n"
+               "I0229 23:59:59.999999   9 a.go:3] leap day\n")
+    summary = local_summary([({"id": "c", "file_name": "kubelet.log"}, kubelet)])
+    [item] = summary["files"]
+    assert item["first_error"]["timestamp"] == "Nov 14 02:10:01.000001"
+    assert item["first_warning"]["timestamp"] == "Nov 14 02:09:30.250000"
+    assert (item["first_timestamp"], item["last_timestamp"]) == ("Nov 14 02:09:00.000001",
+                                                                 "Feb 29 23:59:59.999999")
+    assert "First error at Nov 14 02:10:01.000001 in kubelet.log line 3 (klog)" in summary["summary_text"]
+    assert "at 1114" not in summary["summary_text"]  # the line itself is quoted as it is
+    # Beside a file that carries its year, the klog time still orders by month and day.
+    nginx = "2024/11/14 02:10:32 [error] 1#0: upstream failed"
+    both = local_summary([({"id": "b", "file_name": "nginx.log"}, nginx),
+                          ({"id": "c", "file_name": "kubelet.log"}, kubelet)])
+    assert "First error at Nov 14 02:10:01.000001 in kubelet.log" in both["summary_text"]

@@ -83,22 +83,27 @@ TIMESTAMP_RE = re.compile(
 # klog (Kubernetes components): "E1114 02:10:32.123456" -- month, day and time, no year.
 KLOG_TS_RE = re.compile(r"(?:^|(?<=\s))[IWEF](\d{4} \d{2}:\d{2}:\d{2}\.\d{3,9})\b")
 _MONTH_NUMBER = {m: i for i, m in enumerate(_MONTHS.split("|"), start=1)}
+_MONTH_NAME = dict(enumerate(_MONTHS.split("|"), start=1))
+
+
+def klog_time(stamp: str) -> str:
+    """A klog timestamp ("1114 02:10:32.123456") written as syslog writes its own
+    ("Nov 14 02:10:32.123456"); left as it is when the month is not one."""
+    month = _MONTH_NAME.get(int(stamp[:2]))
+    return f"{month} {int(stamp[2:4])} {stamp[5:]}" if month else stamp
 
 
 def sortable_time(stamp: str | None, year: int | None = None) -> str | None:
     """``YYYY-MM-DD HH:MM:SS`` for a timestamp, so timestamps of different formats
     compare: ISO, nginx, Apache and access-log ones carry their year; classic syslog
-    ("Nov 14 02:10:32") and klog ("1114 02:10:32.123") ones get ``year`` when given.
-    None when there is no date to go by."""
+    ("Nov 14 02:10:32") and klog ones (read as "Nov 14 02:10:32.123", see
+    :func:`klog_time`) get ``year`` when given. None when there is no date to go by."""
     if not stamp:
         return None
     if year:
-        m = re.match(rf"({_MONTHS}) +(\d{{1,2}}) (\d{{2}}:\d{{2}}:\d{{2}})$", stamp)
+        m = re.match(rf"({_MONTHS}) +(\d{{1,2}}) (\d{{2}}:\d{{2}}:\d{{2}})(?:\.\d+)?$", stamp)
         if m:
             return f"{year}-{_MONTH_NUMBER[m.group(1)]:02d}-{int(m.group(2)):02d} {m.group(3)}"
-        m = re.match(r"(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.\d+$", stamp)
-        if m:
-            return f"{year}-{m.group(1)}-{m.group(2)} {m.group(3)}"
     m = re.match(r"(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}:\d{2}:\d{2})", stamp)
     if m:
         return f"{m.group(1)}-{m.group(2)}-{m.group(3)} {m.group(4)}"
@@ -161,9 +166,10 @@ def summarise_text(text: str, *, log_file_id: str = "", file_name: str = "",
     components: Counter = Counter()
     lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
-        ts_match = TIMESTAMP_RE.search(line) or KLOG_TS_RE.search(line)
-        if ts_match:
-            last_ts = ts_match.group(ts_match.lastindex or 0)
+        ts_match = TIMESTAMP_RE.search(line)
+        klog_match = None if ts_match else KLOG_TS_RE.search(line)
+        if ts_match or klog_match:
+            last_ts = ts_match.group(0) if ts_match else klog_time(klog_match.group(1))
             first_ts = first_ts or last_ts
         marker = error_marker(line)
         is_exc = bool(EXCEPTION_RE.search(line))
