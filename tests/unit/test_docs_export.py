@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -294,6 +296,20 @@ SPLIT_WORDS_JS = """(selector) => {
 }"""
 
 
+@contextmanager
+def printed_html(call, browser, document_id: str, *, width: int):
+    """A page showing the document's HTML export as Chromium prints it (print media)."""
+    result, _ = _export(call, document_id, "html")
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        page.emulate_media(media="print")
+        page.goto(Path(result["path"]).resolve().as_uri())
+        yield page
+    finally:
+        context.close()
+
+
 def test_html_tables_wrap_between_words_on_paper(call, make_issue, browser, tmp_path):
     """The HTML export printed on A4 (about 673 CSS pixels between the margins): no word of
     a table cell is cut in two, and the widest table is printed whole (scaled to fit)."""
@@ -306,17 +322,60 @@ def test_html_tables_wrap_between_words_on_paper(call, make_issue, browser, tmp_
     doc = call("generate_postmortem", issue_id=issue["id"])
     saved = call("update_document", document_id=doc["id"],
                  content_md=doc["content_md"] + "\n" + wide_table() + "\n")
-    result, _ = _export(call, saved["id"], "html")
-    context = browser.new_context(viewport={"width": 673, "height": 900})
-    try:
-        page = context.new_page()
-        page.emulate_media(media="print")
-        page.goto(Path(result["path"]).resolve().as_uri())
+    with printed_html(call, browser, saved["id"], width=673) as page:
         assert page.locator("td", has_text="Acknowledged 2026-03-01 02:16:00").count() == 1
         assert page.evaluate(SPLIT_WORDS_JS, "th, td") == []
         pdf = tmp_path / "printed.pdf"
         page.pdf(path=str(pdf), format="A4")
-    finally:
-        context.close()
     tokens = set(_pdf_text(pdf).split())
     assert set(WIDE_WORDS) <= tokens  # every column printed, none cut off at the edge
+
+
+def _page_words(pdf: Path, first: int, last: int) -> list[tuple[int, str, tuple[float, ...]]]:
+    """(page, word, (x0, y0, x1, y1) in points) for every word poppler finds."""
+    if not shutil.which("pdftotext"):
+        unavailable("pdftotext (poppler-utils) is not installed for the PDF word boxes")
+    out = subprocess.run(["pdftotext", "-bbox", "-f", str(first), "-l", str(last), str(pdf), "-"],
+                         check=True, capture_output=True, text=True).stdout
+    words = []
+    for number, page in enumerate(out.split("<page ")[1:], start=first):
+        for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+                             r"([^<]*)</word>", page):
+            words.append((number, m.group(5), tuple(float(v) for v in m.groups()[:4])))
+    return words
+
+
+def test_printed_table_headers_are_legible(call, make_issue, browser, tmp_path, artifacts_dir):
+    """The HTML export printed from Chromium, with backgrounds dropped (its default) and
+    kept: every table header word is dark ink on light paper, never white on white."""
+    from PIL import Image
+
+    if not shutil.which("pdftoppm"):
+        unavailable("pdftoppm (poppler-utils) is not installed to render the printed pages")
+    issue = make_issue(title="Printed headers")
+    call("set_issue_milestones", issue_id=issue["id"], impact_started="2026-03-01 02:10",
+         detected="2026-03-01 02:14", resolved="2026-03-01 02:25")
+    doc = call("generate_postmortem", issue_id=issue["id"])
+    with printed_html(call, browser, doc["id"], width=900) as page:
+        headers = set(" ".join(page.locator("th").all_inner_texts()).split())
+        assert {"Field", "Value", "Milestone", "Metric", "Duration"} <= headers
+        for backgrounds in (False, True):
+            pdf = tmp_path / f"printed-{backgrounds}.pdf"
+            page.pdf(path=str(pdf), format="A4", print_background=backgrounds)
+            subprocess.run(["pdftoppm", "-r", "144", "-f", "1", "-l", "3", "-png", str(pdf),
+                            str(tmp_path / f"page-{backgrounds}")], check=True)
+            pngs = sorted(tmp_path.glob(f"page-{backgrounds}-*.png"))
+            shutil.copy(pngs[0], artifacts_dir / f"docs-print-headers-background-{backgrounds}.png")
+            seen = set()
+            for number, word, box in _page_words(pdf, 1, len(pngs)):
+                if word not in ("Field", "Value", "Metric", "Duration"):
+                    continue
+                with Image.open(pngs[number - 1]) as im:
+                    cell = im.convert("L").crop(tuple(round(v * 2) for v in box))
+                    shades = sorted(cell.tobytes())
+                darkest, paper = shades[0], shades[len(shades) // 2]
+                assert darkest < 110 and paper > 180, (
+                    f"{word!r} on page {number} (backgrounds {backgrounds}): darkest ink {darkest},"
+                    f" paper {paper}")
+                seen.add(word)
+            assert seen == {"Field", "Value", "Metric", "Duration"}

@@ -205,6 +205,10 @@ footer.doc { color: #64748b; font-size: 12px; margin-top: 40px; border-top: 1px 
   header.doc { margin: 0 0 24px; padding: 12px 0 0; }
   h2 { break-after: avoid; } tr, figure, blockquote, pre { break-inside: avoid; }
   thead { display: table-header-group; }
+  /* Printing drops backgrounds unless the reader asks for them: header text is dark on
+     a light tint with a rule below, legible either way. */
+  th { background: #e8eefc; color: #111827; border-bottom: 2px solid #1d4ed8;
+    -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   a { color: inherit; }
 }
 @page { size: A4; margin: 18mm 16mm; }
