@@ -889,12 +889,16 @@ function CommandRun({ call: c }) {
 
 function ToolCallView({ call: c }) {
   if (c.tool_name === 'run_diagnostic_command') return html`<${CommandRun} call=${c} />`;
-  const label = c.tool_name === 'record_why' ? 'Recorded a why' : humanize(c.tool_name || 'tool');
+  // An MCP tool is named as its server offers it ("runbook.lookup on ops-http"), not by
+  // the key the model was given (mcp_ops_http_runbook_lookup).
+  const by = c.offered_by;
+  const label = by ? `${by.tool} on ${by.server}`
+    : c.tool_name === 'record_why' ? 'Recorded a why' : humanize(c.tool_name || 'tool');
   return html`<details class=${'ai-tool st-' + c.status} data-testid="chat-tool-call" data-tool=${c.tool_name} data-status=${c.status}>
-    <summary>
+    <summary title=${by ? `Offered to the assistant as ${c.tool_name}` : undefined}>
       <${AiIcon} name="tool" size=${13} />
-      <span class="ai-tool-name">${label}</span>
-      <code class="ai-code-inline">${c.tool_name}</code>
+      <span class="ai-tool-name" data-testid="chat-tool-name">${label}</span>
+      ${by ? html`<span class="pill">MCP</span>` : html`<code class="ai-code-inline">${c.tool_name}</code>`}
       <span class=${'ai-tool-status ' + c.status}>${c.status === 'pending' ? 'running…' : c.status === 'ok' ? 'done' : 'failed'}</span>
     </summary>
     <div class="ai-tool-body">

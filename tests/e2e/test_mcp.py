@@ -252,6 +252,11 @@ def test_the_assistant_asks_before_calling_an_mcp_tool(page, served_app, stdio_s
         expect(page.get_by_test_id("approval-card")).to_have_count(0, timeout=60_000)
         reply = page.locator('[data-testid="chat-message"][data-role="assistant"]').last
         expect(reply).to_contain_text("The 5xx rate rose at 10:02.", timeout=60_000)
+        # Named as the server offers it, not by the key the model was given.
+        made = page.get_by_test_id("chat-tool-call")
+        expect(made).to_have_attribute("data-tool", key)
+        expect(made.get_by_test_id("chat-tool-name")).to_have_text("query_metrics on Checkout metrics")
+        made.screenshot(path=str(artifacts_dir / "mcp-chat-tool-call.png"))
         tool_message = fake.chat_requests()[1].json["messages"][-1]
         assert "sum(rate(http_5xx[5m])) from 10:00 to 11:00" in tool_message["content"]
         audit = api(served_app, "get_audit_log", limit=100)["items"]

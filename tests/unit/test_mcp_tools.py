@@ -251,3 +251,35 @@ def test_attached_resources_are_checked(call, make_issue, provider, mcp_server):
         with pytest.raises(TftsrError) as err:
             call("chat_message", issue_id=issue["id"], content="hi", resources=bad)
         assert err.value.code == "invalid_argument"
+
+
+def test_a_call_is_named_by_its_server_and_its_own_tool_name(
+        app, call, events, make_issue, provider, openai_fake):
+    """The model is offered ``mcp_ops_http_echo``; the chat names the call as the user knows
+    it (server ``ops-http``, tool ``echo``), when announced, when listed, and still once the
+    server is deleted."""
+    command, args = stdio_args()
+    server = call("add_mcp_server", name="ops-http", transport="stdio", command=command, args=args)
+    assert call("discover_mcp_server", server_id=server["id"])["status"] == "connected"
+    call("set_mcp_tool_always_allow", server_id=server["id"], tool_name="echo", always_allow=True)
+    key = "mcp_ops_http_echo"
+    assert key in {t["name"] for t in call("list_ai_tools")}
+    openai_fake.push_reply("", tool_calls=[{"name": key, "arguments": {"text": "runbook"}}])
+    openai_fake.push_reply("It answered.")
+    sent = call("chat_message", issue_id=make_issue()["id"], content="look it up")
+    kind, _ = events.wait_end(sent["message_id"], timeout=60)
+    assert kind == "ai_done"
+    named = {"server": "ops-http", "tool": "echo"}
+    announced = [p["tool_call"] for n, p, _ in events.items if n == "ai_tool_call"]
+    assert [c["status"] for c in announced] == ["pending", "ok"]
+    assert [c["offered_by"] for c in announced] == [named, named]
+
+    def stored():
+        messages = call("get_conversation", conversation_id=sent["conversation_id"])["messages"]
+        return [c for m in messages for c in m["tool_calls"]]
+
+    [made] = stored()
+    assert made["tool_name"] == key and made["offered_by"] == named
+    call("delete_mcp_server", server_id=server["id"])
+    [made] = stored()
+    assert made["offered_by"] == named  # from what the call answered

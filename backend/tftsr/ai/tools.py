@@ -79,6 +79,30 @@ def tool_provider(provide: Callable[[Any], list[Tool]]) -> Callable[[Any], list[
     return provide
 
 
+# Functions ``describe(conn, calls) -> {call id: {"server": ..., "tool": ...}}`` that name,
+# for calls of a tool offered under a made-up name (an MCP server's ``mcp_<server>_<tool>``),
+# the server and the tool as the user knows them; the call carries it as ``offered_by``.
+CALL_DESCRIBERS: list[Callable[[Any, list[dict]], dict[str, dict]]] = []
+
+
+def call_describer(describe: Callable[[Any, list[dict]], dict[str, dict]]):
+    if describe not in CALL_DESCRIBERS:
+        CALL_DESCRIBERS.append(describe)
+    return describe
+
+
+def _describe(conn, calls: list[dict]) -> None:
+    for describe in CALL_DESCRIBERS:
+        try:
+            found = describe(conn, calls)
+        except Exception:  # noqa: BLE001 - a call is shown by its offered name without it
+            log.exception("could not describe tool calls")
+            continue
+        for c in calls:
+            if c["id"] in found and not c.get("offered_by"):
+                c["offered_by"] = found[c["id"]]
+
+
 class ToolRegistry:
     def __init__(self) -> None:
         self._tools: dict[str, Tool] = {}
@@ -132,9 +156,11 @@ def list_calls(conn, message_ids: list[str]) -> dict[str, list[dict]]:
     marks = ", ".join("?" * len(message_ids))
     rows = conn.execute(f"SELECT {CALL_COLUMNS} FROM ai_tool_calls WHERE message_id IN ({marks})"
                         " ORDER BY seq", message_ids).fetchall()
+    calls = [_call_to_dict(row) for row in rows]
+    _describe(conn, calls)
     out: dict[str, list[dict]] = {}
-    for row in rows:
-        out.setdefault(row["message_id"], []).append(_call_to_dict(row))
+    for call in calls:
+        out.setdefault(call["message_id"], []).append(call)
     return out
 
 
@@ -147,7 +173,9 @@ def _store_call(app, message_id: str, seq: int, call: ToolCall) -> dict:
         conn.execute(f"INSERT INTO ai_tool_calls ({CALL_COLUMNS}) VALUES (:id, :message_id, :seq,"
                      " :call_id, :tool_name, :arguments, :result, :status, :error, :created_at,"
                      " :completed_at, :redactions, :redacted_types)", row)
-    return _call_to_dict(row)
+        stored = _call_to_dict(row)
+        _describe(conn, [stored])
+    return stored
 
 
 def _complete_call(app, call_row: dict, result: dict | None, error: str | None,

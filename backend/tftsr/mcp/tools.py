@@ -21,7 +21,7 @@ import json
 import logging
 from typing import Any
 
-from tftsr.ai.tools import Tool, ToolContext, ToolError, tool_provider
+from tftsr.ai.tools import Tool, ToolContext, ToolError, call_describer, tool_provider
 from tftsr.approvals import request_approval
 from tftsr.mcp import calls, client
 
@@ -195,6 +195,30 @@ def _tool_handler(row: dict):
         return _for_model({"server": server_name, "tool": tool_name}, result["text"], result["is_error"])
 
     return handler
+
+
+@call_describer
+def describe_calls(conn, calls_made: list[dict]) -> dict[str, dict]:
+    """The server and the tool's own name for each call of an MCP tool (the chat shows
+    "runbook.lookup on ops-http", not the key the model was offered): from the tool as
+    discovered, or, once the server is gone, from what the call answered."""
+    keys = sorted({c["tool_name"] for c in calls_made if c["tool_name"].startswith("mcp_")})
+    known = {}
+    if keys:
+        rows = conn.execute(
+            "SELECT t.tool_key, t.name, s.name AS server_name FROM mcp_tools t JOIN mcp_servers s"
+            f" ON s.id = t.server_id WHERE t.tool_key IN ({', '.join('?' * len(keys))})",
+            keys).fetchall()
+        known = {r["tool_key"]: {"server": r["server_name"], "tool": r["name"]} for r in rows}
+    out = {}
+    for c in calls_made:
+        answer = c.get("result")
+        if c["tool_name"] in known:
+            out[c["id"]] = known[c["tool_name"]]
+        elif (c["tool_name"].startswith("mcp_") and isinstance(answer, dict)
+              and isinstance(answer.get("server"), str) and isinstance(answer.get("tool"), str)):
+            out[c["id"]] = {"server": answer["server"], "tool": answer["tool"]}
+    return out
 
 
 def _facts(app, server_id: str) -> dict:
