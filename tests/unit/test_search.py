@@ -240,3 +240,30 @@ def test_related_incidents_rank_the_similar_ones_with_their_outcome(call, make_i
     assert "hikari" in result["terms"]
     lonely = make_issue(title="a an the", description="", tags=[])
     assert call("get_related_incidents", issue_id=lonely["id"])["items"] == []
+
+
+def test_related_incidents_are_past_ones_only(app, call, make_issue):
+    """Incidents opened after this one are not its related incidents; within one second
+    the one recorded first counts as the earlier one."""
+    first = make_issue(title="Kafka consumer lag on billing", tags=["kafka", "billing"])
+    second = make_issue(title="Kafka consumer lag on billing again", tags=["kafka", "billing"])
+    third = make_issue(title="Kafka consumer lag on billing, third time", tags=["kafka"])
+    with app.db.transaction() as conn:  # the first two opened in the same second
+        conn.execute("UPDATE issues SET created_at = ? WHERE id IN (?, ?)",
+                     ("2026-03-01 10:00:00", first["id"], second["id"]))
+        conn.execute("UPDATE issues SET created_at = ? WHERE id = ?",
+                     ("2026-03-02 10:00:00", third["id"]))
+
+    def related(issue):
+        return [i["issue"]["id"] for i in call("get_related_incidents", issue_id=issue["id"])["items"]]
+
+    assert related(first) == []
+    assert related(second) == [first["id"]]
+    assert set(related(third)) == {first["id"], second["id"]}
+    # Recorded last but opened first (entered afterwards): a past incident of the others.
+    with app.db.transaction() as conn:
+        conn.execute("UPDATE issues SET created_at = ? WHERE id = ?",
+                     ("2026-02-01 10:00:00", third["id"]))
+    assert related(first) == [third["id"]]
+    assert set(related(second)) == {first["id"], third["id"]}
+    assert related(third) == []

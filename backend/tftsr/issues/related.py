@@ -1,5 +1,8 @@
 """Related incidents: the past incidents most like this one, and how each ended.
 
+Past means opened before this one: an incident opened later is not what this one can
+learn from (it will list this one among its own).
+
 The words that characterise an incident (its tags, title, root cause, whys and
 description, in that order of importance) become one OR query over the search index's
 title, description, tags, 5-Whys and root-cause columns (:mod:`tftsr.issues.search`);
@@ -112,10 +115,14 @@ def related(conn, issue_id: str, limit: int = 5) -> dict:
     if not terms:
         return {"items": [], "terms": []}
     own = conn.execute("SELECT rowid FROM issues WHERE id = ?", (issue_id,)).fetchone()["rowid"]
+    # Past incidents only: opened before this one (the same second: recorded before it).
+    # CROSS JOIN: the index's matches are found first, then each one's incident by rowid.
     rows = conn.execute(
-        f"SELECT rowid AS rid, bm25(incident_fts, {_weights()}) AS rank FROM incident_fts"
-        " WHERE incident_fts MATCH ? AND rowid != ? ORDER BY rank LIMIT ?",
-        (_match(terms), own, limit)).fetchall()
+        f"SELECT incident_fts.rowid AS rid, bm25(incident_fts, {_weights()}) AS rank"
+        " FROM incident_fts CROSS JOIN issues i ON i.rowid = incident_fts.rowid"
+        " WHERE incident_fts MATCH ?"
+        " AND (i.created_at < ? OR (i.created_at = ? AND i.rowid < ?)) ORDER BY rank LIMIT ?",
+        (_match(terms), issue["created_at"], issue["created_at"], own, limit)).fetchall()
     found = issues_by_rowid(conn, [r["rid"] for r in rows])
     items = []
     for r in rows:
