@@ -247,7 +247,8 @@ export const api = {
   getIssue: (issue_id) => call('get_issue', { issue_id }),
   listIssues: (args) => call('list_issues', args),
   updateIssue: (issue_id, fields) => call('update_issue', { issue_id, ...fields }),
-  setIssueStatus: (issue_id, status, note) => call('set_issue_status', { issue_id, status, note: note || undefined }),
+  setIssueStatus: (issue_id, status, note, moments = {}) =>
+    call('set_issue_status', { issue_id, status, note: note || undefined, ...moments }),
   deleteIssue: (issue_id) => call('delete_issue', { issue_id }),
   searchIssues: (args) => call('search_issues', args),
 

@@ -337,7 +337,7 @@ const STEPS = [
   { icon: 'clock', title: 'Keep the timeline', where: 'Timeline tab',
     text: 'Status changes, each why and the root cause are recorded for you. Add mitigations, escalations and notifications with the time they happened.' },
   { icon: 'check', title: 'Resolve', where: 'Incident header',
-    text: 'Open → Investigating → Resolved → Closed, with an optional note. Move it back to Investigating if it returns.' },
+    text: 'Open → Investigating → Resolved → Closed, with an optional note. Resolving or closing asks when it happened: now, or earlier in your time zone. Move it back to Investigating if it returns.' },
   { icon: 'file', title: 'Write it up', where: 'Documents tab',
     text: 'Generate the RCA and the post-mortem from the incident’s own data (no AI needed), fill in the marked sections, track action items, export Markdown, HTML or PDF.' },
 ];

@@ -169,25 +169,15 @@ export function MilestonesDialog({ issue, detail, focus, onClose }) {
 
   const save = async (e) => {
     if (e) e.preventDefault();
-    const changes = {};
-    for (const m of list) {
-      const v = values[m.key] || '';
-      if (v === (initial[m.key] || '')) continue;
-      if (!v) {
-        changes[m.key] = '';
-        continue;
-      }
-      const utc = inputToUtc(v);
-      if (!utc) return setErr(`${m.label}: that time is not valid.`);
-      changes[m.key] = utc;
-    }
+    const { changes, error } = changedMoments(list, values, initial);
+    if (error) return setErr(error);
     if (!Object.keys(changes).length) return onClose(null);
     setBusy(true);
     try {
       const result = await call('set_issue_milestones', { issue_id: issue.id, ...changes });
       onClose(result);
     } catch (error) {
-      setErr(error.message);
+      setErr(inZone(error.message));
       setBusy(false);
     }
     return undefined;
@@ -204,7 +194,7 @@ export function MilestonesDialog({ issue, detail, focus, onClose }) {
         Enter when each moment really happened — back-date freely. Durations in the documents and on the dashboard are
         measured between these, never from when the incident was opened in TFTSR.
       </p>
-      <p class="zone-note" data-testid="milestones-zone"><${Icon} name="clock" size=${13} /> Your time zone: <strong>${zone}</strong></p>
+      <${ZoneNote} zone=${zone} testid="milestones-zone" />
       ${list.map((m) => {
         const s = suggestions[m.key];
         return html`<${MilestoneField} key=${m.key} m=${m} value=${values[m.key] || ''} max=${max}
@@ -217,17 +207,50 @@ export function MilestonesDialog({ issue, detail, focus, onClose }) {
   <//>`;
 }
 
-function MilestoneField({ m, value, max, autofocus, suggestion, onChange }) {
+/** A refusal's times ("2026-03-01 02:20:00 UTC") in the zone the user entered them in. */
+export function inZone(message) {
+  return String(message || '').replace(/(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC/g, (_, t) => formatDateTime(t));
+}
+
+/** "Your time zone: Europe/Berlin (UTC+01:00)" above inputs read in that zone. */
+export function ZoneNote({ zone, testid }) {
+  return html`<p class="zone-note" data-testid=${testid}><${Icon} name="clock" size=${13} /> Your time zone: <strong>${zone}</strong></p>`;
+}
+
+/**
+ * The milestones among ``fields`` whose input changed from ``initial``, in UTC ("" for
+ * one cleared): {changes}; or {error} naming the first time that cannot be read.
+ */
+export function changedMoments(fields, values, initial) {
+  const changes = {};
+  for (const m of fields) {
+    const v = values[m.key] || '';
+    if (v === (initial[m.key] || '')) continue;
+    if (!v) {
+      changes[m.key] = '';
+      continue;
+    }
+    const utc = inputToUtc(v);
+    if (!utc) return { error: `${m.label}: that time is not valid.` };
+    changes[m.key] = utc;
+  }
+  return { changes };
+}
+
+/** One milestone's input in the display zone, with Now and (when ``clearable``) Clear. */
+export function MilestoneField({ m, value, max, autofocus, suggestion, onChange, clearable = true }) {
   const id = useUid('ms');
   return html`<div class="ms-field" data-testid=${'ms-field-' + m.key}>
     <label class="field-label" for=${id}>${m.label}</label>
     <div class="ms-input-row">
       <input id=${id} type="datetime-local" class="input" value=${value} max=${max}
-        data-autofocus=${autofocus ? true : undefined}
+        data-autofocus=${autofocus ? true : undefined} required=${!clearable}
         onInput=${(e) => onChange(e.currentTarget.value)} data-testid=${'ms-input-' + m.key} />
       <button type="button" class="btn btn-sm" onClick=${() => onChange(nowForInput())}>Now</button>
-      <button type="button" class="icon-btn" aria-label=${'Clear ' + m.label} title="Clear" disabled=${!value}
-        onClick=${() => onChange('')} data-testid=${'ms-clear-' + m.key}><${Icon} name="x" size=${14} /></button>
+      ${clearable
+        ? html`<button type="button" class="icon-btn" aria-label=${'Clear ' + m.label} title="Clear" disabled=${!value}
+            onClick=${() => onChange('')} data-testid=${'ms-clear-' + m.key}><${Icon} name="x" size=${14} /></button>`
+        : null}
     </div>
     <div class="field-hint">${m.hint}.</div>
     ${suggestion
@@ -321,13 +344,13 @@ export function RelatedIncidents({ issue }) {
 
   const items = state.items;
   return html`<section class="card related" data-testid="related-incidents" aria-labelledby="rel-h">
-    <h2 class="card-title" id="rel-h">Related incidents</h2>
+    <h2 class="card-title" id="rel-h">Related past incidents</h2>
     ${items === null
       ? html`<p class="subtle small">Looking for similar incidents…</p>`
       : state.error
         ? html`<p class="subtle small">Could not look for similar incidents: ${state.error.message}</p>`
         : !items.length
-          ? html`<p class="subtle small" data-testid="related-empty">No similar incident yet. Tags, the title, whys and the root cause are compared.</p>`
+          ? html`<p class="subtle small" data-testid="related-empty">No similar past incident. Incidents opened before this one are compared by tags, title, whys and root cause.</p>`
           : html`<ul class="related-list">
               ${items.map((r) => html`<li key=${r.issue.id} class="related-item" data-testid="related-item" data-issue-id=${r.issue.id}>
                 <a class="related-title" href=${issueHref(r.issue.id)} data-testid="related-link">${r.issue.title}</a>

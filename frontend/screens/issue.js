@@ -18,8 +18,8 @@ import { DiagnosticsTab } from './diagnostics.js';
 import { confirmDelete } from '../lib/confirm.js';
 import { IncidentIntegrationsCard, afterStatusChange } from './integrations.js';
 import {
-  MilestoneStrip, MilestonesDialog, ImpactPill, ResponseCard, RelatedIncidents, RoleLine, CharCount,
-  useSessionDraft, PRIORITY_OPTIONS, zoneLabel, utcToInput, inputLimit,
+  MilestoneStrip, MilestonesDialog, MilestoneField, ZoneNote, changedMoments, inZone, ImpactPill, ResponseCard,
+  RelatedIncidents, RoleLine, CharCount, useSessionDraft, PRIORITY_OPTIONS, zoneLabel, utcToInput, inputLimit,
 } from './incident-record.js';
 
 const TABS = [
@@ -116,7 +116,7 @@ function IssueView({ id, tab }) {
 
   const changeStatus = async (to) => {
     const result = await openDialog(
-      (close) => html`<${StatusDialog} issue=${issue} to=${to} onClose=${close} />`,
+      (close) => html`<${StatusDialog} issue=${issue} detail=${detail} to=${to} onClose=${close} />`,
     );
     if (result) {
       toast.success(`Status changed to ${STATUS_LABEL[result.status] || result.status}`);
@@ -270,26 +270,49 @@ function EvidenceCount({ detail }) {
 }
 
 // ---------------------------------------------------------------- status dialog
-function StatusDialog({ issue, to, onClose }) {
+/** The milestones a move to ``to`` sets: resolving asks when it was resolved; closing an
+ * incident not yet resolved asks both. */
+function statusMoments(issue, to) {
+  if (to === 'resolved') return ['resolved'];
+  if (to === 'closed') return issue.status === 'resolved' ? ['closed'] : ['resolved', 'closed'];
+  return [];
+}
+
+function StatusDialog({ issue, detail, to, onClose }) {
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState('');
   const noteId = useUid('note');
+  // When it was resolved / closed: an entered milestone, else now; editable and
+  // back-datable in the user's zone, checked by the milestones' rules on save.
+  const keys = statusMoments(issue, to);
+  const fields = (detail.milestones || []).filter((m) => keys.includes(m.key));
+  const [initial] = useState(() => Object.fromEntries(fields.map((m) => [m.key, utcToInput(m.at) || nowForInput()])));
+  const [values, setValues] = useState(initial);
+  const zone = zoneLabel();
   const submit = async (e) => {
     e && e.preventDefault();
+    const missing = fields.find((m) => !values[m.key]);
+    if (missing) return setErr(`Enter when it was ${missing.label.toLowerCase()} (or press Now).`);
+    const { changes, error } = changedMoments(fields, values, initial);
+    if (error) return setErr(error);
     setBusy(true);
     setErr('');
     try {
-      const updated = await api.setIssueStatus(issue.id, to, note.trim());
+      // An untouched "now" is left to the backend, which takes the moment of saving.
+      const moments = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k + '_at', v]));
+      const updated = await api.setIssueStatus(issue.id, to, note.trim(), moments);
       onClose(updated || { status: to });
     } catch (error) {
-      setErr(error.message);
+      setErr(inZone(error.message));
       setBusy(false);
     }
+    return undefined;
   };
   const label = transitionLabel(issue.status, to);
   return html`<${Modal} title=${label} size="sm" testid="status-dialog" onClose=${() => onClose(null)}
       footer=${html`
+        ${fields.length ? html`<span class="subtle small modal-foot-note">Times in ${zone}</span>` : null}
         <button class="btn" onClick=${() => onClose(null)}>Cancel</button>
         <button class="btn btn-primary" disabled=${busy} onClick=${submit} data-testid="status-confirm">${label}</button>
       `}>
@@ -297,13 +320,24 @@ function StatusDialog({ issue, to, onClose }) {
       <p class="dialog-text transition-row">
         <${StatusBadge} value=${issue.status} /> <${Icon} name="right" size=${12} /> <${StatusBadge} value=${to} />
       </p>
+      ${fields.length
+        ? html`<div class="status-moments" data-testid="status-moments">
+            <p class="dialog-text subtle">${`Recorded as now unless you enter when it really happened (back-date it if
+              it came earlier). Durations are measured to ${fields.length > 1 ? 'these times' : 'this time'}.`}</p>
+            <${ZoneNote} zone=${zone} testid="status-zone" />
+            ${fields.map((m) => html`<${MilestoneField} key=${m.key} m=${m} value=${values[m.key] || ''}
+              max=${inputLimit(0.1)} clearable=${false}
+              onChange=${(v) => { setValues((cur) => ({ ...cur, [m.key]: v })); setErr(''); }} />`)}
+          </div>`
+        : null}
       <${Field} label="Note (optional)" htmlFor=${noteId} hint="Recorded on the timeline with the status change.">
         <textarea id=${noteId} class="input" rows="3" value=${note} data-autofocus maxLength="2000"
           onInput=${(e) => setNote(e.currentTarget.value)}
           onKeyDown=${(e) => (e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? submit(e) : null)}
           data-testid="status-note"></textarea>
       <//>
-      ${err ? html`<div class="form-error" role="alert">${err}</div>` : null}
+      ${err ? html`<div class="form-error" role="alert" data-testid="status-error">${err}</div>` : null}
+      <button type="submit" hidden></button>
     </form>
   <//>`;
 }

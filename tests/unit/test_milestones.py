@@ -145,6 +145,93 @@ def test_status_workflow_keeps_entered_milestones_and_clears_on_reopen(call, mak
     assert again["resolved_at"] >= reopened["updated_at"]
 
 
+def test_marking_resolved_takes_when_it_was_resolved(call, make_issue):
+    """The status dialog's moment: a back-dated resolution gives the true time to resolve
+    (not the hours until someone clicked), under the milestones' rules, audited."""
+    issue = make_issue()
+    iid = issue["id"]
+    call("set_issue_milestones", issue_id=iid, impact_started="2026-03-01 02:10",
+         detected="2026-03-01 02:14", mitigated="2026-03-01 02:22")
+    # Before the mitigation, or in the future: refused, nothing changes (not even the status).
+    message = expect_refused(call, "set_issue_status", issue_id=iid, status="resolved",
+                             resolved_at="2026-03-01 02:20")
+    assert "Resolved" in message and "mitigated" in message
+    later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    assert "in the future" in expect_refused(call, "set_issue_status", issue_id=iid,
+                                             status="resolved", resolved_at=later)
+    for bad in ("yesterday", "2026-02-30 10:00"):
+        expect_refused(call, "set_issue_status", issue_id=iid, status="resolved", resolved_at=bad)
+    # A moment the move does not set is refused rather than ignored.
+    assert "only when the incident is marked closed" in expect_refused(
+        call, "set_issue_status", issue_id=iid, status="resolved", closed_at="2026-03-01 03:00")
+    assert "resolved or closed" in expect_refused(
+        call, "set_issue_status", issue_id=iid, status="investigating",
+        resolved_at="2026-03-01 03:00")
+    detail = call("get_issue", issue_id=iid)
+    assert detail["issue"]["status"] == "open" and detail["issue"]["resolved_at"] is None
+
+    resolved = call("set_issue_status", issue_id=iid, status="resolved", note="Pool raised",
+                    resolved_at="2026-03-01 02:25")
+    assert resolved["status"] == "resolved" and resolved["resolved_at"] == "2026-03-01 02:25:00"
+    m = metric_map(call("get_issue", issue_id=iid))
+    assert m["time_to_resolve"]["seconds"] == 11 * 60
+    [entry] = audit(call, iid, "milestone_set")[:1]
+    assert entry["details"] == {"milestone": "resolved", "label": "Resolved", "from": None,
+                                "to": "2026-03-01 02:25:00", "via": "status change"}
+    # Closing back-dated too; a close before the resolution is refused.
+    assert "Closed" in expect_refused(call, "set_issue_status", issue_id=iid, status="closed",
+                                      closed_at="2026-03-01 02:24")
+    closed = call("set_issue_status", issue_id=iid, status="closed", closed_at="2026-03-01 09:00")
+    assert (closed["resolved_at"], closed["closed_at"]) == ("2026-03-01 02:25:00",
+                                                            "2026-03-01 09:00:00")
+
+
+def test_closing_an_open_incident_takes_both_moments(call, make_issue):
+    issue = make_issue()
+    iid = issue["id"]
+    call("set_issue_milestones", issue_id=iid, detected="2026-03-01 02:14")
+    closed = call("set_issue_status", issue_id=iid, status="closed",
+                  resolved_at="2026-03-01 02:30", closed_at="2026-03-02 10:00")
+    assert (closed["resolved_at"], closed["closed_at"]) == ("2026-03-01 02:30:00",
+                                                            "2026-03-02 10:00:00")
+    reopened = call("set_issue_status", issue_id=iid, status="investigating")
+    assert reopened["resolved_at"] is None and reopened["closed_at"] is None
+    cleared = audit(call, iid, "milestone_cleared")
+    assert {e["details"]["milestone"] for e in cleared} == {"resolved", "closed"}
+    assert all(e["details"]["via"] == "status change" for e in cleared)
+    # Only a back-dated close: the resolution is not put after it.
+    again = call("set_issue_status", issue_id=iid, status="closed", closed_at="2026-03-02 11:00")
+    assert again["closed_at"] == "2026-03-02 11:00:00"
+    assert again["resolved_at"] == "2026-03-02 11:00:00"
+
+
+def test_postmortem_of_an_open_incident_with_a_resolved_milestone_says_both(call, make_issue):
+    """Open in the workflow, yet a resolved moment entered: the document says both plainly
+    instead of "is open … It was resolved 11 min after it was detected"."""
+    issue = make_issue(title="Checkout 502 overnight")
+    iid = issue["id"]
+    call("set_issue_milestones", issue_id=iid, impact_started="2026-03-01 02:10",
+         detected="2026-03-01 02:14", resolved="2026-03-01 02:25")
+    md = call("generate_postmortem", issue_id=iid)["content_md"]
+    assert ("is **open**. Its milestones nevertheless record it as resolved at 2026-03-01 02:25:00"
+            " UTC; the status has not been moved to resolved yet.") in md
+    assert "By its milestones, it was resolved 11 min after it was detected." in md
+    assert "| Status | Open (resolved milestone already set) |" in md
+    assert "It was resolved" not in md
+    rca = call("generate_rca", issue_id=iid)["content_md"]
+    assert "the status has not been moved to resolved yet" in rca
+    # Once marked resolved, one plain sentence again.
+    call("set_issue_status", issue_id=iid, status="resolved")
+    md = call("generate_postmortem", issue_id=iid)["content_md"]
+    assert "is **resolved**." in md and "It was resolved 11 min after it was detected." in md
+    assert "nevertheless" not in md and "| Status | Resolved |" in md
+    # Resolved, with a closing moment entered ahead of the status.
+    call("set_issue_milestones", issue_id=iid, closed="2026-03-01 09:00")
+    md = call("generate_postmortem", issue_id=iid)["content_md"]
+    assert ("is **resolved**. Its milestones nevertheless record it as closed at "
+            "2026-03-01 09:00:00 UTC; the status has not been moved to closed yet.") in md
+
+
 def test_suggestions_come_from_matching_timeline_entries(call, make_issue):
     issue = make_issue()
     iid = issue["id"]

@@ -202,7 +202,7 @@ def _facts_table(rec: IncidentRecord, doc_type: str) -> str:
         ["Incident id", md_code(i["id"])],
         ["Severity", label(i["severity"])],
         ["Priority", PRIORITY_LABELS.get(i.get("priority") or "", "Not set")],
-        ["Status", label(i["status"])],
+        ["Status", _status_cell(i)],
         ["Category", md_text(rec.category_label)],
         ["Incident commander", md_text(i.get("incident_commander")) or "Not recorded"],
         ["Assigned to", md_text(i.get("assigned_to")) or "Not assigned"],
@@ -220,10 +220,40 @@ def _facts_table(rec: IncidentRecord, doc_type: str) -> str:
     return md_table(["Field", "Value"], rows)
 
 
+def milestones_ahead_of_status(issue: dict) -> list[dict]:
+    """The resolved and closed milestones that are set although the incident's status has
+    not reached them (an open incident with a resolved moment entered), oldest first."""
+    reached = {"open": (), "investigating": (), "resolved": ("resolved",),
+               "closed": ("resolved", "closed")}.get(issue.get("status") or "", ())
+    return [m for m in milestones.as_list(issue)
+            if m["key"] in ("resolved", "closed") and m["at"] and m["key"] not in reached]
+
+
+def _status_sentence(rec: IncidentRecord) -> str:
+    """The incident and its status; where the milestones say more than the status (it is
+    open, yet a resolved moment is entered), both, plainly."""
+    i = rec.issue
+    text = (f"{label(i['severity'])}-severity {md_text(rec.category_label)} incident "
+            f"**{md_text(i['title'])}**, opened {i['created_at']} UTC, is **{i['status']}**.")
+    ahead = milestones_ahead_of_status(i)
+    if ahead:
+        said = " and ".join(f"{m['label'].lower()} at {m['at']} UTC" for m in ahead)
+        text += (f" Its milestones nevertheless record it as {said}; the status has not been "
+                 f"moved to {ahead[-1]['key']} yet.")
+    return text
+
+
+def _status_cell(issue: dict) -> str:
+    ahead = [m["label"].lower() for m in milestones_ahead_of_status(issue)]
+    if not ahead:
+        return label(issue["status"])
+    return (f"{label(issue['status'])} ({' and '.join(ahead)} "
+            f"milestone{'s' if len(ahead) > 1 else ''} already set)")
+
+
 def _summary_sentences(rec: IncidentRecord) -> str:
     i = rec.issue
-    parts = [(f"{label(i['severity'])}-severity {md_text(rec.category_label)} incident "
-              f"**{md_text(i['title'])}**, opened {i['created_at']} UTC, is **{i['status']}**.")]
+    parts = [_status_sentence(rec)]
     impact = rec.metric("impact_duration")
     if impact.seconds is not None:
         parts.append(f"The impact lasted {impact.display}, from {impact.start} to "
@@ -238,7 +268,8 @@ def _summary_sentences(rec: IncidentRecord) -> str:
         parts.append("No root cause has been identified yet.")
     resolve = rec.metric("time_to_resolve")
     if resolve.seconds is not None:
-        parts.append(f"It was resolved {resolve.display} after it was detected.")
+        parts.append(f"{'By its milestones, it' if milestones_ahead_of_status(i) else 'It'} was "
+                     f"resolved {resolve.display} after it was detected.")
     open_items = sum(1 for a in rec.action_items if a["status"] in actions.ACTIVE_STATUSES)
     n_events, n_steps = len(rec.story_events), len(rec.steps)
     n_logs, n_items = len(rec.log_files), len(rec.action_items)

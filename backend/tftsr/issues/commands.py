@@ -104,12 +104,17 @@ def update_issue(app, issue_id, **changes):
     return issue
 
 
-@command(issue_id=ISSUE_ID, status=Enum(STATUSES), note=Str(max_len=2000, required=False))
-def set_issue_status(app, issue_id, status, note):
+@command(issue_id=ISSUE_ID, status=Enum(STATUSES), note=Str(max_len=2000, required=False),
+         resolved_at=Timestamp(required=False), closed_at=Timestamp(required=False))
+def set_issue_status(app, issue_id, status, note, resolved_at, closed_at):
     """Move an incident through open -> investigating -> resolved -> closed (other
-    packages hear of it through :func:`after_status_change`)."""
+    packages hear of it through :func:`after_status_change`). Marking it resolved or
+    closed sets those milestones to now unless ``resolved_at`` / ``closed_at`` (UTC) say
+    when it really happened; these follow the milestones' rules (not in the future, not
+    before the milestones that precede them)."""
     with app.db.transaction() as conn:
-        issue = store.set_status(conn, issue_id, status, note)
+        issue = store.set_status(conn, issue_id, status, note,
+                                 {"resolved": resolved_at, "closed": closed_at})
     _changed(app, issue_id)
     for hook in STATUS_HOOKS:
         try:

@@ -108,11 +108,13 @@ def check_not_future(key: str, value: str, now: datetime | None = None) -> None:
                               "Enter when it happened.")
 
 
-def set_milestones(conn, issue: dict, changes: dict[str, str | None]) -> list[str]:
+def set_milestones(conn, issue: dict, changes: dict[str, str | None],
+                   via: str | None = None) -> list[str]:
     """Apply ``changes`` ({key: 'YYYY-MM-DD HH:MM:SS' or None to clear}) to ``issue``.
 
     Refuses (InvalidArgument, nothing written) a moment in the future or an order that
-    would make a duration negative. Each real change is audited. Returns the keys changed.
+    would make a duration negative. Each real change is audited (with ``via``, what made
+    it, when it is not the milestones themselves). Returns the keys changed.
     """
     current = values(issue)
     proposed = dict(current)
@@ -133,10 +135,11 @@ def set_milestones(conn, issue: dict, changes: dict[str, str | None]) -> list[st
                  [proposed[k] for k in changed] + [now_text(), issue["id"]])
     for key in changed:
         action = "milestone_set" if proposed[key] else "milestone_cleared"
-        audit_record(conn, action, "issue", issue["id"], {
-            "milestone": key, "label": BY_KEY[key].label,
-            "from": current[key], "to": proposed[key],
-        })
+        details = {"milestone": key, "label": BY_KEY[key].label,
+                   "from": current[key], "to": proposed[key]}
+        if via:
+            details["via"] = via
+        audit_record(conn, action, "issue", issue["id"], details)
     return changed
 
 

@@ -6,7 +6,7 @@ import json
 
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
-from tftsr.errors import InvalidState, NotFound
+from tftsr.errors import InvalidArgument, InvalidState, NotFound
 from tftsr.issues import milestones, timeline
 from tftsr.issues.domains import DOMAIN_LABELS, SEVERITIES, TRANSITIONS
 
@@ -158,9 +158,24 @@ def update(conn, issue_id: str, changes: dict) -> dict:
     return get(conn, issue_id)
 
 
-def set_status(conn, issue_id: str, status: str, note: str | None = None) -> dict:
+# The milestones a move to a status may be given the moment of (the status dialog asks
+# when it was resolved or closed; without a moment, now or the entered one is kept).
+STATUS_MOMENTS = {"resolved": ("resolved",), "closed": ("resolved", "closed")}
+
+
+def set_status(conn, issue_id: str, status: str, note: str | None = None,
+               moments: dict[str, str | None] | None = None) -> dict:
+    """Move the incident to ``status``. ``moments`` ({"resolved"/"closed": UTC text})
+    back-dates the milestones the move sets, under the rules of the milestones (never in
+    the future, never out of order): refused as a whole, nothing changed."""
     current = get(conn, issue_id)
     old = current["status"]
+    moments = {k: v for k, v in (moments or {}).items() if v}
+    for key in moments:
+        if key not in STATUS_MOMENTS.get(status, ()):
+            raise InvalidArgument(
+                f"A {key} time is taken only when the incident is marked "
+                f"{' or '.join(s for s, keys in STATUS_MOMENTS.items() if key in keys)}.")
     if status == old:
         return current
     if status not in TRANSITIONS[old]:
@@ -168,25 +183,28 @@ def set_status(conn, issue_id: str, status: str, note: str | None = None) -> dic
                            f"From {old} it can go to: {', '.join(TRANSITIONS[old])}.")
     now = now_text()
     resolved_at, closed_at = current["resolved_at"], current["closed_at"]
-    cleared = {}
-    # The resolved and closed milestones follow the workflow unless someone entered them:
-    # an entered (possibly back-dated) moment is kept; reopening clears both.
+    # The resolved and closed milestones follow the workflow: the moment given with the
+    # move, else one entered before (possibly back-dated), else now (or the latest
+    # milestone, should one be a little ahead); reopening clears both.
     latest = max([now] + [v for k, v in milestones.values(current).items()
                           if v and k != "closed"])
     if status == "resolved":
-        resolved_at = resolved_at or latest
-        if closed_at:
-            cleared["closed"], closed_at = closed_at, None
+        resolved_at = moments.get("resolved") or resolved_at or latest
+        closed_at = None
     elif status == "closed":
-        resolved_at = resolved_at or latest
+        closed_at = moments.get("closed") or closed_at
+        resolved_at = (moments.get("resolved") or resolved_at
+                       or (min(latest, closed_at) if closed_at else latest))
         closed_at = closed_at or max(latest, resolved_at)
     elif old in ("resolved", "closed"):
-        cleared = {k: v for k, v in (("resolved", resolved_at), ("closed", closed_at)) if v}
         resolved_at = closed_at = None
-    conn.execute(
-        "UPDATE issues SET status = ?, resolved_at = ?, closed_at = ?, updated_at = ? WHERE id = ?",
-        (status, resolved_at, closed_at, now, issue_id),
-    )
+    was = milestones.values(current)
+    cleared = {k: was[k] for k, v in (("resolved", resolved_at), ("closed", closed_at))
+               if was[k] and not v}
+    milestones.set_milestones(conn, current, {"resolved": resolved_at, "closed": closed_at},
+                              via="status change")
+    conn.execute("UPDATE issues SET status = ?, updated_at = ? WHERE id = ?",
+                 (status, now, issue_id))
     verb = {"investigating": "Investigation started" if old == "open" else "Reopened for investigation",
             "resolved": "Marked resolved", "closed": "Closed", "open": "Moved back to open"}[status]
     description = verb + (f": {note}" if note else "")
