@@ -35,7 +35,7 @@ def test_local_counts_and_first_occurrences():
 def test_summary_text_names_first_error_and_components():
     summary = local_summary([({"id": "a", "file_name": "gw.log"}, LOG)])
     text = summary["summary_text"]
-    assert text.startswith("1 log file, 8 lines: 3 error lines, 1 warnings, 1 exception lines.")
+    assert text.startswith("1 log file, 8 lines: 3 error lines, 1 warning, 1 exception line.")
     assert "First error at 2025-03-01 14:02:13 in gw.log line 3" in text
     assert summary["key_errors"][0]["count"] == 2
     assert summary["components"][0] == {"name": "gateway", "count": 3}

@@ -243,11 +243,16 @@ def first_error(files: list[dict]) -> tuple[dict, str] | None:
     return e, name
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 warning``, ``2 warnings``, ``1,024 lines``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def summary_text(summary: dict) -> str:
     t = summary["totals"]
     n = len(summary["files"])
-    lines = [f"{n} log file{'s' if n != 1 else ''}, {t['lines']:,} lines: {t['errors']:,} error lines, "
-             f"{t['warnings']:,} warnings, {t['exceptions']:,} exception lines."]
+    lines = [f"{_count(n, 'log file')}, {_count(t['lines'], 'line')}: {_count(t['errors'], 'error line')}, "
+             f"{_count(t['warnings'], 'warning')}, {_count(t['exceptions'], 'exception line')}."]
     first = first_error(summary["files"])
     if first:
         where, name = first
