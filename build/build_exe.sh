@@ -43,6 +43,11 @@ trap 'rm -rf "$WORK"' EXIT
 
 VERSION="$(PYTHONPATH="$ROOT/backend" "$PYTHON" -c 'import tftsr; print(tftsr.__version__)')"
 
+# PyInstaller's own cache (stripped libraries) lives in this build's temporary folder:
+# with --clean a build empties the shared ~/.cache/pyinstaller when it starts, which
+# broke any other build running at that moment ("bincache may be corrupted").
+export PYINSTALLER_CONFIG_DIR="$WORK/pyinstaller-cache"
+
 start=$(date +%s)
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
   --workpath "$WORK/work" --distpath "$WORK/dist" "$ROOT/build/tftsr.spec"

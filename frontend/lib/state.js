@@ -105,10 +105,16 @@ export function navigate(path) {
   else window.location.hash = target;
 }
 
-/** Replace the hash without adding a history entry (e.g. filters in the URL). */
+/**
+ * Replace the hash without adding a history entry (e.g. filters in the URL). A screen
+ * rewrites only its own address: when the address has already moved to another screen
+ * (a link followed while the screen's effects were pending), it is left alone, so the
+ * move is not undone.
+ */
 export function replaceHash(path) {
   const target = path.startsWith('#') ? path : '#' + path;
   if (window.location.hash === target) return;
+  if (parseHash(target).screen !== parseHash().screen) return;
   const url = window.location.pathname + window.location.search + target;
   window.history.replaceState(window.history.state, '', url);
 }

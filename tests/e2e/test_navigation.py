@@ -44,3 +44,24 @@ def test_following_links_still_moves_between_screens(browser, served_app):
         expect(page.get_by_test_id("settings-security")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_a_screen_rewriting_its_address_never_undoes_a_move_to_another(page, served_app):
+    # History writes its filters into the address after it has drawn. When the user has
+    # already gone on to an incident by then, that late rewrite must not bring History back.
+    issue = served_app.call("create_issue", title="Moved on", severity="low", category="linux")["issue"]
+    page.goto(served_app.base_url + "/#/history")
+    expect(page.get_by_test_id("history")).to_be_visible()
+    after = page.evaluate(
+        """async (id) => {
+            const { replaceHash } = await import('/lib/state.js');
+            location.hash = '#/issue/' + id;        // the user moves on ...
+            replaceHash('/history?q=late');         // ... before History's effect runs
+            const own = location.hash;
+            replaceHash('/issue/' + id + '/timeline');  // a screen's own address still changes
+            return [own, location.hash];
+        }""",
+        issue["id"],
+    )
+    assert after == [f"#/issue/{issue['id']}", f"#/issue/{issue['id']}/timeline"]
+    expect(page.get_by_test_id("issue-title")).to_contain_text("Moved on")
