@@ -9,5 +9,6 @@ cd "$(dirname "$0")/.."
 bash build/setup.sh --test
 .venv/bin/python -m ruff check backend tests
 # One worker per core; each test file runs whole on one worker, and the packaging tests
-# share one worker so the executable is built once (tests/conftest.py groups them).
-exec .venv/bin/python -m pytest -n auto --dist loadgroup "$@"
+# share one worker so the executable is built once (tests/conftest.py groups them). The
+# 15 slowest tests are listed at the end, to keep an eye on the suite's time.
+exec .venv/bin/python -m pytest -n auto --dist loadgroup --durations=15 "$@"
