@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash build/setup.sh --test
 .venv/bin/python -m ruff check backend tests
-# One worker per core; each test file runs whole on one worker, and the packaging tests
-# share one worker so the executable is built once (tests/conftest.py groups them). The
-# 15 slowest tests are listed at the end, to keep an eye on the suite's time.
-exec .venv/bin/python -m pytest -n auto --dist loadgroup --durations=15 "$@"
+# One worker per core, tests handed out as workers come free; the executables are built
+# once and shared by the workers (tests/packaging/conftest.py). The 15 slowest tests are
+# listed at the end, to keep an eye on the suite's time.
+exec .venv/bin/python -m pytest -n auto --dist load --durations=15 "$@"

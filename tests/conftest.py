@@ -268,13 +268,3 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
-
-
-def pytest_collection_modifyitems(config, items):
-    """Group tests for pytest-xdist (``--dist loadgroup``): a test file runs whole on one
-    worker (its module fixtures and order hold), and every packaging test shares one
-    worker so the executables are built once per run."""
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        group = "packaging" if path.startswith("tests/packaging/") else path
-        item.add_marker(pytest.mark.xdist_group(group))

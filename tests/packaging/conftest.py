@@ -1,5 +1,8 @@
-"""One build per test session: build/build_exe.sh runs once, and every packaging test uses
-its two outputs -- the single file and the portable folder (one PyInstaller Analysis).
+"""One build per test run: build/build_exe.sh runs once, and every packaging test uses its
+two outputs -- the single file and the portable folder (one PyInstaller Analysis). With
+pytest-xdist the packaging tests may run on several workers: the first to need the build
+makes it, under a file lock in the folder the workers share, and the others wait for it and
+use the same outputs.
 
 Set TFTSR_PREBUILT_DIST=/path/to/dist (holding ``tftsr`` and ``tftsr-portable/``) to test
 outputs built earlier instead of building (the build takes 2.5-5 minutes on two cores).
@@ -59,13 +62,40 @@ def builds(tmp_path_factory) -> Builds:
         return
     if shutil.which("bash") is None:
         unavailable("bash is needed to run build/build_exe.sh")
-    out = tmp_path_factory.mktemp("dist")
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out, users = shared / "dist", shared / "dist.users"
+    with FileLock(str(shared / "dist.lock")):
+        failed = shared / "dist.failed"
+        assert not failed.exists(), failed.read_text()
+        if not (out / ".built").exists():
+            _build(out, failed)
+        users.write_text(str(int(users.read_text() or 0) + 1 if users.exists() else 1))
+    found = Builds(out / EXE_NAME, out / "tftsr-portable", cache)
+    yield found
+    with FileLock(str(shared / "dist.lock")):
+        left = int(users.read_text()) - 1
+        users.write_text(str(left))
+        if left == 0:
+            shutil.rmtree(out, ignore_errors=True)  # ~650 MiB; do not let old runs pile up
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+def _build(out: Path, failed: Path) -> None:
+    """Run build/build_exe.sh into ``out``, check its outputs and write the build's figures
+    to test-artifacts/executable.json; a failure is also written to ``failed`` so that
+    the other workers report it instead of building again."""
+    out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     result = subprocess.run(["bash", str(ROOT / "build" / "build_exe.sh"), str(out)],
                             capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
     seconds = time.monotonic() - started
+    if result.returncode != 0:
+        failed.write_text(f"build failed:\n{result.stdout}\n{result.stderr}")
     assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
-    found = Builds(out / EXE_NAME, out / "tftsr-portable", cache)
+    found = Builds(out / EXE_NAME, out / "tftsr-portable", out)
     assert found.single.is_file() and found.portable_exe.is_file(), (
         f"the build printed success but an output is missing:\n{result.stdout}")
     assert "Size budget" in result.stdout, "the build output must show the size budget"
@@ -78,6 +108,4 @@ def builds(tmp_path_factory) -> Builds:
          "size_mib": round(found.single.stat().st_size / 2**20, 1),
          "portable_folder_mib": round(folder_bytes / 2**20, 1), "size_budget": budget},
         indent=2))
-    yield found
-    shutil.rmtree(out, ignore_errors=True)  # ~650 MiB; do not let old runs pile up
-    shutil.rmtree(cache, ignore_errors=True)
+    (out / ".built").write_text("")
