@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
+from tftsr.egress import http
 from tftsr.egress.gate import Gate
+from tftsr.egress.send import Sent
 from tftsr.egress.transport import OutboundRequest as PreparedRequest
 from tftsr.egress.transport import open_response
 from tftsr.errors import TftsrError
@@ -196,13 +196,13 @@ class Cancellation:
     def __init__(self) -> None:
         self._event = threading.Event()
         self._lock = threading.Lock()
-        self._response: httpx.Response | None = None
+        self._response: http.Response | None = None
 
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
 
-    def attach(self, response: httpx.Response | None) -> None:
+    def attach(self, response: http.Response | None) -> None:
         with self._lock:
             self._response = response
         if response is not None and self.cancelled:
@@ -224,7 +224,7 @@ class Cancellation:
             raise Cancelled()
 
     @staticmethod
-    def _close(response: httpx.Response) -> None:
+    def _close(response: http.Response) -> None:
         stream = response.extensions.get("network_stream")
         sock = None
         if stream is not None:
@@ -315,7 +315,7 @@ class ProviderBase:
     settings_schema: tuple[dict, ...] = ()
 
     def __init__(self, config: ProviderConfig, *, timeouts: Timeouts = DEFAULT_TIMEOUTS,
-                 retry: RetryPolicy = DEFAULT_RETRY, transport: httpx.BaseTransport | None = None,
+                 retry: RetryPolicy = DEFAULT_RETRY, transport: http.BaseTransport | None = None,
                  gate: Gate | None = None):
         self.config = config
         self.timeouts = timeouts
@@ -329,7 +329,7 @@ class ProviderBase:
     def prepare_chat(self, request: ChatRequest) -> PreparedRequest:
         raise NotImplementedError
 
-    def read_stream(self, response: httpx.Response, cancel: Cancellation) -> Iterator[StreamEvent]:
+    def read_stream(self, response: http.Response, cancel: Cancellation) -> Iterator[StreamEvent]:
         raise NotImplementedError
 
     def prepare_list_models(self) -> PreparedRequest | None:
@@ -371,7 +371,7 @@ class ProviderBase:
         return self.gate.scrub(text, (self.config.api_key,))
 
     def open(self, prepared: PreparedRequest, *, read_timeout: float, cancel: Cancellation,
-             hooks: SendHooks | None = None) -> tuple[httpx.Client, httpx.Response]:
+             hooks: SendHooks | None = None) -> Sent:
         """Send with retries; return the client and an open response with a 2xx status.
 
         Raises ProviderError (or Cancelled) with a message for people.
@@ -389,11 +389,11 @@ class ProviderBase:
                 client, response = open_response(prepared, read_timeout=read_timeout,
                                                  connect_timeout=self.timeouts.connect,
                                                  transport=self._transport)
-            except httpx.TimeoutException as exc:
+            except http.TimeoutException as exc:
                 if cancel.cancelled:
                     raise Cancelled() from None
                 raise self.timeout_error(read_timeout, exc) from None
-            except httpx.TransportError as exc:
+            except http.TransportError as exc:
                 if cancel.cancelled:
                     raise Cancelled() from None
                 raise self.unreachable_error(exc) from None
@@ -402,7 +402,7 @@ class ProviderBase:
                 return client, response
             try:
                 body = response.read()
-            except httpx.HTTPError:
+            except http.HTTPError:
                 body = b""
             finally:
                 response.close()
@@ -431,11 +431,11 @@ class ProviderBase:
         client, response = self.open(prepared, read_timeout=read_timeout, cancel=cancel, hooks=hooks)
         try:
             yield from self.read_stream(response, cancel)
-        except httpx.TimeoutException as exc:
+        except http.TimeoutException as exc:
             if cancel.cancelled:
                 raise Cancelled() from None
             raise self.timeout_error(read_timeout, exc) from None
-        except (httpx.TransportError, httpx.StreamError) as exc:
+        except (http.TransportError, http.StreamError) as exc:
             if cancel.cancelled:
                 raise Cancelled() from None
             raise ProviderError(
@@ -464,9 +464,9 @@ class ProviderBase:
                                      cancel=Cancellation(), hooks=hooks)
         try:
             body = response.read()
-        except httpx.TimeoutException as exc:
+        except http.TimeoutException as exc:
             raise self.timeout_error(self.timeouts.admin, exc) from None
-        except httpx.HTTPError:
+        except http.HTTPError:
             raise ProviderError(f"The connection to {self.display_name} was cut off.",
                                 code="ai_bad_response") from None
         finally:
@@ -492,14 +492,14 @@ class ProviderBase:
             "Check the address and that the service is running.", code="ai_unreachable")
 
     def timeout_error(self, seconds: float, exc: Exception) -> ProviderError:
-        if isinstance(exc, httpx.ConnectTimeout):
+        if isinstance(exc, http.ConnectTimeout):
             return ProviderError(
                 f"{self.display_name} at {host_of(self.config.base_url)} did not accept the "
                 f"connection within {self.timeouts.connect:g} seconds.", code="ai_timeout")
         return ProviderError(f"{self.display_name} did not answer within {seconds:g} seconds.",
                              code="ai_timeout")
 
-    def status_error(self, status: int, body: bytes, headers: httpx.Headers) -> ProviderError:
+    def status_error(self, status: int, body: bytes, headers: http.Headers) -> ProviderError:
         detail = self.scrub(_error_detail(body))
         said = f" It said: {detail}" if detail else ""
         name = self.display_name
@@ -542,7 +542,7 @@ def _transport_reason(exc: Exception) -> str:
 
 
 # -- stream readers ---------------------------------------------------------------------
-def iter_sse(response: httpx.Response, cancel: Cancellation) -> Iterator[tuple[str, str]]:
+def iter_sse(response: http.Response, cancel: Cancellation) -> Iterator[tuple[str, str]]:
     """Server-Sent Events as (event name, data) pairs; multi-line data joined by \\n."""
     event, data = "message", []
     for line in response.iter_lines():
@@ -567,7 +567,7 @@ def iter_sse(response: httpx.Response, cancel: Cancellation) -> Iterator[tuple[s
         yield event, "\n".join(data)
 
 
-def iter_ndjson(response: httpx.Response, cancel: Cancellation, label: str) -> Iterator[dict]:
+def iter_ndjson(response: http.Response, cancel: Cancellation, label: str) -> Iterator[dict]:
     """Newline-delimited JSON objects (Ollama)."""
     for line in response.iter_lines():
         if cancel.cancelled:

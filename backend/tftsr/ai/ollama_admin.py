@@ -19,12 +19,12 @@ import subprocess
 import threading
 from typing import Any
 
-import httpx
-
 from tftsr.ai.base import DEFAULT_TIMEOUTS, Cancellation, host_of
 from tftsr.ai.providers.ollama import DEFAULT_BASE_URL
 from tftsr.db.ids import uuid7
+from tftsr.egress import http
 from tftsr.egress.gate import Gate
+from tftsr.egress.send import Sent
 from tftsr.egress.send import send as egress_send
 from tftsr.egress.transport import OutboundRequest
 from tftsr.errors import NotFound, TftsrError
@@ -60,7 +60,7 @@ def _timeout(app) -> float:
 
 
 def _open(app, method: str, base_url: str, path: str, body: dict | None = None, *,
-          read_timeout: float | None = None) -> tuple[httpx.Client, httpx.Response]:
+          read_timeout: float | None = None) -> Sent:
     """Send one administration request through the egress gate (model names are
     checked like any text, and every request is audited before it leaves)."""
     timeouts = app.extras.get("ai_timeouts") or DEFAULT_TIMEOUTS
@@ -77,7 +77,7 @@ def _not_running(base_url: str) -> OllamaUnavailable:
                              "or correct the address.")
 
 
-def _request(app, method: str, base_url: str, path: str, body: dict | None = None) -> httpx.Response:
+def _request(app, method: str, base_url: str, path: str, body: dict | None = None) -> http.Response:
     try:
         client, response = _open(app, method, base_url, path, body)
         try:
@@ -86,14 +86,14 @@ def _request(app, method: str, base_url: str, path: str, body: dict | None = Non
             response.close()
             client.close()
         return response
-    except httpx.TimeoutException:
+    except http.TimeoutException:
         raise OllamaUnavailable(f"Ollama at {host_of(base_url)} did not answer within "
                                 f"{_timeout(app):g} seconds.") from None
-    except httpx.TransportError:
+    except http.TransportError:
         raise _not_running(base_url) from None
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: http.Response) -> str:
     """Ollama's own words, checked like any text coming back."""
     try:
         data = response.json()
@@ -221,11 +221,11 @@ def _run_pull(app, base_url: str, name: str, pull_id: str, cancel: Cancellation)
             client.close()
     except TftsrError as exc:
         _emit(app, pull_id, name, status_text="error", done=True, error=exc.to_dict())
-    except (httpx.HTTPError, ValueError) as exc:
+    except (http.HTTPError, ValueError) as exc:
         if cancel.cancelled:
             _emit(app, pull_id, name, status_text="cancelled", done=True,
                   error={"code": "ai_cancelled", "message": "The download was cancelled."})
-        elif isinstance(exc, httpx.ConnectError):
+        elif isinstance(exc, http.ConnectError):
             _emit(app, pull_id, name, status_text="error", done=True, error=_not_running(base_url).to_dict())
         else:
             _emit(app, pull_id, name, status_text="error", done=True,

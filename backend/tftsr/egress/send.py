@@ -17,6 +17,10 @@ from tftsr.audit import record as audit_record
 from tftsr.egress.gate import Gate
 from tftsr.egress.transport import OutboundRequest, open_response
 
+# What a send gives back: the client (to be closed once the response is read) and the
+# response.
+Sent = tuple[httpx.Client, httpx.Response]
+
 
 def audit_facts(prepared: OutboundRequest) -> dict:
     body = prepared.body or b""
@@ -28,7 +32,7 @@ def audit_facts(prepared: OutboundRequest) -> dict:
 def send(app, prepared: OutboundRequest, *, purpose: str, entity_type: str, entity_id: str,
          read_timeout: float, connect_timeout: float, gate: Gate | None = None,
          transport: httpx.BaseTransport | None = None,
-         details: dict | None = None) -> tuple[httpx.Client, httpx.Response]:
+         details: dict | None = None) -> Sent:
     """Seal ``prepared``, write its ``egress_send`` audit entry, then send it.
 
     Returns the client and the open response; the caller closes both.
@@ -45,7 +49,7 @@ def send_rendered_binary(app, prepared: OutboundRequest, *, rendered_from: str, 
                          entity_type: str, entity_id: str, read_timeout: float,
                          connect_timeout: float, gate: Gate | None = None,
                          transport: httpx.BaseTransport | None = None,
-                         details: dict | None = None) -> tuple[httpx.Client, httpx.Response]:
+                         details: dict | None = None) -> Sent:
     """Send a binary body that TFTSR rendered itself from data that holds no user text.
 
     The text gate cannot read an image, so :func:`send` refuses one. This is the single

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import httpx
-
 from tftsr.ai.base import parse_retry_after
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7
+from tftsr.egress import http
 from tftsr.egress.gate import EgressRefused, Gate, origin_of
 from tftsr.egress.send import send as egress_send
 from tftsr.egress.send import send_rendered_binary
@@ -301,7 +300,7 @@ def service_lock(app, service: str) -> threading.Lock:
 @dataclass
 class Response:
     status: int
-    headers: httpx.Headers
+    headers: http.Headers
     content: bytes
 
     @property
@@ -320,7 +319,7 @@ class Response:
         return "json" in (self.headers.get("content-type") or "").lower()
 
 
-def _read(response: httpx.Response) -> bytes:
+def _read(response: http.Response) -> bytes:
     chunks, size = [], 0
     for chunk in response.iter_bytes():
         size += len(chunk)
@@ -406,9 +405,9 @@ class Connection:
                 finally:
                     raw.close()
                     client.close()
-            except httpx.TimeoutException:
+            except http.TimeoutException:
                 raise transport_failure(self, "timeout", t.read) from None
-            except httpx.TransportError as exc:
+            except http.TransportError as exc:
                 raise transport_failure(self, str(exc) or type(exc).__name__, t.read) from None
             wait = self._retry_wait(method, answer, attempt, t)
             if wait is None:

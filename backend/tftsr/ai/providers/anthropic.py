@@ -33,7 +33,7 @@ from tftsr.ai.base import (
 from tftsr.ai.providers.openai_compat import COMMON_SETTINGS
 
 if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
-    import httpx
+    from tftsr.egress.http import Response
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
@@ -96,7 +96,7 @@ class AnthropicProvider(ProviderBase):
             body["temperature"] = temperature
         return PreparedRequest("POST", self.url("/v1/messages"), self.headers(), self.json_body(body))
 
-    def read_stream(self, response: httpx.Response, cancel: Cancellation) -> Iterator[StreamEvent]:
+    def read_stream(self, response: Response, cancel: Cancellation) -> Iterator[StreamEvent]:
         text: list[str] = []
         blocks: dict[int, dict[str, Any]] = {}
         usage = Usage()

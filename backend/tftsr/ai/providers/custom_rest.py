@@ -29,7 +29,7 @@ from tftsr.ai.base import (
 )
 
 if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
-    import httpx
+    from tftsr.egress.http import Response
 
 DEFAULT_PATH = "/chat"
 
@@ -85,7 +85,7 @@ class CustomRestProvider(ProviderBase):
             body["model"] = self.config.model
         return PreparedRequest("POST", self.url(path), self.headers(), self.json_body(body))
 
-    def read_stream(self, response: httpx.Response, cancel: Cancellation) -> Iterator[StreamEvent]:
+    def read_stream(self, response: Response, cancel: Cancellation) -> Iterator[StreamEvent]:
         raw = response.read()
         cancel.check()
         try:

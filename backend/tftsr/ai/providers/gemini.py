@@ -34,7 +34,7 @@ from tftsr.ai.base import (
 from tftsr.ai.providers.openai_compat import COMMON_SETTINGS
 
 if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
-    import httpx
+    from tftsr.egress.http import Response
 
 
 def gemini_contents(request: ChatRequest) -> list[dict]:
@@ -103,7 +103,7 @@ class GeminiProvider(ProviderBase):
         url = self.url(f"/v1beta/{self.model_path}:streamGenerateContent?alt=sse")
         return PreparedRequest("POST", url, self.headers(), self.json_body(body))
 
-    def read_stream(self, response: httpx.Response, cancel: Cancellation) -> Iterator[StreamEvent]:
+    def read_stream(self, response: Response, cancel: Cancellation) -> Iterator[StreamEvent]:
         text: list[str] = []
         calls: list[ToolCall] = []
         usage = Usage()

@@ -31,7 +31,7 @@ from tftsr.ai.base import (
 from tftsr.ai.providers.openai_compat import COMMON_SETTINGS
 
 if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
-    import httpx
+    from tftsr.egress.http import Response
 
 DEFAULT_BASE_URL = "http://localhost:11434"
 
@@ -92,7 +92,7 @@ class OllamaProvider(ProviderBase):
             body["options"] = options
         return PreparedRequest("POST", self.url("/api/chat"), self.headers(), self.json_body(body))
 
-    def read_stream(self, response: httpx.Response, cancel: Cancellation) -> Iterator[StreamEvent]:
+    def read_stream(self, response: Response, cancel: Cancellation) -> Iterator[StreamEvent]:
         text: list[str] = []
         calls: list[ToolCall] = []
         for item in iter_ndjson(response, cancel, self.label):

@@ -44,7 +44,7 @@ COMMON_SETTINGS = (
 )
 
 if TYPE_CHECKING:  # only a type here: requests are sent by tftsr.egress
-    import httpx
+    from tftsr.egress.http import Response
 
 
 def openai_messages(messages: list[Message]) -> list[dict]:
@@ -165,7 +165,7 @@ class OpenAICompatProvider(ProviderBase):
         return PreparedRequest("POST", self.chat_url(), self.headers(),
                                self.json_body(self.body(request)))
 
-    def read_stream(self, response: httpx.Response, cancel: Cancellation) -> Iterator[StreamEvent]:
+    def read_stream(self, response: Response, cancel: Cancellation) -> Iterator[StreamEvent]:
         state = ChatCompletionsStream(self.display_name)
         for _event, data in iter_sse(response, cancel):
             if data.strip() == "[DONE]":
