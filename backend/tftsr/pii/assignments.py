@@ -181,6 +181,39 @@ _PAIR_NAME_REV = re.compile(
     r"""["']?\s{0,16}[,;]?[ \t]*["']?(?P<name>[a-z0-9_.\-/]{1,64})["']?[ \t]*(?:>=|=|:)[ \t]*["']?(?:eman|yek)""")
 
 
+# Separators whose value ``find_assignments`` would find too short for any
+# type, picked out in C before any key is read, so that a line packed with
+# them (``token=a,token=a,...``, ``sig=a&sig=a&...``) costs a pass of ``re``
+# instead of a Python step per separator. Written on the reversed text,
+# where what follows a separator comes before it (fixed-width
+# look-behinds) and its key after it. Only "=" (not ":=", which the ":"
+# pattern's look-behind reads): the value is one or two characters ended by
+# a character that ends a bare value, or the end of the text, or (after a
+# key that starts a query-string parameter, "?" or "&" before it) an "&"
+# within its first ``_SHORTEST`` characters, where ``find_assignments`` cuts a
+# query value. Each is a case ``find_assignments`` skips; masking the "="
+# (with a character no key pattern reads, so offsets stay) changes no
+# finding, which ``tests/unit/test_pii_short_values.py`` checks against the
+# unmasked scan.
+assert _SHORTEST == 3  # the look-behinds below spell out values of 1 and 2 characters
+_START = r"""[^\s"'<>()\[\]`&]"""   # the first character of a bare value (not "&")
+_CONT = r"""[^\s"'<>`,;&]"""          # a later one (not "&")
+_END_CHAR = r"""[\s"'<>`,;]"""        # a character that ends a bare value
+_SHORT_VALUE_REV = re.compile(
+    r"=(?!:)(?:"
+    rf"(?<={_END_CHAR}{_START}=)|(?<=^{_START}=)|(?<={_END_CHAR}{_CONT}{_START}=)|(?<=^{_CONT}{_START}=)"
+    rf"|(?:(?<=&=)|(?<=&{_START}=)|(?<=&{_CONT}{_START}=))"
+    r"(?=(?=[ \t\"'\-_.{}])[ \t]*[\"']?[\-_.]{{0,4}}{}[a-z0-9_.\-]{{0,100}}[?&])".format(
+        "".join(sorted({w[-1] for w in _KEY_ENDINGS})), alternation(w[::-1] for w in _KEY_ENDINGS))
+    + ")")
+_MASK = "\x00"
+
+
+def _reversed_keys_text(lower: str) -> str:
+    """``lower`` reversed, with the separators of too-short values masked."""
+    return _SHORT_VALUE_REV.sub(_MASK, lower[::-1])
+
+
 def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
     """``(separator, key_start, key_end)`` for every separator that follows a
     key name ending in a known word, in text order."""
@@ -195,7 +228,7 @@ def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
                 found += _keys_at(rx, lower, scan.starts[rx])
             found.sort()
             return found
-    rev = lower[::-1]
+    rev = _reversed_keys_text(lower)
     for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
         found += [(n - m.end(1), n - m.end(2), n - m.start(2)) for m in scan(rx, rev)]
     found.sort()
