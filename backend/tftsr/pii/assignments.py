@@ -275,16 +275,35 @@ def _keys_at(rx: re.Pattern, lower: str, starts: list[int]) -> list[tuple[int, i
 def _pair_name(text: str, lower: str, key_start: int, window: int) -> tuple[str, str] | None:
     """The name that a ``value`` key belongs to (lowercase, and as written),
     read back from ``key_start`` to ``window`` (128 characters before it),
-    which holds "name" or "key" (the pattern ends, reversed begins, with one)."""
-    m = _PAIR_NAME_REV.match(lower[window:key_start][::-1])
+    which holds "name" or "key" (the pattern ends, reversed begins, with one).
+    Where the name lies depends only on the window's text, and a run of
+    pairs repeats a few windows: each is read once (a bounded table)."""
+    before = lower[window:key_start]
+    at = _PAIR_NAMES_SEEN.get(before, _UNKNOWN)
+    if at is _UNKNOWN:
+        if len(_PAIR_NAMES_SEEN) >= 4096:
+            _PAIR_NAMES_SEEN.clear()
+        at = _PAIR_NAMES_SEEN[before] = _pair_name_at(before)
+    if at is None:
+        return None
+    start, end = key_start - at[0], key_start - at[1]
+    return lower[start:end], text[start:end]
+
+
+def _pair_name_at(before: str) -> tuple[int, int] | None:
+    """Where the name ends in ``_pair_name``'s window, as distances back from its end."""
+    m = _PAIR_NAME_REV.match(before[::-1])
     if not m:
         return None
     rev_start, rev_end = m.span("name")
-    start, end = key_start - rev_end, key_start - rev_start
-    slash = lower.rfind("/", start, end)
+    size = len(before)
+    slash = before.rfind("/", size - rev_end, size - rev_start)
     if slash >= 0:
-        start = slash + 1  # a path (/prod/db/password) names its leaf
-    return lower[start:end], text[start:end]
+        rev_end = size - slash - 1  # a path (/prod/db/password) names its leaf
+    return rev_end, rev_start
+
+
+_PAIR_NAMES_SEEN: dict[str, tuple[int, int] | None] = {}
 
 
 def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:

@@ -163,7 +163,7 @@ def normalise(text: str) -> tuple[str, OffsetMap | None]:
             branches.append("[" + "".join(re.escape(c) for c in other_length) + "]+")
         if has_percent:
             branches.append(_PERCENT.pattern)
-        text, mapping = _decode(text, re.compile("|".join(branches)), str.maketrans(other_length))
+        text, mapping = _decode(text, re.compile("|".join(branches)), str.maketrans(other_length), has_percent)
     if confusable:
         # as _CONFUSABLE_RUN.sub would, a list at a time
         parts = _CONFUSABLE_SPLIT.split(text)
@@ -185,9 +185,11 @@ def _non_ascii_characters(text: str) -> set[str]:
 _ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 
 
-def _decode(text: str, pieces: re.Pattern, table: dict[int, str]) -> tuple[str, OffsetMap]:
+def _decode(text: str, pieces: re.Pattern, table: dict[int, str],
+            escapes: bool = True) -> tuple[str, OffsetMap]:
     """The text with each match of ``pieces`` replaced (a run of ``%XX``
     escapes decoded, anything else translated with ``table``), and the map.
+    ``escapes``: whether ``pieces`` can match ``%XX`` escapes.
     Built a list at a time from ``split`` (no match objects): a crafted text
     holds a piece every other character."""
     parts = re.compile(f"({pieces.pattern})").split(text)  # text, piece, text, ..., text
@@ -202,7 +204,8 @@ def _decode(text: str, pieces: re.Pattern, table: dict[int, str]) -> tuple[str, 
     # the pieces before it shortened the text by
     shifts = accumulate(map(operator.sub, mapping.olen, mapping.nlen), initial=0)
     mapping.norm = list(map(operator.sub, mapping.orig, shifts))
-    mapping.escapes = set(compress(count(), map("%".__eq__, map(operator.itemgetter(0), found))))
+    if escapes:  # (else no piece is one: removed and expanded characters only)
+        mapping.escapes = set(compress(count(), map("%".__eq__, map(operator.itemgetter(0), found))))
     parts[1::2] = repls
     return "".join(parts), mapping
 
