@@ -34,13 +34,19 @@ def assignments_found(text: str, masked: bool, monkeypatch) -> list:
     return out
 
 
-def random_texts(count: int, seed: int) -> list[str]:
+# value keys of name/value pairs, in texts without "name" or "key"
+VALUE_PIECES = [p for p in PIECES if p not in ("name", "key", "api_key")] + [
+    "value", "-value", "value_", "value.", "--value", "value--", "parametervalue", "myvalue", "valuex", "Value"]
+
+
+def random_texts(count: int, seed: int, pieces=PIECES) -> list[str]:
     rng = random.Random(seed)
-    return ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 40))) for _ in range(count)]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) for _ in range(count)]
 
 
-def test_masking_changes_no_assignment_on_random_texts(monkeypatch):
-    for text in random_texts(4000, seed=7):
+@pytest.mark.parametrize("pieces", [PIECES, VALUE_PIECES], ids=["keys", "value-keys"])
+def test_masking_changes_no_assignment_on_random_texts(monkeypatch, pieces):
+    for text in random_texts(4000, seed=7, pieces=pieces):
         assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch), text
 
 
@@ -52,7 +58,8 @@ def test_masking_changes_no_assignment_on_the_corpus(monkeypatch):
     assert assignments_found(joined, True, monkeypatch) == assignments_found(joined, False, monkeypatch)
 
 
-@pytest.mark.parametrize("unit", ["token=a,", "phone=1,", "sig=a&", "api_key=x; ", "?sig=&", "pwd=ab\n"])
+@pytest.mark.parametrize("unit", ["token=a,", "phone=1,", "sig=a&", "api_key=x; ", "?sig=&", "pwd=ab\n",
+                                  "value=", "-value=abc "])
 def test_a_run_of_too_short_values_leaves_no_separator_to_look_at(unit):
     text = unit * 5000
     # (the first "sig=" is not a query-string parameter: no "&" or "?" before it)

@@ -191,7 +191,8 @@ _PAIR_NAME_REV = re.compile(
 # a character that ends a bare value, or the end of the text, or (after a
 # key that starts a query-string parameter, "?" or "&" before it) an "&"
 # within its first ``_SHORTEST`` characters, where ``find_assignments`` cuts a
-# query value. Each is a case ``find_assignments`` skips; masking the "="
+# query value (and see ``_VALUE_KEY_REV``). Each is a case
+# ``find_assignments`` skips; masking the "="
 # (with a character no key pattern reads, so offsets stay) changes no
 # finding, which ``tests/unit/test_pii_short_values.py`` checks against the
 # unmasked scan.
@@ -206,12 +207,20 @@ _SHORT_VALUE_REV = re.compile(
     r"(?=(?=[ \t\"'\-_.{}])[ \t]*[\"']?[\-_.]{{0,4}}{}[a-z0-9_.\-]{{0,100}}[?&])".format(
         "".join(sorted({w[-1] for w in _KEY_ENDINGS})), alternation(w[::-1] for w in _KEY_ENDINGS))
     + ")")
+# The "=" of a ``value`` key (the value half of a name/value pair): it pairs
+# with a name only where "name" or "key" comes before it (``_pair_name``), so
+# in a text with neither word every such "=" is skipped too.
+_VALUE_KEY_REV = re.compile(
+    r"=(?!:)(?=(?=[ \t\"'\-_.e])[ \t]*[\"']?[\-_.]?eulav(?:retemarap)?[\-_.]{0,100}(?![a-z0-9_.\-]))")
 _MASK = "\x00"
 
 
 def _reversed_keys_text(lower: str) -> str:
     """``lower`` reversed, with the separators of too-short values masked."""
-    return _SHORT_VALUE_REV.sub(_MASK, lower[::-1])
+    rev = _SHORT_VALUE_REV.sub(_MASK, lower[::-1])
+    if "value" in lower and "name" not in lower and "key" not in lower:
+        rev = _VALUE_KEY_REV.sub(_MASK, rev)
+    return rev
 
 
 def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
