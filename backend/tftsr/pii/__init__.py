@@ -124,9 +124,12 @@ from their separator on the reversed text (see ``numbers`` and
 ``assignments``). Every repeat and every look-ahead or look-behind is
 bounded, values stop at their separators, a key inside a value is not read
 again, and what is read backwards is read from a bounded window, so
-scanning is linear in the input even for crafted lines: no input class runs
-more than a few times slower than an ordinary log
-(``tests/benchmarks/bench_pii.py`` prints both in one run;
+scanning is linear in the input even for crafted lines; separators whose
+value is too short for any type are masked in one pass of ``re`` before keys
+are read (``token=a,token=a,...``). Crafted text without findings runs within
+a few times of an ordinary log; text made of nothing but findings costs the
+Python checks of each finding, a few microseconds apiece
+(``tests/benchmarks/bench_pii.py`` prints all three in one run;
 ``tests/unit/test_pii_adversarial.py`` runs each crafted class).
 
 With the optional ``hyperscan`` package a prefilter (:mod:`prefilter`)
