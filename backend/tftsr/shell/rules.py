@@ -1089,6 +1089,36 @@ def flock(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     return w.simple(o.positional[1:], depth + 1)
 
 
+def pager(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
+    """``less +cmd`` runs ``cmd`` as if typed in the pager at start: ``!`` there runs a
+    shell command and ``|`` pipes to one (classified as that command, and tier 2 at
+    least); ``-o`` and ``--log-file`` copy the input to a file."""
+    o = parse(args, "oObBhjkpPtTxyz#", ("--log-file", "--LOG-FILE", "--tag", "--pattern",
+                                       "--prompt", "--tag-file"))
+    ran = o.has("-o", "-O", "--log-file", "--LOG-FILE")
+    if ran:
+        w.flag(2, f"{code(name + ' -o')} writes what it shows to a file.", f"{name} -o")
+    for word in args:
+        text = word.text
+        if not text.startswith("+"):
+            continue
+        body = text.lstrip("+")
+        bang, pipe = body.find("!"), body.find("|")
+        if bang < 0 and pipe < 0:
+            continue
+        ran = True
+        if bang >= 0 and (pipe < 0 or bang < pipe):
+            payload, how = body[bang + 1:], "!"
+        else:
+            payload, how = body[pipe + 2:], "|"  # "|" and a mark letter, then the command
+        if payload.strip():
+            w.run_text(payload, depth + 1)
+        w.flag(2, f"{code(text)} makes {code(name)} run a shell command.", f"{name} +{how}")
+    if not ran:
+        w.read(name)
+    return _source_flow(name, args)
+
+
 def time_(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     o = parse(args, "fo", ("--format", "--output"), stop=True)
     if o.has("-o", "--output"):
@@ -1891,6 +1921,7 @@ RULES = {
                                            payload_required=True),
     "flock": flock, "time": time_, "command": command_builtin, "builtin": command_builtin,
     "exec": exec_, "xargs": xargs, "watch": watch, "busybox": busybox,
+    **dict.fromkeys(("less", "more", "most", "zless", "zmore"), pager),
     "unbuffer": wrapper(), "chrt": wrapper("", (), skip=1), "taskset": wrapper("", (), skip=1),
     "numactl": wrapper("CNmpP", ("--cpunodebind", "--membind", "--physcpubind",
                                  "--preferred", "--interleave")),
