@@ -181,32 +181,47 @@ _PAIR_NAME_REV = re.compile(
     r"""["']?\s{0,16}[,;]?[ \t]*["']?(?P<name>[a-z0-9_.\-/]{1,64})["']?[ \t]*(?:>=|=|:)[ \t]*["']?(?:eman|yek)""")
 
 
-# Separators whose value ``find_assignments`` would find too short for any
-# type, picked out in C before any key is read, so that a line packed with
-# them (``token=a,token=a,...``, ``sig=a&sig=a&...``) costs a pass of ``re``
-# instead of a Python step per separator. Written on the reversed text,
-# where what follows a separator comes before it (fixed-width
-# look-behinds) and its key after it. Only "=" (not ":=", which the ":"
-# pattern's look-behind reads): the value is one or two characters ended by
-# a character that ends a bare value, or the end of the text, or (after a
-# key that starts a query-string parameter, "?" or "&" before it) an "&"
-# within its first ``_SHORTEST`` characters, where ``find_assignments`` cuts a
-# query value (and see ``_VALUE_KEY_REV``). Each is a case
-# ``find_assignments`` skips; masking the "="
-# (with a character no key pattern reads, so offsets stay) changes no
-# finding, which ``tests/unit/test_pii_short_values.py`` checks against the
-# unmasked scan.
+# Separators that ``find_assignments`` would skip, picked out in C before any
+# key is read, so that a line packed with them (``token=a,token=a,...``,
+# ``sig=a&sig=a&...``, ``pwd='a' pwd='a' ...``, ``key=key=...``) costs a pass
+# of ``re`` instead of a Python step per separator. Written on the reversed
+# text, where what follows a separator comes before it (fixed-width
+# look-behinds) and its key after it. A separator is masked when
+# * its value is too short for any type: one or two characters, bare and
+#   ended by a character that ends a bare value (or the end of the text), or
+#   in quotes; or, after a key that starts a query-string parameter ("?" or
+#   "&" before it), cut by an "&" within its first ``_SHORTEST`` characters;
+# * or its key is one of the words that end typed keys but name nothing
+#   alone (``key``, ``no``, ``number``...), give or take "-_.".
+# Not the ":" of ":=" nor the "=" after it (the two patterns read them
+# together). Masking (with a character no key pattern reads, so offsets
+# stay) changes no finding, which ``tests/unit/test_pii_short_values.py``
+# checks against the unmasked scan; see also ``_VALUE_KEY_REV``.
 assert _SHORTEST == 3  # the look-behinds below spell out values of 1 and 2 characters
-_START = r"""[^\s"'<>()\[\]`&]"""   # the first character of a bare value (not "&")
-_CONT = r"""[^\s"'<>`,;&]"""          # a later one (not "&")
 _END_CHAR = r"""[\s"'<>`,;]"""        # a character that ends a bare value
-_SHORT_VALUE_REV = re.compile(
-    r"=(?!:)(?:"
-    rf"(?<={_END_CHAR}{_START}=)|(?<=^{_START}=)|(?<={_END_CHAR}{_CONT}{_START}=)|(?<=^{_CONT}{_START}=)"
-    rf"|(?:(?<=&=)|(?<=&{_START}=)|(?<=&{_CONT}{_START}=))"
-    r"(?=(?=[ \t\"'\-_.{}])[ \t]*[\"']?[\-_.]{{0,4}}{}[a-z0-9_.\-]{{0,100}}[?&])".format(
-        "".join(sorted({w[-1] for w in _KEY_ENDINGS})), alternation(w[::-1] for w in _KEY_ENDINGS))
-    + ")")
+_CONT = r"""[^\s"'<>`,;&]"""          # a bare value's later characters (not "&")
+_KEY_WORDS_REV = r"(?=[ \t\"'\-_.{}])[ \t]*[\"']?[\-_.]{{0,4}}{}".format(
+    "".join(sorted({w[-1] for w in _KEY_ENDINGS})), alternation(w[::-1] for w in _KEY_ENDINGS))
+_UNTYPED_WORDS = sorted(w for w in _KEY_ENDINGS if w != "value" and _classify_key(w, w) is None)
+
+
+def _skipped_separators_rev(sep: str) -> str:
+    # the first character of a bare value: not "&" (the query case) nor, after
+    # ":", "=" (":=")
+    start = r"""[^\s"'<>()\[\]`&""" + ("=" if sep == ":" else "") + "]"
+    quoted = [rf"(?<={q}[^{q}\n=:]{{{k}}}{q}{sep})" for q in "'\"" for k in (1, 2)]
+    short = [rf"(?<={_END_CHAR}{start}{sep})", rf"(?<=^{start}{sep})",
+             rf"(?<={_END_CHAR}{_CONT}{start}{sep})", rf"(?<=^{_CONT}{start}{sep})"] + quoted
+    query = [rf"(?<=&{sep})", rf"(?<=&{start}{sep})", rf"(?<=&{_CONT}{start}{sep})"]
+    not_colon_equals = "(?!:)" if sep == "=" else "(?<!=:)"
+    return (sep + not_colon_equals + "(?:" + "|".join(short)
+            + "|(?:" + "|".join(query) + rf")(?={_KEY_WORDS_REV}[a-z0-9_.\-]{{0,100}}[?&])"
+            + r"|(?=[ \t]*[\"']?[\-_.]{0,4}(?:" + "|".join(w[::-1] for w in _UNTYPED_WORDS)
+            + r")[\-_.]{0,100}(?![a-z0-9_.\-]))"
+            + ")")
+
+
+_SHORT_VALUE_REV = re.compile(_skipped_separators_rev("=") + "|" + _skipped_separators_rev(":"))
 # The "=" of a ``value`` key (the value half of a name/value pair): it pairs
 # with a name only where "name" or "key" comes before it (``_pair_name``), so
 # in a text with neither word every such "=" is skipped too.
@@ -216,7 +231,7 @@ _MASK = "\x00"
 
 
 def _reversed_keys_text(lower: str) -> str:
-    """``lower`` reversed, with the separators of too-short values masked."""
+    """``lower`` reversed, with the separators ``find_assignments`` would skip masked."""
     rev = _SHORT_VALUE_REV.sub(_MASK, lower[::-1])
     if "value" in lower and "name" not in lower and "key" not in lower:
         rev = _VALUE_KEY_REV.sub(_MASK, rev)
