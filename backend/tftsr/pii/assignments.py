@@ -491,6 +491,15 @@ _PROGRAM_OPTIONS = {
     "sshpass": ("p", "any", None), "mongo": ("p", "blank", None), "redis": ("a-pass", "blank", None),
     "curl": ("u-user", "blank", ":"), "smb": ("u-user", "any", "%"),
 }
+# Option -> whether the programs that take a password with it take
+# ``user<separator>password`` there (curl -u, smbclient -U): the same for
+# every program, so it is checked before the program is looked for.
+_OPTION_TAKES_USER: dict[str, bool] = {}
+for _opts, _, _user_sep in _PROGRAM_OPTIONS.values():
+    for _opt in _opts.split("-"):
+        assert _OPTION_TAKES_USER.setdefault(_opt, _user_sep is not None) is (_user_sep is not None)
+
+
 class _ProgramTracker:
     """The nearest program name before a position on its line, for positions
     given in increasing order: each line is searched for names once, when a
@@ -529,6 +538,8 @@ def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[
     start, end, _ = _arg_span(m)
     if end - start < 3:
         return None  # whatever the program: no password
+    if (m.group("usep") is None) is _OPTION_TAKES_USER[m.group("opt").lstrip("-")]:
+        return None  # user:password where there is none, or the other way round
     kind = programs.before(m.start())
     if kind is None:
         return None
