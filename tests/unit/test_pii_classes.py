@@ -245,6 +245,9 @@ def test_public_suffix_list_is_read_from_the_bundled_snapshot(monkeypatch, tmp_p
     ("SSN: 219 33 1065", ("Ssn", "219 33 1065")),
     ("social security number 219-33-1065", ("Ssn", "219-33-1065")),
     ("Social Security no. 219331065", ("Ssn", "219331065")),
+    ("phone:\t'4155550165'", ("PhoneNumber", "4155550165")),
+    ("PHONE_NUMBER=\"4155550165\"", ("PhoneNumber", "4155550165")),
+    ("ssn - # 219331065", ("Ssn", "219331065")),
 ])
 def test_phone_and_ssn_with_context(text, expected):
     assert expected in found(text)
@@ -256,6 +259,7 @@ def test_phone_and_ssn_with_context(text, expected):
     "call took 4155550165 ns", "the call id 4155550165", "cell 12 then 4155550165",
     "ssn 000331065 ssn 666331065 ssn 219001065", "phone 0155550165 phone 4151550165",
     "phone 1111111111", "ssn 219-33 1065", "phone 4155550165.5",
+    "phone 12 4155550165", "ssn 1 219331065",
 ])
 def test_phone_and_ssn_traps(text):
     assert [t for t, _ in found(text) if t in ("PhoneNumber", "Ssn")] == []

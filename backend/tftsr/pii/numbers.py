@@ -79,8 +79,11 @@ _SPACED = re.compile(
     # number, SSN or card number only after a word that names it
     # (``_named_number``; ``card=...`` and ``"pan": ...`` are assignments).
     # Looked at ahead only, so the separators inside stay triggers of their own.
-    r"|(?=(?P<bare>[0-9]{9,19}(?![\w\-]|[.,][0-9])))"
-    r"|(?=(?P<spaced>[0-9]{3} [0-9]{2,3} [0-9]{4}(?![\w\-]|[.,][0-9])))"
+    # What stands before the blank must be able to end such a word or the
+    # punctuation after it (``_NAMED_BY_REV``): a letter or a separator, not
+    # a digit (``1234567890 1234567890``).
+    r"|(?<=[A-Za-z \t:=#'\"_.\-] )(?:(?=(?P<bare>[0-9]{9,19}(?![\w\-]|[.,][0-9])))"
+    r"|(?=(?P<spaced>[0-9]{3} [0-9]{2,3} [0-9]{4}(?![\w\-]|[.,][0-9]))))"
     r")")
 
 def _lead_start(text: str, sep: int) -> int:
