@@ -86,8 +86,9 @@ def delete_log_file(app, log_file_id):
          limit=Int(min=1, max=50_000, default=10_000), offset=Int(min=0, default=0))
 def get_pii_spans(app, log_file_id, pii_type, status, limit, offset):
     """Findings of a log in text order, with counts per type and decision."""
-    return review.get_spans(app, log_file_id, pii_type=pii_type or None, status=status,
-                            limit=limit, offset=offset)
+    with app.db.connection() as conn:
+        return review.get_spans(conn, log_file_id, pii_type=pii_type or None, status=status,
+                                limit=limit, offset=offset)
 
 
 @command(log_file_id=Id("log file id", required=False),
@@ -102,7 +103,8 @@ def detect_pii(app, log_file_id, text):
         return {"spans": review.detect_in_text(text, _pii_detector())}
     review.redetect(app, log_file_id, _pii_detector())
     _changed(app, _issue_of(app, log_file_id))
-    return review.get_spans(app, log_file_id)
+    with app.db.connection() as conn:
+        return review.get_spans(conn, log_file_id)
 
 
 @command(span_ids=IdList("finding id", max_items=10_000),

@@ -16,15 +16,12 @@ Pass 1 (reading) consumes the chunks once:
     ``HOLD_PLAIN_MAX``), or as a fast gzip stream (a larger plain log).
 
 Pass 2 (scanning) decodes the held bytes, normalises CRLF to LF (offsets are character
-offsets into this text), counts lines, compresses the text for storage (Zstandard, see
-:mod:`tftsr.evidence.compression`; on a thread of its own, so on a second core) and runs
-PII detection over windows of a few MiB.
+offsets into this text), counts lines, gzip-compresses the text for storage (on a thread of
+its own, so on a second core) and runs PII detection over windows of a few MiB.
 
 Finally (storing) the log row and its findings are written in one transaction; any error
-before that leaves nothing behind. A finding's row does not repeat the text it covers
-(``original_value`` is empty): that is the stored text at its offsets, which is where
-readers take it from. The write-ahead log is then checkpointed and truncated, so the log's
-bytes do not stay on disk twice.
+before that leaves nothing behind. The write-ahead log is then checkpointed and truncated,
+so the log's bytes do not stay on disk twice.
 """
 
 from __future__ import annotations
@@ -46,7 +43,6 @@ from types import SimpleNamespace
 from tftsr.audit import record as audit_record
 from tftsr.db.ids import now_text, uuid7, uuid7_many
 from tftsr.errors import NotFound
-from tftsr.evidence.compression import TextCompressor
 from tftsr.evidence.errors import BinaryFile, CorruptFile, Duplicate, EmptyFile, TooLarge
 from tftsr.evidence.names import display_name
 from tftsr.settings.store import get_value
@@ -60,6 +56,7 @@ SCAN_WINDOW = 4 * MB  # characters handed to the PII detector at once
 SCAN_OVERLAP = 64 * 1024  # look-ahead so a finding across a window edge is seen whole
 HOLD_LEVEL = 1  # gzip level for the in-memory copy of a large log between the passes
 HOLD_PLAIN_MAX = 160 * MB  # plain logs up to this size are held as they came
+STORE_LEVEL = 6  # gzip level for the stored text
 SPAN_BATCH = 5000
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -334,19 +331,21 @@ def read_first_pass(chunks: Iterable[bytes], *, limit: int,
 # --- pass 2 ------------------------------------------------------------------------------
 
 class SpanBuffer:
-    """Findings of one log, held compactly until they are stored. Their text is not kept:
-    it is the log's own text at their offsets."""
+    """Findings of one log, held compactly until they are stored."""
 
     def __init__(self) -> None:
         self.starts, self.ends, self.lines = array("q"), array("q"), array("q")
         self.types: list[str] = []
+        self.originals: list[str] = []
         self.replacements: list[str] = []
 
-    def add(self, start: int, end: int, line: int, pii_type: str, replacement: str) -> None:
+    def add(self, start: int, end: int, line: int, pii_type: str, original: str,
+            replacement: str) -> None:
         self.starts.append(start)
         self.ends.append(end)
         self.lines.append(line)
         self.types.append(pii_type)  # the same few str objects, shared
+        self.originals.append(original)
         self.replacements.append(replacement)
 
     def __len__(self) -> int:
@@ -359,15 +358,11 @@ class SpanBuffer:
         return dict(sorted(counts.items()))
 
     def rows(self, log_file_id: str, batch: int = SPAN_BATCH) -> Iterator[tuple]:
-        """``(id, log_file_id, pii_type, start_offset, end_offset, original_value,
-        replacement, line)`` of each finding in text order, with time-ordered ids (so the
-        primary-key index is appended to) and an empty ``original_value``."""
         for first in range(0, len(self.starts), batch):
             last = min(first + batch, len(self.starts))
-            count = last - first
-            yield from zip(uuid7_many(count), (log_file_id,) * count,
+            yield from zip(uuid7_many(last - first), (log_file_id,) * (last - first),
                            self.types[first:last], self.starts[first:last],
-                           self.ends[first:last], ("",) * count,
+                           self.ends[first:last], self.originals[first:last],
                            self.replacements[first:last], self.lines[first:last])
 
 
@@ -431,7 +426,7 @@ class WindowScanner:
             line += count("\n", pos, start)
             pos = start
             pii_type = types.setdefault(span.pii_type, span.pii_type)
-            add(base + start, base + stop, line, pii_type, span.replacement)
+            add(base + start, base + stop, line, pii_type, span.original, span.replacement)
             covered = max(covered, base + stop)
         self._covered_until = covered
         self._base_line += buf.count("\n", 0, cut)
@@ -443,20 +438,19 @@ class WindowScanner:
 
 @dataclass
 class SecondPass:
-    # the decoded text (UTF-8) compressed for storage, perhaps still being compressed
-    stored: bytes | BackgroundCompressor
+    stored: bytes | BackgroundGzip  # gzip of the decoded text (UTF-8), perhaps still being made
     chars: int
     line_count: int
     spans: SpanBuffer = field(default_factory=SpanBuffer)
 
-    def compressed_text(self) -> bytes:
-        """The stored form of the text, once its compression has finished."""
-        if isinstance(self.stored, BackgroundCompressor):
+    def text_gz(self) -> bytes:
+        """The gzip of the text, once its compression has finished."""
+        if isinstance(self.stored, BackgroundGzip):
             self.stored = self.stored.finish()
         return self.stored
 
     def close(self) -> None:
-        if isinstance(self.stored, BackgroundCompressor):
+        if isinstance(self.stored, BackgroundGzip):
             self.stored.close()
 
 
@@ -492,21 +486,20 @@ def decoded_pieces(held: list[bytes], encoding: Encoding,
         yield text.replace("\r\n", "\n")
 
 
-class BackgroundCompressor:
-    """The stored form of a text (:class:`~tftsr.evidence.compression.TextCompressor`),
-    compressed on a thread of its own: zstandard and zlib release the GIL, so the
+class BackgroundGzip:
+    """A gzip stream compressed on a thread of its own: zlib releases the GIL, so the
     compression runs on a second core while the caller scans the same text for PII.
 
     At most ``depth`` pieces wait to be compressed, so memory stays bounded when the
     compression falls behind.
     """
 
-    def __init__(self, depth: int = 8, *, compressor: TextCompressor | None = None):
-        self._compressor = compressor or TextCompressor()
+    def __init__(self, level: int = STORE_LEVEL, depth: int = 8):
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
         self._pieces: list[bytes] = []
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="ingest-compress", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="ingest-gzip", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -521,7 +514,7 @@ class BackgroundCompressor:
         self._queue.put(data)
 
     def finish(self) -> bytes:
-        """The whole compressed text (raises what the compression raised, if anything)."""
+        """The whole gzip stream (raises what the compression raised, if anything)."""
         self.close()
         if self._error is not None:
             raise self._error
@@ -541,8 +534,8 @@ def scan_second_pass(first: FirstPass, detect: Callable[[str], list], *,
     """Pass 2: decode, count lines, compress the text and find PII (see the module docstring).
 
     The compression may still be finishing on its thread when this returns (the findings
-    can be stored meanwhile): ``compressed_text()`` waits for it, ``close()`` abandons it."""
-    stored = BackgroundCompressor()
+    can be stored meanwhile): ``text_gz()`` waits for it, ``close()`` abandons it."""
+    stored = BackgroundGzip()
     spans = SpanBuffer()
     scanner = WindowScanner(detect, spans)
     done = 0
@@ -651,9 +644,9 @@ def ingest_log(app, issue_id: str, file_name: str | None, chunks: Iterable[bytes
                 conn.executemany(
                     "INSERT INTO pii_spans (id, log_file_id, pii_type, start_offset, end_offset,"
                     " original_value, replacement, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
-            stored_text = second.compressed_text()
+            text_gz = second.text_gz()
             conn.execute("UPDATE log_files SET content_compressed = ? WHERE id = ?",
-                         (stored_text, log_file_id))
+                         (text_gz, log_file_id))
             audit_record(conn, "log_file_added", "log_file", log_file_id, {
                 "issue_id": issue_id, "file_name": name, "content_hash": first.sha256,
                 "file_size": first.log_size, "original_size": first.original_size,
@@ -662,7 +655,7 @@ def ingest_log(app, issue_id: str, file_name: str | None, chunks: Iterable[bytes
     finally:
         second.close()
     _truncate_wal(app)
-    progress.update("storing", len(stored_text), len(stored_text), force=True)
+    progress.update("storing", len(text_gz), len(text_gz), force=True)
     log.info("attached a log of %d bytes (%d lines, %d findings) in %.1f s", first.log_size,
              second.line_count, len(second.spans), time.perf_counter() - started)
     app.events.emit("issue_changed", {"issue_id": issue_id})

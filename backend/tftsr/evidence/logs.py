@@ -1,8 +1,7 @@
 """Stored log files: their public shape, their text, and paging through it by lines.
 
-The text lives compressed in the database (``content_compressed``, Zstandard or, stored
-earlier, gzip: see :mod:`tftsr.evidence.compression`; and ``redacted_compressed``, gzip,
-once the review is finalised). Paging decompresses a file once and
+The text lives gzip-compressed in the database (``content_compressed``, and
+``redacted_compressed`` once the review is finalised). Paging decompresses a file once and
 keeps it, with the offset of every line start, in a small in-memory LRU cache, so moving
 through a 100,000-line log costs a slice, not a decompression.
 """
@@ -19,7 +18,6 @@ from collections.abc import Iterable, Iterator
 
 from tftsr.audit import record as audit_record
 from tftsr.errors import NotFound
-from tftsr.evidence.compression import decompressed_pieces
 
 MAX_PAGE_LINES = 5000
 DEFAULT_PAGE_LINES = 2000
@@ -135,9 +133,8 @@ class LogText:
         self._plain = []
 
     @classmethod
-    def from_stored(cls, blob: bytes) -> LogText:
-        """The text of a stored (compressed) blob."""
-        return cls(_stored_text(blob))
+    def from_gzip(cls, blob: bytes) -> LogText:
+        return cls(_gunzip_text(blob))
 
     def _piece(self, index: int) -> str:
         if not self._packed:
@@ -191,11 +188,18 @@ class LogText:
         return max(bisect.bisect_right(self.line_starts, offset), 1)
 
 
-def _stored_text(blob: bytes) -> Iterator[str]:
-    """Decompress and decode a stored text (UTF-8), about 1 MiB at a time."""
+def _gunzip_text(blob: bytes) -> Iterator[str]:
+    """Decompress and decode a stored gzip of UTF-8 text, about 1 MiB at a time."""
+    decompressor = zlib.decompressobj(wbits=31)
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    for out in decompressed_pieces(blob, PIECE_BYTES):
-        yield decoder.decode(out)
+    data = blob
+    while True:
+        out = decompressor.decompress(data, PIECE_BYTES)
+        data = decompressor.unconsumed_tail
+        if out:
+            yield decoder.decode(out)
+        if decompressor.eof or not (data or out):
+            break
     yield decoder.decode(b"", True)
 
 
@@ -233,50 +237,26 @@ def text_cache(app) -> TextCache:
     return app.extras.setdefault("evidence.text_cache", TextCache())
 
 
-_loading_guard = threading.Lock()
-
-
-def _loading_lock(app, key: tuple) -> threading.Lock:
-    """The lock held while the text ``key`` is being loaded into the cache."""
-    with _loading_guard:
-        locks = app.extras.setdefault("evidence.text_loading", {})
-        return locks.setdefault(key, threading.Lock())
-
-
 def load_text(app, log_file_id: str, *, redacted: bool | None = None) -> LogText:
     """The file's text through the cache: the redacted text once the review is finalised
-    (or the original with ``redacted=False``).
-
-    A text is loaded once at a time: a review screen asks for a page of text and a page of
-    findings together, and both need the text; the second waits for the first's load
-    instead of decompressing the same log beside it."""
-    key = (log_file_id, _is_redacted(app, log_file_id) if redacted is None else redacted)
-    cached = text_cache(app).get(key)
-    if cached is not None:
-        return cached
-    with _loading_lock(app, key):
+    (or the original with ``redacted=False``)."""
+    with app.db.connection() as conn:
+        row = conn.execute("SELECT id, redacted FROM log_files WHERE id = ?",
+                           (log_file_id,)).fetchone()
+        if row is None:
+            raise NotFound("That log file no longer exists.")
+        use_redacted = bool(row["redacted"]) if redacted is None else redacted
+        key = (log_file_id, use_redacted)
         cached = text_cache(app).get(key)
         if cached is not None:
             return cached
-        column = "redacted_compressed" if key[1] else "content_compressed"
-        with app.db.connection() as conn:
-            row = conn.execute(f"SELECT {column} AS blob FROM log_files WHERE id = ?",
-                               (log_file_id,)).fetchone()
-        if row is None:
-            raise NotFound("That log file no longer exists.")
-        text = LogText.from_stored(row["blob"]) if row["blob"] else LogText([])
-        del row
-        text_cache(app).put(key, text)
+        column = "redacted_compressed" if use_redacted else "content_compressed"
+        blob = conn.execute(f"SELECT {column} AS blob FROM log_files WHERE id = ?",
+                            (log_file_id,)).fetchone()["blob"]
+    text = LogText.from_gzip(blob) if blob else LogText([])
+    del blob
+    text_cache(app).put(key, text)
     return text
-
-
-def _is_redacted(app, log_file_id: str) -> bool:
-    with app.db.connection() as conn:
-        row = conn.execute("SELECT redacted FROM log_files WHERE id = ?",
-                           (log_file_id,)).fetchone()
-    if row is None:
-        raise NotFound("That log file no longer exists.")
-    return bool(row["redacted"])
 
 
 def content_page(app, log_file_id: str, offset_line: int, max_lines: int) -> dict:

@@ -6,11 +6,6 @@ rejects (keep it) each one, or all of a type, and may add manual redactions by o
 clears every stored original value of that file, and records the SHA-256 of the redacted
 text in the audit log and the upload on the timeline, all in one transaction. After that the
 file's findings are final.
-
-A finding's text is the log's own text at its offsets. Findings stored since the text is
-no longer repeated in their rows have an empty ``original_value``; older ones have the
-value itself. Until the review is finalised, :func:`get_spans` shows either as the
-finding's ``original``.
 """
 
 from __future__ import annotations
@@ -36,18 +31,10 @@ MANUAL_TYPE = "Manual"
 MANUAL_REPLACEMENT = "[Redacted]"
 
 
-def to_span(row: dict, original: str | None = None) -> dict:
-    """A finding as the UI sees it; ``original`` stands for the stored value when given."""
+def to_span(row: dict) -> dict:
     return {"id": row["id"], "pii_type": row["pii_type"], "start": row["start_offset"],
-            "end": row["end_offset"], "line": row["line"],
-            "original": row["original_value"] if original is None else original,
+            "end": row["end_offset"], "line": row["line"], "original": row["original_value"],
             "replacement": row["replacement"], "status": row["status"], "source": row["source"]}
-
-
-def original_of(row: dict, text: logs.LogText) -> str:
-    """The text a finding covers: its stored value where it has one, else ``text`` (the
-    log's original text) at its offsets."""
-    return row["original_value"] or text.slice(row["start_offset"], row["end_offset"])
 
 
 def _file_row(conn, log_file_id: str) -> dict:
@@ -75,12 +62,10 @@ def by_type(conn, log_file_id: str) -> dict[str, dict]:
     return out
 
 
-def get_spans(app, log_file_id: str, *, pii_type: str | None = None,
+def get_spans(conn, log_file_id: str, *, pii_type: str | None = None,
               status: str | None = None, limit: int = 10_000, offset: int = 0) -> dict:
-    """Findings of a file in text order, with counts per type and status. Their
-    ``original`` comes from the log's text where the row does not repeat it (and is empty
-    once the review is finalised: the values were cleared then). The text is loaded, when
-    needed, after the connection is given back."""
+    """Findings of a file in text order, with counts per type and status."""
+    _file_row(conn, log_file_id)
     where, params = ["log_file_id = ?"], [log_file_id]
     if pii_type:
         where.append("pii_type = ?")
@@ -89,21 +74,13 @@ def get_spans(app, log_file_id: str, *, pii_type: str | None = None,
         where.append("status = ?")
         params.append(status)
     clause = " AND ".join(where)
-    with app.db.connection() as conn:
-        file_row = _file_row(conn, log_file_id)
-        total = conn.execute(f"SELECT count(*) AS n FROM pii_spans WHERE {clause}",
-                             params).fetchone()["n"]
-        rows = conn.execute(f"SELECT {SPAN_COLUMNS} FROM pii_spans WHERE {clause}"
-                            " ORDER BY start_offset, end_offset, rowid LIMIT ? OFFSET ?",
-                            [*params, limit, offset]).fetchall()
-        counts = by_type(conn, log_file_id)
-    if file_row["redacted"] or all(r["original_value"] for r in rows):
-        spans = [to_span(r) for r in rows]
-    else:
-        text = logs.load_text(app, log_file_id, redacted=False)
-        spans = [to_span(r, original_of(r, text)) for r in rows]
-    return {"spans": spans, "by_type": counts, "total": total,
-            "truncated": offset + len(rows) < total}
+    total = conn.execute(f"SELECT count(*) AS n FROM pii_spans WHERE {clause}",
+                         params).fetchone()["n"]
+    rows = conn.execute(f"SELECT {SPAN_COLUMNS} FROM pii_spans WHERE {clause}"
+                        " ORDER BY start_offset, end_offset, rowid LIMIT ? OFFSET ?",
+                        [*params, limit, offset]).fetchall()
+    return {"spans": [to_span(r) for r in rows], "by_type": by_type(conn, log_file_id),
+            "total": total, "truncated": offset + len(rows) < total}
 
 
 def set_span_status(conn, span_ids: list[str], status: str) -> int:
@@ -169,7 +146,7 @@ def add_manual_span(app, log_file_id: str, start: int, end: int, pii_type: str |
         starts = sorted(set(find_all(text, value)) | {start})
     spans = [{"id": uuid7(), "log_file_id": log_file_id, "pii_type": pii_type or MANUAL_TYPE,
               "start_offset": s, "end_offset": s + len(value), "line": text.line_of_offset(s),
-              "original_value": "",  # the text at the offsets, as for detected findings
+              "original_value": value,
               "replacement": MANUAL_REPLACEMENT if replacement is None else replacement,
               "status": "approved", "source": "manual"} for s in starts]
     with app.db.transaction() as conn:
@@ -182,7 +159,7 @@ def add_manual_span(app, log_file_id: str, start: int, end: int, pii_type: str |
         audit_record(conn, "pii_span_added", "log_file", log_file_id, {
             "span_id": chosen["id"], "pii_type": chosen["pii_type"], "start": start, "end": end,
             "line": chosen["line"], "occurrences": len(spans)})
-    return {**to_span(chosen, value), "occurrences": len(spans)}
+    return {**to_span(chosen), "occurrences": len(spans)}
 
 
 def scan_text(text: logs.LogText, detect: Callable[[str], list]) -> SpanBuffer:
@@ -274,13 +251,12 @@ def apply_redactions(app, log_file_id: str) -> dict:
                                 " AND status = 'approved'", (log_file_id,)).fetchall()
         if gate_policy(app).pseudonyms:  # the incident's stable placeholders ([IPv4-3])
             for span in approved:
-                value = original_of(span, text)
+                value = span["original_value"] or text.slice(span["start_offset"], span["end_offset"])
                 span["replacement"] = pseudonyms.numbered(span["replacement"], pseudonyms.number_for(
                     app, conn, row["issue_id"], span["pii_type"], value))
-        kept = conn.execute("SELECT start_offset, end_offset, original_value FROM pii_spans"
-                            " WHERE log_file_id = ? AND status = 'rejected'",
-                            (log_file_id,)).fetchall()
-        pseudonyms.remember_kept(app, conn, row["issue_id"], [original_of(k, text) for k in kept])
+        kept = conn.execute("SELECT original_value FROM pii_spans WHERE log_file_id = ?"
+                            " AND status = 'rejected'", (log_file_id,)).fetchall()
+        pseudonyms.remember_kept(app, conn, row["issue_id"], [k["original_value"] for k in kept])
         counts: dict[str, int] = {}
         for span in approved:
             counts[span["pii_type"]] = counts.get(span["pii_type"], 0) + 1
