@@ -200,8 +200,11 @@ _PAIR_NAME_REV = re.compile(
 assert _SHORTEST == 3  # the look-behinds below spell out values of 1 and 2 characters
 _END_CHAR = r"""[\s"'<>`,;]"""        # a character that ends a bare value
 _CONT = r"""[^\s"'<>`,;&]"""          # a bare value's later characters (not "&")
-_KEY_WORDS_REV = r"(?=[ \t\"'\-_.{}])[ \t]*[\"']?[\-_.]{{0,4}}{}".format(
-    "".join(sorted({w[-1] for w in _KEY_ENDINGS})), alternation(w[::-1] for w in _KEY_ENDINGS))
+# what the key patterns ask first of the character after a separator
+# (reversed: before it), then the key up to its word
+_KEY_FIRST_REV = r"(?=[ \t\"'\-_.{}])".format("".join(sorted({w[-1] for w in _KEY_ENDINGS})))
+_KEY_WORDS_REV = _KEY_FIRST_REV + r"[ \t]*[\"']?[\-_.]{{0,4}}{}".format(
+    alternation(w[::-1] for w in _KEY_ENDINGS))
 _UNTYPED_WORDS = sorted(w for w in _KEY_ENDINGS if w != "value" and _classify_key(w, w) is None)
 
 
@@ -214,7 +217,9 @@ def _skipped_separators_rev(sep: str) -> str:
              rf"(?<={_END_CHAR}{_CONT}{start}{sep})", rf"(?<=^{_CONT}{start}{sep})"] + quoted
     query = [rf"(?<=&{sep})", rf"(?<=&{start}{sep})", rf"(?<=&{_CONT}{start}{sep})"]
     not_colon_equals = "(?!:)" if sep == "=" else "(?<!=:)"
-    return (sep + not_colon_equals + "(?:" + "|".join(short)
+    # (a separator no key pattern reads is left as it is: in a run of ":" or
+    # "=" each then costs one comparison)
+    return (sep + not_colon_equals + _KEY_FIRST_REV + "(?:" + "|".join(short)
             + "|(?:" + "|".join(query) + rf")(?={_KEY_WORDS_REV}[a-z0-9_.\-]{{0,100}}[?&])"
             + r"|(?=[ \t]*[\"']?[\-_.]{0,4}(?:" + "|".join(w[::-1] for w in _UNTYPED_WORDS)
             + r")[\-_.]{0,100}(?![a-z0-9_.\-]))"
