@@ -186,7 +186,6 @@ CRAFTED = {
     "a::a::": _repeat("a::"),
     "ab:ab:": _repeat("ab:"),
     "slashes": _repeat("/"),
-    "http://a:b@": _repeat("http://a:b@"),
     "base64 run": _base64_run,
     "eyJ.": _repeat("eyJabcdefghij."),
     "ghp_": _repeat("ghp_"),
@@ -222,6 +221,14 @@ CRAFTED = {
     "spaces": _repeat(" "),
     "newlines": _repeat("\n"),
     "one endless line": _one_line,
+    "pwd='a' ": _repeat("pwd='a' "),
+    "key=": _repeat("key="),
+    "no: x ": _repeat("no: x "),
+    "tel:": _repeat("tel:"),
+    "ssn=123456789012 ": _repeat("ssn=123456789012 "),
+    '"password": "': _repeat('"password": "'),
+    "curl -u ": _repeat("curl -u "),
+    "1234567890 ": _repeat("1234567890 "),
 }
 
 
@@ -237,6 +244,9 @@ DENSE = {
     "::ffff:1.2.3.4": _repeat("::ffff:1.2.3.4 "),
     "+14155550123": _repeat("+14155550123 "),
     "219-09-9999": _repeat("219-09-9999 "),
+    "http://a:b@": _repeat("http://a:b@"),
+    "sshpass -p": _repeat("sshpass -p "),
+    "password: ": _repeat("password: "),
 }
 
 

@@ -89,6 +89,16 @@ CASES = {
     "escaped_at": "a%40" * (N // 4),
     "escaped_colons": "%3A" * (N // 3),
     "non_ascii_prose": "Ünïcødé Straße пароль " * (N // 22),
+    # short quoted values, untyped key words, values chained by a typed key
+    "quoted_short_values": "pwd='a' " * (N // 8),
+    "bare_key_words": "key=" * (N // 4),
+    "untyped_colons": "no: x " * (N // 6),
+    "typed_colon_chain": "tel:" * (N // 4),
+    "long_ssn_values": "ssn=123456789012 " * (N // 17),
+    "unterminated_json_passwords": '"password": "' * (N // 13),
+    "user_option_without_password": "curl -u " * (N // 8),
+    "sshpass_chain": "sshpass -p " * (N // 11),
+    "digit_runs": "1234567890 " * (N // 11),
 }
 
 # Where the crafted text holds nothing to find, nothing may be found.
@@ -96,7 +106,8 @@ EMPTY = {"token_a_comma", "phone_one_comma", "sig_ampersand", "phone_colon", "va
          "name_value_pairs", "equals", "dots", "dashes", "percents", "slashes", "password_is",
          "password_options", "zero_width_pairs", "zero_width_only", "ligatures", "look_alikes",
          "escaped_at", "escaped_colons", "non_ascii_prose", "ssn_words", "phone_words", "call_fillers",
-         "curl_u"}
+         "curl_u", "quoted_short_values", "bare_key_words", "untyped_colons", "typed_colon_chain",
+         "long_ssn_values", "unterminated_json_passwords", "user_option_without_password", "digit_runs"}
 
 
 @pytest.mark.timeout(30)
