@@ -191,6 +191,7 @@ _PAIR_NAME_REV = re.compile(
 #   ended by a character that ends a bare value (or the end of the text), or
 #   in quotes; or, after a key that starts a query-string parameter ("?" or
 #   "&" before it), cut by an "&" within its first ``_SHORTEST`` characters;
+# * it has no value at all (``"password": "`` at the end of a line);
 # * or its key is one of the words that end typed keys but name nothing
 #   alone (``key``, ``no``, ``number``...), give or take "-_.".
 # Not the ":" of ":=" nor the "=" after it (the two patterns read them
@@ -215,6 +216,13 @@ def _skipped_separators_rev(sep: str) -> str:
     quoted = [rf"(?<={q}[^{q}\n=:]{{{k}}}{q}{sep})" for q in "'\"" for k in (1, 2)]
     short = [rf"(?<={_END_CHAR}{start}{sep})", rf"(?<=^{start}{sep})",
              rf"(?<={_END_CHAR}{_CONT}{start}{sep})", rf"(?<=^{_CONT}{start}{sep})"] + quoted
+    # no value at all: after up to two blanks, a character no value starts
+    # with, or a quote that closes at once or meets the end of the line ("=>"
+    # takes its value after the ">"); reversed, what follows comes first
+    no_start = r"[\n\r<()\[\]`" + ("" if sep == "=" else ">") + "]"
+    none = [rf"(?<={before}[ \t]{{{k}}}{sep})" for k in (0, 1, 2)
+            for before in (no_start, "^", "[\"\\n]\"", "['\\n]'", "^\"", "^'")]
+    short += none
     query = [rf"(?<=&{sep})", rf"(?<=&{start}{sep})", rf"(?<=&{_CONT}{start}{sep})"]
     not_colon_equals = "(?!:)" if sep == "=" else "(?<!=:)"
     # (a separator no key pattern reads is left as it is: in a run of ":" or
