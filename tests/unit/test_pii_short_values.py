@@ -1,9 +1,13 @@
-"""Separators whose value is too short for any type are masked before keys are
-read (``assignments._reversed_keys_text``), so that a line packed with them costs
-one pass of ``re``. Masking must change no finding: here the masked and the
-unmasked scans are compared on the development corpus and on seeded random
-texts built from keys, separators and short and long values, and the crafted
-runs are shown to leave no separator for the Python loop."""
+"""Keys are read from the reversed text a chunk at a time, with the separators
+that ``find_assignments`` would skip masked first (``assignments._keys_by_chunk``,
+``_reversed_keys_text``), so that a line packed with them (``token=a,``,
+``tel:tel:``) costs one pass of ``re`` rather than a Python step per separator.
+Neither may change a finding: here ``find_assignments`` is compared with the
+same function reading every key from the whole reversed text, unmasked, on the
+development corpus, on seeded random texts built from keys, separators and
+short and long values (also long ones cut into many small chunks), and on
+crafted runs; and the crafted runs are shown to leave no separator for the
+Python loop."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from tftsr.pii import assignments, detect_pii
+from tftsr.pii.patterns import finditer
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "pii_corpus"
 
@@ -26,11 +31,22 @@ PIECES = [
 ]
 
 
+def whole_text_keys(lower: str, scan=finditer, skip_to=None) -> list:
+    """Every key, read from the whole reversed text, nothing masked."""
+    n, rev = len(lower), lower[::-1]
+    found = []
+    for rx in assignments._ASSIGN_REV:
+        found += [(n - m.end(1), n - m.end(2), n - m.start(2)) for m in rx.finditer(rev)]
+    return sorted(found)
+
+
 def assignments_found(text: str, masked: bool, monkeypatch) -> list:
+    """``find_assignments`` as it is (``masked``), or reading every key from the
+    whole reversed text."""
     out: list = []
     with monkeypatch.context() as m:
         if not masked:
-            m.setattr(assignments, "_reversed_keys_text", lambda lower: lower[::-1])
+            m.setattr(assignments, "_assignment_keys", whole_text_keys)
         assignments.find_assignments(text, text.lower(), out)
     return out
 
@@ -51,6 +67,29 @@ def test_masking_changes_no_assignment_on_random_texts(monkeypatch, pieces):
         assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch), text
 
 
+@pytest.fixture(params=[(64, 8, 512), (16, 4, 64)], ids=["small-chunks", "tiny-chunks"])
+def small_chunks(monkeypatch, request):
+    first, smallest, largest = request.param
+    monkeypatch.setattr(assignments, "_CHUNK_FIRST", first)
+    monkeypatch.setattr(assignments, "_CHUNK_MIN", smallest)
+    monkeypatch.setattr(assignments, "_CHUNK_MAX", largest)
+
+
+def test_reading_by_chunks_changes_no_assignment_on_long_random_texts(monkeypatch, small_chunks):
+    for seed, pieces in ((3, PIECES), (4, VALUE_PIECES)):
+        rng = random.Random(seed)
+        for _ in range(80):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(200, 3000)))
+            assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch)
+
+
+@pytest.mark.parametrize("unit", ["tel:", "phone=1:", "token=hmac-a:", "password=", "password for x: ",
+                                  "pwd=" + "x" * 1100 + " ", "tel:" * 300 + "\n"])
+def test_reading_by_chunks_past_long_values(monkeypatch, unit, small_chunks):
+    text = unit * (40_000 // len(unit) + 1)
+    assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch)
+
+
 def test_masking_changes_no_assignment_on_the_corpus(monkeypatch):
     lines = [json.loads(line)["text"] for path in sorted(CORPUS.glob("*.jsonl"))
              for line in path.read_text(encoding="utf-8").splitlines()]
@@ -65,7 +104,7 @@ def test_masking_changes_no_assignment_on_the_corpus(monkeypatch):
 def test_a_run_of_too_short_values_leaves_no_separator_to_look_at(unit):
     text = unit * 5000
     # (the first "sig=" is not a query-string parameter: no "&" or "?" before it)
-    assert len(assignments._assignment_keys(text.lower())) <= 1
+    assert len(list(assignments._assignment_keys(text.lower()))) <= 1
     assert detect_pii(text) == []
 
 

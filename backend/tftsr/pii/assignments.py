@@ -28,6 +28,7 @@ wins (see ``spans.PRIORITY``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 from . import validators as v
 from .patterns import alternation, finditer
@@ -243,33 +244,86 @@ _VALUE_KEY_REV = re.compile(
 _MASK = "\x00"
 
 
-def _reversed_keys_text(lower: str) -> str:
-    """``lower`` reversed, with the separators ``find_assignments`` would skip masked."""
+def _reversed_keys_text(lower: str, pair_values: bool) -> str:
+    """``lower`` reversed, with the separators ``find_assignments`` would skip
+    masked; ``pair_values``: whether the whole text has no "name" nor "key"
+    (then the separators of ``value`` keys too)."""
     rev = _SHORT_VALUE_REV.sub(_MASK, lower[::-1])
-    if "value" in lower and "name" not in lower and "key" not in lower:
+    if pair_values:
         rev = _VALUE_KEY_REV.sub(_MASK, rev)
     return rev
 
 
-def _assignment_keys(lower: str, scan=finditer) -> list[tuple[int, int, int]]:
+def _assignment_keys(lower: str, scan=finditer, skip_to=lambda: 0) -> Iterable[tuple[int, int, int]]:
     """``(separator, key_start, key_end)`` for every separator that follows a
-    key name ending in a known word, in text order."""
+    key name ending in a known word, in text order. ``skip_to()``: where the
+    caller's next separator of interest is (past a value it has read), so
+    that keys inside that value need not be read (see ``_keys_by_chunk``)."""
     n = len(lower)
-    found = []
     if scan is not finditer:
         if not any(map(scan.may_match, _ASSIGN_REV)):
             return []  # the prefilter saw no key before a separator
         if sum(len(scan.starts[rx]) for rx in _ASSIGN_REV) * 256 < n:
             # a few keys: each read from a window (cheaper than reversing the text)
+            found = []
             for rx in _ASSIGN_REV:
                 found += _keys_at(rx, lower, scan.starts[rx])
             found.sort()
             return found
-    rev = _reversed_keys_text(lower)
-    for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
-        found += [(n - m.end(1), n - m.end(2), n - m.start(2)) for m in scan(rx, rev)]
-    found.sort()
-    return found
+    return _keys_by_chunk(lower, skip_to)
+
+
+# Chunk sizes for ``_keys_by_chunk``, in characters.
+_CHUNK_FIRST, _CHUNK_MIN, _CHUNK_MAX = 4096, 256, 1 << 16
+# the longest look-behind of the separator patterns and of the mask, reversed
+# (what follows a separator), with room to spare
+_AFTER_SEPARATOR = 8
+
+
+def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
+    """The keys of ``_assignment_keys`` read from the reversed text a chunk at a
+    time. Each chunk's reversed copy reaches back to the last separator before
+    it (a key and the blanks and quote before its separator hold none, but
+    the ":" of a ":=" that the chunk starts in, so every match whose
+    separator lies in the chunk is whole in it) and a few
+    characters past it (the look-behinds). Where the caller skips ahead (a
+    value of up to 1,024 characters that holds more ``key:`` pairs, as in
+    ``tel:tel:tel:...``), the next chunk starts past it, and chunks shrink
+    while most of what they hold is skipped, so such a line costs little more
+    than one value per read; elsewhere they grow to ``_CHUNK_MAX``."""
+    n = len(lower)
+    pair_values = "value" in lower and "name" not in lower and "key" not in lower
+    pos, size = 0, _CHUNK_FIRST
+    while pos < n:
+        end = min(n, pos + size)
+        first = lower.find("=", pos, end)
+        colon = lower.find(":", pos, end)
+        if first < 0 or 0 <= colon < first:
+            first = colon
+        if first < 0:
+            pos = end  # no separator in the chunk
+            continue
+        # (before ``pos - 1``: the ":" of a ":=" is part of the separator)
+        back = pos - 1 if pos else 0
+        lo = max(lower.rfind("=", 0, back), lower.rfind(":", 0, back), 0)
+        hi = min(n, end + _AFTER_SEPARATOR)
+        rev = _reversed_keys_text(lower[lo:hi], pair_values)
+        found = []
+        for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
+            last = hi - 1 - pos
+            for m in rx.finditer(rev, hi - end):
+                if m.start() > last:
+                    break
+                found.append((hi - m.end(1), hi - m.end(2), hi - m.start(2)))
+        found.sort()
+        skipped = 0
+        for key in found:
+            if key[0] < skip_to():
+                skipped += 1
+                continue
+            yield key
+        pos = max(end, skip_to())
+        size = max(_CHUNK_MIN, size // 4) if 2 * skipped > len(found) else min(_CHUNK_MAX, size * 2)
 
 
 # How much of the text before a separator ``_keys_at`` reverses: the
@@ -354,7 +408,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
     reaches = _REACHES
     pair_value_keys = _PAIR_VALUE_KEYS
     name_at = key_at = -2  # -2: not looked for yet; -1: none left
-    for sep, key_start, key_end in _assignment_keys(lower, scan):
+    for sep, key_start, key_end in _assignment_keys(lower, scan, lambda: consumed):
         if sep < consumed:
             continue  # inside the value of the previous finding
         # A value that ends within ``shortest`` characters of its separator is too short
