@@ -1,6 +1,6 @@
 """Keys are read from the reversed text a chunk at a time, with the separators
 that ``find_assignments`` would skip masked first (``assignments._keys_by_chunk``,
-``_reversed_keys_text``), so that a line packed with them (``token=a,``,
+``_mask_skipped_separators``), so that a line packed with them (``token=a,``,
 ``tel:tel:``) costs one pass of ``re`` rather than a Python step per separator.
 Neither may change a finding: here ``find_assignments`` is compared with the
 same function reading every key from the whole reversed text, unmasked, on the
@@ -61,8 +61,15 @@ def random_texts(count: int, seed: int, pieces=PIECES) -> list[str]:
     return ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) for _ in range(count)]
 
 
+@pytest.fixture(params=["when-dense", "always"])
+def masking(monkeypatch, request):
+    """The mask as it runs (on chunks dense with keys), or on every chunk."""
+    if request.param == "always":
+        monkeypatch.setattr(assignments, "_packed", lambda keys, chars: True)
+
+
 @pytest.mark.parametrize("pieces", [PIECES, VALUE_PIECES], ids=["keys", "value-keys"])
-def test_masking_changes_no_assignment_on_random_texts(monkeypatch, pieces):
+def test_masking_changes_no_assignment_on_random_texts(monkeypatch, pieces, masking):
     for text in random_texts(4000, seed=7, pieces=pieces):
         assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch), text
 
@@ -75,7 +82,7 @@ def small_chunks(monkeypatch, request):
     monkeypatch.setattr(assignments, "_CHUNK_MAX", largest)
 
 
-def test_reading_by_chunks_changes_no_assignment_on_long_random_texts(monkeypatch, small_chunks):
+def test_reading_by_chunks_changes_no_assignment_on_long_random_texts(monkeypatch, small_chunks, masking):
     for seed, pieces in ((3, PIECES), (4, VALUE_PIECES)):
         rng = random.Random(seed)
         for _ in range(80):
@@ -85,12 +92,12 @@ def test_reading_by_chunks_changes_no_assignment_on_long_random_texts(monkeypatc
 
 @pytest.mark.parametrize("unit", ["tel:", "phone=1:", "token=hmac-a:", "password=", "password for x: ",
                                   "pwd=" + "x" * 1100 + " ", "tel:" * 300 + "\n"])
-def test_reading_by_chunks_past_long_values(monkeypatch, unit, small_chunks):
+def test_reading_by_chunks_past_long_values(monkeypatch, unit, small_chunks, masking):
     text = unit * (40_000 // len(unit) + 1)
     assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch)
 
 
-def test_masking_changes_no_assignment_on_the_corpus(monkeypatch):
+def test_masking_changes_no_assignment_on_the_corpus(monkeypatch, masking):
     lines = [json.loads(line)["text"] for path in sorted(CORPUS.glob("*.jsonl"))
              for line in path.read_text(encoding="utf-8").splitlines()]
     assert len(lines) > 100

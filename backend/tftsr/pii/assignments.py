@@ -214,22 +214,30 @@ def _skipped_separators_rev(sep: str) -> str:
     # the first character of a bare value: not "&" (the query case) nor, after
     # ":", "=" (":=")
     start = r"""[^\s"'<>()\[\]`&""" + ("=" if sep == ":" else "") + "]"
-    quoted = [rf"(?<={q}[^{q}\n=:]{{{k}}}{q}{sep})" for q in "'\"" for k in (1, 2)]
-    short = [rf"(?<={_END_CHAR}{start}{sep})", rf"(?<=^{start}{sep})",
-             rf"(?<={_END_CHAR}{_CONT}{start}{sep})", rf"(?<=^{_CONT}{start}{sep})"] + quoted
-    # no value at all: after up to two blanks, a character no value starts
-    # with, or a quote that closes at once or meets the end of the line ("=>"
-    # takes its value after the ">"); reversed, what follows comes first
+    # a character no value starts with ("=>" takes its value after the ">")
     no_start = r"[\n\r<()\[\]`" + ("" if sep == "=" else ">") + "]"
-    none = [rf"(?<={before}[ \t]{{{k}}}{sep})" for k in (0, 1, 2)
-            for before in (no_start, "^", "[\"\\n]\"", "['\\n]'", "^\"", "^'")]
-    short += none
-    query = [rf"(?<=&{sep})", rf"(?<=&{start}{sep})", rf"(?<=&{_CONT}{start}{sep})"]
+    query_key = rf"(?={_KEY_WORDS_REV}[a-z0-9_.\-]{{0,100}}[?&])"
+    # Reversed, what follows the separator comes first; the cases are sorted
+    # by the character right after it, so that each separator is asked a
+    # few questions rather than all of them.
+    after_start = [  # one or two characters and the end of a bare value, or an "&"
+        rf"(?<={_END_CHAR}{start}{sep})", rf"(?<=^{start}{sep})",
+        rf"(?<={_END_CHAR}{_CONT}{start}{sep})", rf"(?<=^{_CONT}{start}{sep})",
+        rf"(?:(?<=&{start}{sep})|(?<=&{_CONT}{start}{sep})){query_key}"]
+    after_quote = (  # one or two characters quoted; a quote closed at once or left open
+        [rf"(?<={q}[^{q}\n=:]{{{k}}}{q}{sep})" for q in "'\"" for k in (1, 2)]
+        + [rf"(?<=[{q}\n]{q}{sep})" for q in "'\""] + [rf"(?<=^{q}{sep})" for q in "'\""])
+    after_blank = [rf"(?<={before}[ \t]{{{k}}}{sep})" for k in (1, 2)  # no value after the blanks
+                   for before in (no_start, "^", "[\"\\n]\"", "['\\n]'", "^\"", "^'")]
     not_colon_equals = "(?!:)" if sep == "=" else "(?<!=:)"
     # (a separator no key pattern reads is left as it is: in a run of ":" or
     # "=" each then costs one comparison)
-    return (sep + not_colon_equals + _KEY_FIRST_REV + "(?:" + "|".join(short)
-            + "|(?:" + "|".join(query) + rf")(?={_KEY_WORDS_REV}[a-z0-9_.\-]{{0,100}}[?&])"
+    return (sep + not_colon_equals + _KEY_FIRST_REV + "(?:"
+            + rf"(?<={start}{sep})(?:" + "|".join(after_start) + ")"
+            + rf"|(?<=['\"]{sep})(?:" + "|".join(after_quote) + ")"
+            + rf"|(?<=[ \t]{sep})(?:" + "|".join(after_blank) + ")"
+            + rf"|(?<={no_start}{sep})|(?<=^{sep})"
+            + rf"|(?<=&{sep}){query_key}"
             + r"|(?=[ \t]*[\"']?[\-_.]{0,4}(?:" + "|".join(w[::-1] for w in _UNTYPED_WORDS)
             + r")[\-_.]{0,100}(?![a-z0-9_.\-]))"
             + ")")
@@ -244,11 +252,21 @@ _VALUE_KEY_REV = re.compile(
 _MASK = "\x00"
 
 
-def _reversed_keys_text(lower: str, pair_values: bool) -> str:
-    """``lower`` reversed, with the separators ``find_assignments`` would skip
-    masked; ``pair_values``: whether the whole text has no "name" nor "key"
-    (then the separators of ``value`` keys too)."""
-    rev = _SHORT_VALUE_REV.sub(_MASK, lower[::-1])
+# A chunk is masked when it holds a key for every this many characters or fewer.
+_KEYS_PER_MASK = 32
+
+
+def _packed(keys: int, chars: int) -> bool:
+    """Whether ``keys`` in ``chars`` characters are packed close enough for
+    the mask to pay."""
+    return _KEYS_PER_MASK * keys > chars
+
+
+def _mask_skipped_separators(rev: str, pair_values: bool) -> str:
+    """``rev`` (reversed lowercase text) with the separators ``find_assignments``
+    would skip masked; ``pair_values``: whether the whole text has no "name"
+    nor "key" (then the separators of ``value`` keys too)."""
+    rev = _SHORT_VALUE_REV.sub(_MASK, rev)
     if pair_values:
         rev = _VALUE_KEY_REV.sub(_MASK, rev)
     return rev
@@ -294,6 +312,8 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
     n = len(lower)
     pair_values = "value" in lower and "name" not in lower and "key" not in lower
     pos, size = 0, _CHUNK_FIRST
+    # the first chunk by its separators, the next ones by the keys before
+    mask = _packed(lower.count("=", 0, size) + lower.count(":", 0, size), min(n, size))
     while pos < n:
         end = min(n, pos + size)
         first = lower.find("=", pos, end)
@@ -307,7 +327,11 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
         back = pos - 1 if pos else 0
         lo = max(lower.rfind("=", 0, back), lower.rfind(":", 0, back), 0)
         hi = min(n, end + _AFTER_SEPARATOR)
-        rev = _reversed_keys_text(lower[lo:hi], pair_values)
+        rev = lower[lo:hi][::-1]
+        masked = 0
+        if mask:
+            rev = _mask_skipped_separators(rev, pair_values)
+            masked = rev.count(_MASK)
         found = []
         for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
             last = hi - 1 - pos
@@ -322,6 +346,11 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
                 skipped += 1
                 continue
             yield key
+        # keys packed close (counting those masked): mask the next chunk's
+        # separators that would be skipped; where keys are few, or none (as in
+        # ``a::a::``), the mask's checks at every separator cost more than
+        # they save
+        mask = _packed(len(found) + masked, end - pos)
         pos = max(end, skip_to())
         size = max(_CHUNK_MIN, size // 4) if 2 * skipped > len(found) else min(_CHUNK_MAX, size * 2)
 
