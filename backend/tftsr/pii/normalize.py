@@ -98,7 +98,7 @@ class OffsetMap:
         self.orig: list[int] = []
         self.olen: list[int] = []
         self.nlen: list[int] = []
-        self.escapes: set[int] = set()  # pieces that are runs of %XX escapes
+        self.escapes: set[int] | range = set()  # pieces that are runs of %XX escapes
 
     def start(self, pos: int) -> int:
         """Original offset of the character at normalised ``pos`` (a span
@@ -204,7 +204,9 @@ def _decode(text: str, pieces: re.Pattern, table: dict[int, str],
     # the pieces before it shortened the text by
     shifts = accumulate(map(operator.sub, mapping.olen, mapping.nlen), initial=0)
     mapping.norm = list(map(operator.sub, mapping.orig, shifts))
-    if escapes:  # (else no piece is one: removed and expanded characters only)
+    if escapes and not table:  # every piece is a run of escapes
+        mapping.escapes = range(len(found))
+    elif escapes:  # (else no piece is one: removed and expanded characters only)
         mapping.escapes = set(compress(count(), map("%".__eq__, map(operator.itemgetter(0), found))))
     parts[1::2] = repls
     return "".join(parts), mapping
