@@ -208,7 +208,6 @@ CRAFTED = {
     "password for x: ": _repeat("password for x: "),
     "curl -u a:b": _repeat("curl -u a:b "),
     "program names": _repeat("sshpass mongo curl redis-cli "),
-    "415 555 0165 ": _repeat("415 555 0165 "),
     "a.co-": _repeat("a.co-"),
     "value=": _repeat("value="),
     "name=a value=": _repeat("name=a value="),
@@ -246,6 +245,7 @@ DENSE = {
     "219-09-9999": _repeat("219-09-9999 "),
     "http://a:b@": _repeat("http://a:b@"),
     "sshpass -p": _repeat("sshpass -p "),
+    "415 555 0165": _repeat("415 555 0165 "),
     "password: ": _repeat("password: "),
 }
 
