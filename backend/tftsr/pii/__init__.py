@@ -127,7 +127,7 @@ again, and what is read backwards is read from a bounded window, so
 scanning is linear in the input even for crafted lines; separators whose
 value is too short for any type are masked in one pass of ``re`` before keys
 are read (``token=a,token=a,...``). Crafted text without findings runs within
-a few times of an ordinary log; text made of nothing but findings costs the
+about 8 times of an ordinary log; text made of nothing but findings costs the
 Python checks of each finding, a few microseconds apiece
 (``tests/benchmarks/bench_pii.py`` prints all three in one run;
 ``tests/unit/test_pii_adversarial.py`` runs each crafted class).
