@@ -230,6 +230,7 @@ CRAFTED = {
     '"password": "': _repeat('"password": "'),
     "curl -u ": _repeat("curl -u "),
     "1234567890 ": _repeat("1234567890 "),
+    "token=x.... (1,000 dots)": _repeat("token=x" + "." * 1000 + " "),
 }
 
 

@@ -99,6 +99,7 @@ CASES = {
     "user_option_without_password": "curl -u " * (N // 8),
     "sshpass_chain": "sshpass -p " * (N // 11),
     "digit_runs": "1234567890 " * (N // 11),
+    "values_ending_in_dots": ("token=x" + "." * 1000 + " ") * (N // 1008),
 }
 
 # Where the crafted text holds nothing to find, nothing may be found.
@@ -107,7 +108,8 @@ EMPTY = {"token_a_comma", "phone_one_comma", "sig_ampersand", "phone_colon", "va
          "password_options", "zero_width_pairs", "zero_width_only", "ligatures", "look_alikes",
          "escaped_at", "escaped_colons", "non_ascii_prose", "ssn_words", "phone_words", "call_fillers",
          "curl_u", "quoted_short_values", "bare_key_words", "untyped_colons", "typed_colon_chain",
-         "long_ssn_values", "unterminated_json_passwords", "user_option_without_password", "digit_runs"}
+         "long_ssn_values", "unterminated_json_passwords", "user_option_without_password", "digit_runs",
+         "values_ending_in_dots"}
 
 
 @pytest.mark.timeout(30)

@@ -513,8 +513,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
                 cut = value.find("&")
                 if cut >= 0:  # (``token=&x=1``: this one is empty)
                     value = value[:cut]
-            while value and value[-1] in _VALUE_TRAIL:
-                value = value[:-1]
+            value = value.rstrip(_VALUE_TRAIL)
             end = start + len(value)
         else:
             group = "dq" if m.group("dq") is not None else "sq"
