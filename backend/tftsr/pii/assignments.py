@@ -588,7 +588,7 @@ _PROGRAM_OPTIONS = {
 }
 # Option -> whether the programs that take a password with it take
 # ``user<separator>password`` there (curl -u, smbclient -U): the same for
-# every program, so it is checked before the program is looked for.
+# every program, so it is checked before the program's own rules.
 _OPTION_TAKES_USER: dict[str, bool] = {}
 for _opts, _, _user_sep in _PROGRAM_OPTIONS.values():
     for _opt in _opts.split("-"):
@@ -630,14 +630,14 @@ class _ProgramTracker:
 def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[int, int] | None:
     """The password span of a ``_SHORT_OPTION`` match, when the program
     named before it on the line takes its password there."""
-    start, end, _ = _arg_span(m)
-    if end - start < 3:
-        return None  # whatever the program: no password
     if (m.group("usep") is None) is _OPTION_TAKES_USER[m.group("opt").lstrip("-")]:
         return None  # user:password where there is none, or the other way round
     kind = programs.before(m.start())
     if kind is None:
-        return None
+        return None  # no program named before it on the line (most options)
+    start, end, _ = _arg_span(m)
+    if end - start < 3:
+        return None  # whatever the program: no password
     opts, gap_rule, user_sep = _PROGRAM_OPTIONS[kind]
     opt, gap = m.group("opt"), m.group("gap")
     if opt.lstrip("-") not in opts.split("-") or ("=" in gap and kind != "smb"):
