@@ -205,8 +205,7 @@ _CONT = r"""[^\s"'<>`,;&]"""          # a bare value's later characters (not "&"
 # what the key patterns ask first of the character after a separator
 # (reversed: before it), then the key up to its word
 _KEY_FIRST_REV = r"(?=[ \t\"'\-_.{}])".format("".join(sorted({w[-1] for w in _KEY_ENDINGS})))
-_KEY_WORDS_REV = _KEY_FIRST_REV + r"[ \t]*[\"']?[\-_.]{{0,4}}{}".format(
-    alternation(w[::-1] for w in _KEY_ENDINGS))
+_KEY_WORDS_REV = _KEY_FIRST_REV + rf"[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in _KEY_ENDINGS)}"
 _UNTYPED_WORDS = sorted(w for w in _KEY_ENDINGS if w != "value" and _classify_key(w, w) is None)
 
 
@@ -437,7 +436,11 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
     reaches = _REACHES
     pair_value_keys = _PAIR_VALUE_KEYS
     name_at = key_at = -2  # -2: not looked for yet; -1: none left
-    for sep, key_start, key_end in _assignment_keys(lower, scan, lambda: consumed):
+
+    def skip_to() -> int:  # (read as the loop goes: keys inside a value read are not needed)
+        return consumed
+
+    for sep, key_start, key_end in _assignment_keys(lower, scan, skip_to):
         if sep < consumed:
             continue  # inside the value of the previous finding
         # A value that ends within ``shortest`` characters of its separator is too short
