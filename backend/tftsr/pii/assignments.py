@@ -315,11 +315,7 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
     mask = _packed(lower.count("=", 0, size) + lower.count(":", 0, size), min(n, size))
     while pos < n:
         end = min(n, pos + size)
-        first = lower.find("=", pos, end)
-        colon = lower.find(":", pos, end)
-        if first < 0 or 0 <= colon < first:
-            first = colon
-        if first < 0:
+        if lower.find("=", pos, end) < 0 and lower.find(":", pos, end) < 0:
             pos = end  # no separator in the chunk
             continue
         # (before ``pos - 1``: the ":" of a ":=" is part of the separator)
@@ -592,10 +588,10 @@ _PROGRAM_OPTIONS = {
 # Option -> whether the programs that take a password with it take
 # ``user<separator>password`` there (curl -u, smbclient -U): the same for
 # every program, so it is checked before the program's own rules.
-_OPTION_TAKES_USER: dict[str, bool] = {}
-for _opts, _, _user_sep in _PROGRAM_OPTIONS.values():
-    for _opt in _opts.split("-"):
-        assert _OPTION_TAKES_USER.setdefault(_opt, _user_sep is not None) is (_user_sep is not None)
+_OPTION_TAKES_USER: dict[str, bool] = {
+    opt: user_sep is not None for opts, _rule, user_sep in _PROGRAM_OPTIONS.values() for opt in opts.split("-")}
+assert all(_OPTION_TAKES_USER[opt] is (user_sep is not None)
+           for opts, _rule, user_sep in _PROGRAM_OPTIONS.values() for opt in opts.split("-"))
 
 
 class _ProgramTracker:
@@ -647,11 +643,8 @@ def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[
         return None
     if (gap_rule == "blank" and not gap) or (gap_rule == "glued" and gap):
         return None
-    if user_sep is not None:
-        if m.group("usep") != user_sep:
-            return None
-    elif m.group("user") is not None:
-        return None
+    if user_sep is not None and m.group("usep") != user_sep:
+        return None  # curl's ":" where smbclient's "%" is wanted, or the other way round
     return None if v.is_placeholder(text[start:end]) else (start, end)
 
 
