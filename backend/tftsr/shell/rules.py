@@ -1095,8 +1095,8 @@ def pager(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
     least); ``-o`` and ``--log-file`` copy the input to a file."""
     o = parse(args, "oObBhjkpPtTxyz#", ("--log-file", "--LOG-FILE", "--tag", "--pattern",
                                        "--prompt", "--tag-file"))
-    ran = o.has("-o", "-O", "--log-file", "--LOG-FILE")
-    if ran:
+    flagged = o.has("-o", "-O", "--log-file", "--LOG-FILE")
+    if flagged:
         w.flag(2, f"{code(name + ' -o')} writes what it shows to a file.", f"{name} -o")
     for word in args:
         text = word.text
@@ -1106,7 +1106,7 @@ def pager(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
         bang, pipe = body.find("!"), body.find("|")
         if bang < 0 and pipe < 0:
             continue
-        ran = True
+        flagged = True
         if bang >= 0 and (pipe < 0 or bang < pipe):
             payload, how = body[bang + 1:], "!"
         else:
@@ -1114,7 +1114,7 @@ def pager(w: Walker, name: str, args: list[Word], depth: int) -> Flow:
         if payload.strip():
             w.run_text(payload, depth + 1)
         w.flag(2, f"{code(text)} makes {code(name)} run a shell command.", f"{name} +{how}")
-    if not ran:
+    if not flagged:
         w.read(name)
     return _source_flow(name, args)
 
