@@ -251,3 +251,33 @@ def test_netfilter_mac_field_gives_two_addresses():
 ])
 def test_not_pii(text):
     assert found(text) == []
+
+
+def test_the_collector_is_held_off_during_a_scan_and_left_as_it_was(monkeypatch):
+    import gc
+
+    from tftsr.pii import engine
+
+    during = []
+    real = engine.normalise
+
+    def watching(text):
+        during.append(gc.isenabled())
+        if "boom" in text:
+            raise RuntimeError("boom")
+        return real(text)
+
+    monkeypatch.setattr(engine, "normalise", watching)
+    assert gc.isenabled()
+    assert [s.original for s in detect_pii("from 10.0.3.17")] == ["10.0.3.17"]
+    assert during == [False] and gc.isenabled()
+    with pytest.raises(RuntimeError):
+        detect_pii("boom")
+    assert gc.isenabled()  # on again after a failed scan
+    gc.disable()
+    try:
+        detect_pii("from 10.0.3.17")
+        assert not gc.isenabled()  # the caller's choice is kept
+    finally:
+        gc.enable()
+    assert during == [False, False, False]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from . import prefilter
 from .assignments import find_assignments, find_credential_phrases, find_flags_and_prose
 from .finders import (
@@ -134,6 +138,11 @@ def detect_pii(text: str, *, prefilter: bool = True) -> list[PiiSpan]:
         raise TypeError("detect_pii expects a str")
     if not text:
         return []
+    with _collector_paused():
+        return _detect(text, prefilter)
+
+
+def _detect(text: str, prefilter: bool) -> list[PiiSpan]:
     norm, mapping = normalise(text)
     found = resolve_overlaps(find_candidates(norm, prefilter))
     if mapping is None:
@@ -148,3 +157,25 @@ def detect_pii(text: str, *, prefilter: bool = True) -> list[PiiSpan]:
             spans.append(make_span(t, text, start, end))
             last_end = end
     return spans
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a text is scanned.
+
+    A scan allocates a candidate, a match and a finding object for every
+    finding, none of them part of a reference cycle; with the collector on,
+    the growing heap of findings is walked again and again as they pile up
+    (a fifth of the time on an ordinary log, more on text dense with
+    findings). Nothing is left uncollected: objects are still freed as soon
+    as nothing refers to them, and the collector runs as usual once it is on
+    again. If it was already off (another scan on another thread, or the
+    caller's choice), it is left as it was."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
