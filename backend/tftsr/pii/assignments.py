@@ -631,12 +631,12 @@ def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[
     named before it on the line takes its password there."""
     if (m.group("usep") is None) is _OPTION_TAKES_USER[m.group("opt").lstrip("-")]:
         return None  # user:password where there is none, or the other way round
-    kind = programs.before(m.start())
-    if kind is None:
-        return None  # no program named before it on the line (most options)
     start, end, _ = _arg_span(m)
     if end - start < 3:
         return None  # whatever the program: no password
+    kind = programs.before(m.start())
+    if kind is None:
+        return None  # no program named before it on the line (most options)
     opts, gap_rule, user_sep = _PROGRAM_OPTIONS[kind]
     opt, gap = m.group("opt"), m.group("gap")
     if opt.lstrip("-") not in opts.split("-") or ("=" in gap and kind != "smb"):
