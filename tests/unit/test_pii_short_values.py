@@ -63,9 +63,10 @@ def random_texts(count: int, seed: int, pieces=PIECES) -> list[str]:
 
 @pytest.fixture(params=["when-dense", "always"])
 def masking(monkeypatch, request):
-    """The mask as it runs (on chunks dense with keys), or on every chunk."""
+    """The mask as it runs (on chunks dense with keys where it pays), or on every chunk."""
     if request.param == "always":
         monkeypatch.setattr(assignments, "_packed", lambda keys, chars: True)
+        monkeypatch.setattr(assignments, "_MASK_REST", 0)
 
 
 @pytest.mark.parametrize("pieces", [PIECES, VALUE_PIECES], ids=["keys", "value-keys"])

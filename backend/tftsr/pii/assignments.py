@@ -253,6 +253,9 @@ _MASK = "\x00"
 
 # A chunk is masked when it holds a key for every this many characters or fewer.
 _KEYS_PER_MASK = 32
+# The mask pays when it masks at least one separator for every this many keys it
+# leaves; when it does not, it is left out of this many chunks before it is tried again.
+_MASK_PAYS, _MASK_REST = 4, 8
 
 
 def _packed(keys: int, chars: int) -> bool:
@@ -311,6 +314,7 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
     n = len(lower)
     pair_values = "value" in lower and "name" not in lower and "key" not in lower
     pos, size = 0, _CHUNK_FIRST
+    unmasked = 0  # chunks still to be read without the mask
     # the first chunk by its separators, the next ones by the keys before
     mask = _packed(lower.count("=", 0, size) + lower.count(":", 0, size), min(n, size))
     while pos < n:
@@ -344,8 +348,14 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
         # keys packed close (counting those masked): mask the next chunk's
         # separators that would be skipped; where keys are few, or none (as in
         # ``a::a::``), the mask's checks at every separator cost more than
-        # they save
-        mask = _packed(len(found) + masked, end - pos)
+        # they save, and so they do where it masks few of the keys (packed
+        # keys with values long enough to read, ``ssn=123456789012 ``): then
+        # the next ``_MASK_REST`` chunks go without it
+        if mask and _MASK_PAYS * masked < len(found):
+            unmasked = _MASK_REST
+        elif unmasked:
+            unmasked -= 1
+        mask = not unmasked and _packed(len(found) + masked, end - pos)
         pos = max(end, skip_to())
         size = max(_CHUNK_MIN, size // 4) if 2 * skipped > len(found) else min(_CHUNK_MAX, size * 2)
 
