@@ -126,3 +126,22 @@ def test_real_values_among_short_ones_are_still_found():
 def test_keys_written_with_colon_equals_are_left_to_the_colon_pattern(monkeypatch):
     for text in ["password:=ab,", "x:=a, token:=s3cr3tV4lu3xyz", "a=:b token=:abcdefgh12"]:
         assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch)
+
+
+def test_remembered_answers_change_no_assignment(monkeypatch):
+    """``find_assignments`` remembers what a short assignment gave (a log repeats
+    them): texts scanned one after another, so that each meets answers left by the
+    others, give what the same texts give with nothing remembered."""
+    texts = random_texts(3000, seed=11) + random_texts(1000, seed=12, pieces=VALUE_PIECES)
+    # the same separator and value where the answer differs: in a query string and
+    # out of it ("&" ends a parameter), after a key that tells a directory from a
+    # password, and for another type
+    texts += ["?token=Zq9$kLm2pQ&zz9 token=Zq9$kLm2pQ&zz9", "pwd=/home/deploy1 password=/home/deploy1",
+              "ssn=219-09-9999 phone=219-09-9999 SSN='219-09-9999'", "token=s3cr3tV4lu3xyz"]
+    remembered = [assignments_found(text, True, monkeypatch) for text in texts * 2]
+    assert len(assignments._VALUES_SEEN) > 0
+    with monkeypatch.context() as m:
+        m.setattr(assignments, "_SEEN_VALUE_CHARS", -1)  # every answer worked out afresh
+        fresh = [assignments_found(text, True, monkeypatch) for text in texts * 2]
+    assert remembered == fresh
+    assert any(remembered)

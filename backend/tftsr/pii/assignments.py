@@ -441,6 +441,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
     shortest = _SHORTEST
     reaches = _REACHES
     pair_value_keys = _PAIR_VALUE_KEYS
+    values_seen = _VALUES_SEEN
     name_at = key_at = -2  # -2: not looked for yet; -1: none left
 
     def skip_to() -> int:  # (read as the loop goes: keys inside a value read are not needed)
@@ -513,23 +514,51 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
         if m is None:
             continue
         consumed = m.end()  # a key inside a value is part of that value, found or not
-        if m.end() - m.start() <= _MIN_LENGTH[pii_type]:
+        if consumed - sep <= _MIN_LENGTH[pii_type]:
             continue  # too short for any value of this type, even with its quotes
-        if m.group("raw") is not None:
-            start, end = m.span("raw")
-            value = text[start:end]
-            if query:  # in a query string every "&" starts the next parameter
-                cut = value.find("&")
-                if cut >= 0:  # (``token=&x=1``: this one is empty)
-                    value = value[:cut]
-            value = value.rstrip(_VALUE_TRAIL)
-            end = start + len(value)
+        if consumed - sep > _SEEN_VALUE_CHARS:
+            found = _typed_value(text, m, pii_type, key, query)
         else:
-            group = "dq" if m.group("dq") is not None else "sq"
-            start, end = m.span(group)
-            value = text[start:end]
-        if value and _value_ok(pii_type, key, value):
-            out.append((start, end, pii_type))
+            # what is found depends on nothing but these, all known by now; a log repeats
+            # its assignments, so the answer (from the separator) is remembered
+            seen_key = (pii_type, key, query, text[sep:consumed])
+            found = values_seen.get(seen_key, _UNKNOWN)
+            if found is _UNKNOWN:
+                if len(values_seen) >= 4096:
+                    values_seen.clear()
+                found = _typed_value(text, m, pii_type, key, query)
+                if found is not None:
+                    found = (found[0] - sep, found[1] - sep)
+                values_seen[seen_key] = found
+            if found is not None:
+                found = (sep + found[0], sep + found[1])
+        if found is not None:
+            out.append((*found, pii_type))
+
+
+# Assignments whose separator and value take at most this many characters have their
+# answer remembered (``find_assignments``); a bounded table.
+_SEEN_VALUE_CHARS = 64
+_VALUES_SEEN: dict[tuple[str, str, bool, str], tuple[int, int] | None] = {}
+
+
+def _typed_value(text: str, m: re.Match, pii_type: str, key: str, query: bool) -> tuple[int, int] | None:
+    """The span of the value ``m`` (a ``_VALUE`` match) holds, if it is a value of
+    ``pii_type`` assigned to ``key`` (``query``: a query-string parameter)."""
+    if m.group("raw") is not None:
+        start, end = m.span("raw")
+        value = text[start:end]
+        if query:  # in a query string every "&" starts the next parameter
+            cut = value.find("&")
+            if cut >= 0:  # (``token=&x=1``: this one is empty)
+                value = value[:cut]
+        value = value.rstrip(_VALUE_TRAIL)
+        end = start + len(value)
+    else:
+        group = "dq" if m.group("dq") is not None else "sq"
+        start, end = m.span(group)
+        value = text[start:end]
+    return (start, end) if value and _value_ok(pii_type, key, value) else None
 
 
 # --- credentials introduced by a word rather than a key=value ---------------
