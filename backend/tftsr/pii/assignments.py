@@ -229,17 +229,20 @@ def _skipped_separators_rev(sep: str) -> str:
     after_blank = [rf"(?<={before}[ \t]{{{k}}}{sep})" for k in (1, 2)  # no value after the blanks
                    for before in (no_start, "^", "[\"\\n]\"", "['\\n]'", "^\"", "^'")]
     not_colon_equals = "(?!:)" if sep == "=" else "(?<!=:)"
-    # (a separator no key pattern reads is left as it is: in a run of ":" or
-    # "=" each then costs one comparison)
+    # First a key word that names nothing alone, whatever follows (such a key,
+    # ``key=key=...``, is then masked at once); then a value too short or
+    # none. (A separator no key pattern reads is left as it is: in a run of
+    # ":" or "=" each then costs one comparison.)
     return (sep + not_colon_equals + _KEY_FIRST_REV + "(?:"
+            + r"(?=[ \t]*[\"']?[\-_.]{0,4}" + alternation(w[::-1] for w in _UNTYPED_WORDS)
+            + r"[\-_.]{0,100}(?![a-z0-9_.\-]))"
+            + "|(?:"
             + rf"(?<={start}{sep})(?:" + "|".join(after_start) + ")"
             + rf"|(?<=['\"]{sep})(?:" + "|".join(after_quote) + ")"
             + rf"|(?<=[ \t]{sep})(?:" + "|".join(after_blank) + ")"
             + rf"|(?<={no_start}{sep})|(?<=^{sep})"
             + rf"|(?<=&{sep}){query_key}"
-            + r"|(?=[ \t]*[\"']?[\-_.]{0,4}(?:" + "|".join(w[::-1] for w in _UNTYPED_WORDS)
-            + r")[\-_.]{0,100}(?![a-z0-9_.\-]))"
-            + ")")
+            + "))")
 
 
 _SHORT_VALUE_REV = re.compile(_skipped_separators_rev("=") + "|" + _skipped_separators_rev(":"))
