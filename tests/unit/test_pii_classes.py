@@ -64,6 +64,30 @@ def test_unicode_traps():
     assert found("р а ѕ ѕ = Winter2024x") == []
 
 
+def test_look_alikes_replaced_in_one_step_where_no_word_keeps_them():
+    """Where no run of look-alikes stands apart from Latin letters, every one is
+    replaced at once; the result is the run-by-run replacement's on seeded random
+    mixes of Latin, look-alike, other Cyrillic and Greek letters and separators."""
+    import random
+
+    from tftsr.pii import normalize
+
+    def run_by_run(text):
+        return normalize._CONFUSABLE_RUN.sub(
+            lambda m: m.group().translate(normalize._CONFUSABLE_TABLE), text)
+
+    rng = random.Random(5)
+    letters = list("abpsxZ ._-=1") + list("аеорсуАВЕКМНОРСТХαορΑΒ") + ["ж", "ю", "Ω", "é"]
+    both = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(letters) for _ in range(rng.randint(1, 14)))
+        if not any(c in normalize.CONFUSABLES for c in text):
+            continue
+        both += normalize._CONFUSABLE_ALONE.search(text) is None
+        assert normalize.normalise(text)[0] == run_by_run(text), text
+    assert both > 1000  # the one-step replacement was exercised, not only the other
+
+
 # --- percent-encoding ---------------------------------------------------------------
 @pytest.mark.parametrize("text, expected", [
     ("GET /invite?to=bob.martin%40gmail.com&x=1", ("Email", "bob.martin%40gmail.com")),
