@@ -6,6 +6,8 @@ with the false-positive traps that keep it honest."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from tftsr.pii import detect_pii
 
@@ -53,6 +55,29 @@ def test_unicode_offsets_map_back_around_expanded_and_removed_characters():
     text = "ﬁle…\u200b\u200b reached 10.0.0.1 from ﬁona@example.com\u200b and ２０１.０.１１３.５"
     assert found(text) == [("Ipv4", "10.0.0.1"), ("Email", "ﬁona@example.com"),
                            ("Ipv4", "２０１.０.１１３.５")]
+
+
+def test_the_offset_map_made_when_first_used_is_the_one_made_at_once():
+    """Where characters are only removed or expanded, the normalised text is made
+    in one step and its offset map when a finding is first mapped back: every
+    offset maps as with the map made along with the text."""
+    import random
+
+    from tftsr.pii import normalize
+
+    rng = random.Random(9)
+    pieces = ["a", "b", "1", ".", " ", "@", "\u200b", "\u200d", "\ufeff", "ﬁ", "…", "½", "é", "ж"]
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        norm, lazy = normalize.normalise(text)
+        if lazy is None:
+            continue
+        expanded = {ch: normalize.normal_char(ch) for ch in set(text) if len(normalize.normal_char(ch)) != 1}
+        pattern = re.compile("[" + "".join(re.escape(c) for c in expanded) + "]+")
+        made, eager = normalize._decode(text, pattern, str.maketrans(expanded), False)
+        assert norm == made
+        for pos in range(len(norm) + 1):
+            assert lazy.start(pos) == eager.start(pos) and lazy.end(pos) == eager.end(pos), (text, pos)
 
 
 def test_unicode_traps():

@@ -42,6 +42,7 @@ import operator
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Callable
 from functools import lru_cache
 from itertools import accumulate, compress, count
 
@@ -95,18 +96,28 @@ class OffsetMap:
     the two texts run in step. Inside a run of ``%XX`` escapes (three
     original characters for each normalised one) offsets map exactly."""
 
-    __slots__ = ("norm", "orig", "olen", "nlen", "escapes")
+    __slots__ = ("norm", "orig", "olen", "nlen", "escapes", "_build")
 
-    def __init__(self) -> None:
+    def __init__(self, build: Callable[[], OffsetMap] | None = None) -> None:
+        """``build``: makes the map when it is first used (a text can need one
+        and yet hold no finding to map back)."""
         self.norm: list[int] = []
         self.orig: list[int] = []
         self.olen: list[int] = []
         self.nlen: list[int] = []
         self.escapes: set[int] | range = set()  # pieces that are runs of %XX escapes
+        self._build = build
+
+    def _fill(self) -> None:
+        built, self._build = self._build(), None
+        self.norm, self.orig, self.olen, self.nlen, self.escapes = (
+            built.norm, built.orig, built.olen, built.nlen, built.escapes)
 
     def start(self, pos: int) -> int:
         """Original offset of the character at normalised ``pos`` (a span
         starting inside a replaced piece starts at that piece)."""
+        if self._build is not None:
+            self._fill()
         k = bisect_right(self.norm, pos) - 1
         if k < 0:
             return pos
@@ -123,6 +134,8 @@ class OffsetMap:
         characters right after the span are left out)."""
         if pos <= 0:
             return 0
+        if self._build is not None:
+            self._fill()
         last = pos - 1
         k = bisect_right(self.norm, last) - 1
         if k < 0:
@@ -164,7 +177,14 @@ def normalise(text: str) -> tuple[str, OffsetMap | None]:
             branches.append("[" + "".join(re.escape(c) for c in other_length) + "]+")
         if has_percent:
             branches.append(_PERCENT.pattern)
-        text, mapping = _decode(text, re.compile("|".join(branches)), str.maketrans(other_length), has_percent)
+        pieces, table = re.compile("|".join(branches)), str.maketrans(other_length)
+        if has_percent:
+            text, mapping = _decode(text, pieces, table, True)
+        else:
+            # removed and expanded characters only: the text in one step, the map
+            # (which only findings need) when the first one is mapped back
+            before, text = text, _replace_each(text, other_length)
+            mapping = OffsetMap(lambda: _decode(before, pieces, table, False)[1])
     if confusables:
         if _CONFUSABLE_ALONE.search(text) is None:  # every run touches a Latin letter
             text = _replace_each(text, {ch: CONFUSABLES[ch] for ch in confusables})
