@@ -110,6 +110,8 @@ class OffsetMap:
 
     def _fill(self) -> None:
         built, self._build = self._build(), None
+        if built._build is not None:
+            built._fill()
         self.norm, self.orig, self.olen, self.nlen, self.escapes = (
             built.norm, built.orig, built.olen, built.nlen, built.escapes)
 
@@ -224,13 +226,23 @@ _ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 def _decode(text: str, pieces: re.Pattern, table: dict[int, str],
             escapes: bool = True) -> tuple[str, OffsetMap]:
     """The text with each match of ``pieces`` replaced (a run of ``%XX``
-    escapes decoded, anything else translated with ``table``), and the map.
-    ``escapes``: whether ``pieces`` can match ``%XX`` escapes.
-    Built a list at a time from ``split`` (no match objects): a crafted text
-    holds a piece every other character."""
+    escapes decoded, anything else translated with ``table``), and the map,
+    made when it is first used. ``escapes``: whether ``pieces`` can match
+    ``%XX`` escapes. Built a list at a time from ``split`` (no match
+    objects): a crafted text holds a piece every other character."""
     parts = re.compile(f"({pieces.pattern})").split(text)  # text, piece, text, ..., text
     found = parts[1::2]
     repls = list(map(_Replacements(table).__getitem__, found))
+    mapping = OffsetMap(lambda: _offset_map(parts, found, repls, escapes and not table, escapes))
+    decoded = parts.copy()
+    decoded[1::2] = repls
+    return "".join(decoded), mapping
+
+
+def _offset_map(parts: list[str], found: list[str], repls: list[str], all_escapes: bool,
+                escapes: bool) -> OffsetMap:
+    """The map of ``_decode``: ``parts`` as split (text, piece, text, ...), the
+    pieces ``found`` and what each became."""
     offsets = list(accumulate(map(len, parts), initial=0))  # where each part starts
     mapping = OffsetMap()
     mapping.orig = offsets[1:-1:2]
@@ -240,12 +252,11 @@ def _decode(text: str, pieces: re.Pattern, table: dict[int, str],
     # the pieces before it shortened the text by
     shifts = accumulate(map(operator.sub, mapping.olen, mapping.nlen), initial=0)
     mapping.norm = list(map(operator.sub, mapping.orig, shifts))
-    if escapes and not table:  # every piece is a run of escapes
+    if all_escapes:  # every piece is a run of escapes
         mapping.escapes = range(len(found))
     elif escapes:  # (else no piece is one: removed and expanded characters only)
         mapping.escapes = set(compress(count(), map("%".__eq__, map(operator.itemgetter(0), found))))
-    parts[1::2] = repls
-    return "".join(parts), mapping
+    return mapping
 
 
 class _Replacements(dict):
