@@ -380,8 +380,10 @@ _IPV6_REV = re.compile(r"[0-9A-Fa-f:]{0,40}")
 _IPV6_FWD = re.compile(
     r"(?:[0-9A-Fa-f]{1,4}:){0,6}\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.])|[0-9A-Fa-f:]{0,40}")
 # Eight full groups, found from the first ":" (the first group is checked
-# backwards) so that the scan only stops at colons.
-_IPV6_FULL = re.compile(r":(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]{1,4}(?![\w:])")
+# backwards) so that the scan only stops at colons. The groups are possessive:
+# digits given back could only be followed by more digits where a ":" or the
+# end is needed, so in a long chain (``ab:ab:ab:...``) each try fails at once.
+_IPV6_FULL = re.compile(r":(?:[0-9A-Fa-f]{1,4}+:){6}[0-9A-Fa-f]{1,4}+(?![\w:])")
 _HEX_REV = re.compile(r"[0-9A-Fa-f]{1,4}")
 
 
