@@ -145,3 +145,26 @@ def test_remembered_answers_change_no_assignment(monkeypatch):
         fresh = [assignments_found(text, True, monkeypatch) for text in texts * 2]
     assert remembered == fresh
     assert any(remembered)
+
+
+class _CountingText(str):
+    """A text that adds up how many characters its ``rfind`` calls search."""
+
+    searched = 0
+
+    def rfind(self, sub, start=0, end=None):
+        end = len(self) if end is None else end
+        type(self).searched += max(0, end - start)
+        return super().rfind(sub, start, end)
+
+
+@pytest.mark.parametrize("unit", ["tel:", "phone=1:", "tel:x pwd=y "])
+def test_each_stretch_is_searched_back_once(unit):
+    """Each chunk reaches back to the last separator before it; that search starts
+    where the last chunk's ended, so a long text costs linear time (it searched back
+    to the start of the text for a separator it does not hold, once per chunk)."""
+    lower = _CountingText((unit * (400_000 // len(unit) + 1))[:400_000])
+    _CountingText.searched = 0
+    keys = list(assignments._keys_by_chunk(lower, lambda: 0))
+    assert keys
+    assert _CountingText.searched <= 4 * len(lower)

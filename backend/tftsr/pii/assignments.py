@@ -318,6 +318,7 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
     pair_values = "value" in lower and "name" not in lower and "key" not in lower
     pos, size = 0, _CHUNK_FIRST
     unmasked = 0  # chunks still to be read without the mask
+    lo = 0  # where the last chunk's reversed copy ended (its last separator before it)
     # the first chunk by its separators, the next ones by the keys before
     mask = _packed(lower.count("=", 0, size) + lower.count(":", 0, size), min(n, size))
     while pos < n:
@@ -325,9 +326,10 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
         if lower.find("=", pos, end) < 0 and lower.find(":", pos, end) < 0:
             pos = end  # no separator in the chunk
             continue
-        # (before ``pos - 1``: the ":" of a ":=" is part of the separator)
+        # (before ``pos - 1``: the ":" of a ":=" is part of the separator; looked
+        # for back to the last chunk's, so that no stretch is searched twice)
         back = pos - 1 if pos else 0
-        lo = max(lower.rfind("=", 0, back), lower.rfind(":", 0, back), 0)
+        lo = max(lower.rfind("=", lo, back), lower.rfind(":", lo, back), lo)
         hi = min(n, end + _AFTER_SEPARATOR)
         rev = lower[lo:hi][::-1]
         masked = 0
