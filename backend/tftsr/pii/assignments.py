@@ -673,23 +673,28 @@ class _ProgramTracker:
 def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[int, int] | None:
     """The password span of a ``_SHORT_OPTION`` match, when the program
     named before it on the line takes its password there."""
-    if (m.group("usep") is None) is _OPTION_TAKES_USER[m.group("opt").lstrip("-")]:
+    opt, usep = m.group("opt", "usep")
+    opt = opt.lstrip("-")
+    if (usep is None) is _OPTION_TAKES_USER[opt]:
         return None  # user:password where there is none, or the other way round
-    start, end, _ = _arg_span(m)
+    start, end = m.span(m.lastgroup)  # the argument (see ``_arg_span``)
     if end - start < 3:
         return None  # whatever the program: no password
     kind = programs.before(m.start())
     if kind is None:
         return None  # no program named before it on the line (most options)
-    opts, gap_rule, user_sep = _PROGRAM_OPTIONS[kind]
-    opt, gap = m.group("opt"), m.group("gap")
-    if opt.lstrip("-") not in opts.split("-") or ("=" in gap and kind != "smb"):
+    _, gap_rule, user_sep = _PROGRAM_OPTIONS[kind]
+    gap = m.group("gap")
+    if opt not in _OPTIONS_OF[kind] or ("=" in gap and kind != "smb"):
         return None
     if (gap_rule == "blank" and not gap) or (gap_rule == "glued" and gap):
         return None
-    if user_sep is not None and m.group("usep") != user_sep:
+    if user_sep is not None and usep != user_sep:
         return None  # curl's ":" where smbclient's "%" is wanted, or the other way round
     return None if v.is_placeholder(text[start:end]) else (start, end)
+
+
+_OPTIONS_OF = {kind: frozenset(opts.split("-")) for kind, (opts, _, _) in _PROGRAM_OPTIONS.items()}
 
 
 # A long option that names a secret takes the secret as its next argument:
