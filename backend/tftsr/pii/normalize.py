@@ -65,7 +65,7 @@ _CONFUSABLE_RUN = re.compile(
     rf"(?<=[A-Za-z]){_CONFUSABLE_CLASS}+|{_CONFUSABLE_CLASS}+(?=[A-Za-z])")
 _CONFUSABLE_SPLIT = re.compile(f"({_CONFUSABLE_RUN.pattern})")
 # A whole run of look-alikes that touches no Latin letter (a Russian or Greek
-# word's): where there is none, every look-alike is replaced, in one translate.
+# word's): where there is none, every look-alike is replaced at once.
 _CONFUSABLE_ALONE = re.compile(
     rf"(?<![A-Za-z{_CONFUSABLE_CLASS[1:-1]}]){_CONFUSABLE_CLASS}++(?![A-Za-z])")
 
@@ -110,8 +110,6 @@ class OffsetMap:
 
     def _fill(self) -> None:
         built, self._build = self._build(), None
-        if built._build is not None:
-            built._fill()
         self.norm, self.orig, self.olen, self.nlen, self.escapes = (
             built.norm, built.orig, built.olen, built.nlen, built.escapes)
 
@@ -181,12 +179,12 @@ def normalise(text: str) -> tuple[str, OffsetMap | None]:
             branches.append(_PERCENT.pattern)
         pieces, table = re.compile("|".join(branches)), str.maketrans(other_length)
         if has_percent:
-            text, mapping = _decode(text, pieces, table, True)
+            text, mapping = _decode(text, pieces, table)
         else:
             # removed and expanded characters only: the text in one step, the map
             # (which only findings need) when the first one is mapped back
             before, text = text, _replace_each(text, other_length)
-            mapping = OffsetMap(lambda: _decode(before, pieces, table, False)[1])
+            mapping = OffsetMap(lambda: _offset_map(*_split(before, pieces, table), False, False))
     if confusables:
         if _CONFUSABLE_ALONE.search(text) is None:  # every run touches a Latin letter
             text = _replace_each(text, {ch: CONFUSABLES[ch] for ch in confusables})
@@ -223,26 +221,32 @@ def _non_ascii_characters(text: str) -> set[str]:
 _ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 
 
-def _decode(text: str, pieces: re.Pattern, table: dict[int, str],
-            escapes: bool = True) -> tuple[str, OffsetMap]:
-    """The text with each match of ``pieces`` replaced (a run of ``%XX``
-    escapes decoded, anything else translated with ``table``), and the map,
-    made when it is first used. ``escapes``: whether ``pieces`` can match
-    ``%XX`` escapes. Built a list at a time from ``split`` (no match
-    objects): a crafted text holds a piece every other character."""
-    parts = re.compile(f"({pieces.pattern})").split(text)  # text, piece, text, ..., text
-    found = parts[1::2]
-    repls = list(map(_Replacements(table).__getitem__, found))
-    mapping = OffsetMap(lambda: _offset_map(parts, found, repls, escapes and not table, escapes))
+def _decode(text: str, pieces: re.Pattern, table: dict[int, str]) -> tuple[str, OffsetMap]:
+    """The text with each match of ``pieces`` (runs of ``%XX`` escapes, and of
+    the characters of ``table``) replaced: escapes decoded, anything else
+    translated with ``table``; and the map, made when it is first used. Built
+    a list at a time from ``split`` (no match objects): a crafted text holds a
+    piece every other character."""
+    parts, found, repls = _split(text, pieces, table)
+    mapping = OffsetMap(lambda: _offset_map(parts, found, repls, not table, True))
     decoded = parts.copy()
     decoded[1::2] = repls
     return "".join(decoded), mapping
 
 
+def _split(text: str, pieces: re.Pattern, table: dict[int, str]) -> tuple[list[str], list[str], list[str]]:
+    """``text`` split around the matches of ``pieces`` (text, piece, text, ...,
+    text), the pieces, and what each reads as."""
+    parts = re.compile(f"({pieces.pattern})").split(text)
+    found = parts[1::2]
+    return parts, found, list(map(_Replacements(table).__getitem__, found))
+
+
 def _offset_map(parts: list[str], found: list[str], repls: list[str], all_escapes: bool,
                 escapes: bool) -> OffsetMap:
-    """The map of ``_decode``: ``parts`` as split (text, piece, text, ...), the
-    pieces ``found`` and what each became."""
+    """The map of a text split by ``_split``: ``parts`` (text, piece, text, ...),
+    the pieces ``found`` and what each became; ``all_escapes``: every piece is a
+    run of ``%XX`` escapes, ``escapes``: some may be (else none is)."""
     offsets = list(accumulate(map(len, parts), initial=0))  # where each part starts
     mapping = OffsetMap()
     mapping.orig = offsets[1:-1:2]
