@@ -166,8 +166,8 @@ def _collector_paused() -> Iterator[None]:
     A scan allocates a candidate, a match and a finding object for every
     finding, none of them part of a reference cycle; with the collector on,
     the growing heap of findings is walked again and again as they pile up
-    (a fifth of the time on an ordinary log, more on text dense with
-    findings). Nothing is left uncollected: objects are still freed as soon
+    (about 4% of the time on an ordinary log, up to a quarter on text
+    dense with findings). Nothing is left uncollected: objects are still freed as soon
     as nothing refers to them, and the collector runs as usual once it is on
     again. If it was already off (another scan on another thread, or the
     caller's choice), it is left as it was."""
