@@ -629,13 +629,15 @@ _PROGRAM_OPTIONS = {
     "sshpass": ("p", "any", None), "mongo": ("p", "blank", None), "redis": ("a-pass", "blank", None),
     "curl": ("u-user", "blank", ":"), "smb": ("u-user", "any", "%"),
 }
+# program -> the options it takes a password with
+_OPTIONS_OF = {kind: frozenset(opts.split("-")) for kind, (opts, _, _) in _PROGRAM_OPTIONS.items()}
 # Option -> whether the programs that take a password with it take
 # ``user<separator>password`` there (curl -u, smbclient -U): the same for
 # every program, so it is checked before the program's own rules.
 _OPTION_TAKES_USER: dict[str, bool] = {
-    opt: user_sep is not None for opts, _rule, user_sep in _PROGRAM_OPTIONS.values() for opt in opts.split("-")}
-assert all(_OPTION_TAKES_USER[opt] is (user_sep is not None)
-           for opts, _rule, user_sep in _PROGRAM_OPTIONS.values() for opt in opts.split("-"))
+    opt: _PROGRAM_OPTIONS[kind][2] is not None for kind, opts in _OPTIONS_OF.items() for opt in opts}
+assert all(_OPTION_TAKES_USER[opt] is (_PROGRAM_OPTIONS[kind][2] is not None)
+           for kind, opts in _OPTIONS_OF.items() for opt in opts)
 
 
 class _ProgramTracker:
@@ -677,7 +679,7 @@ def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[
     opt = opt.lstrip("-")
     if (usep is None) is _OPTION_TAKES_USER[opt]:
         return None  # user:password where there is none, or the other way round
-    start, end = m.span(m.lastgroup)  # the argument (see ``_arg_span``)
+    start, end, _ = _arg_span(m)
     if end - start < 3:
         return None  # whatever the program: no password
     kind = programs.before(m.start())
@@ -692,9 +694,6 @@ def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[
     if user_sep is not None and usep != user_sep:
         return None  # curl's ":" where smbclient's "%" is wanted, or the other way round
     return None if v.is_placeholder(text[start:end]) else (start, end)
-
-
-_OPTIONS_OF = {kind: frozenset(opts.split("-")) for kind, (opts, _, _) in _PROGRAM_OPTIONS.items()}
 
 
 # A long option that names a secret takes the secret as its next argument:
