@@ -256,21 +256,30 @@ DENSE = {
 }
 
 
-def _alternating(fn, text: str, ordinary: str, repeat: int = 3) -> tuple[float, float, int]:
-    """``fn`` on ``text`` and on ``ordinary`` in turn, ``repeat`` times each; the least
-    time of each and the findings in ``text``. Timed side by side, the two see the
-    same machine: on a shared one the speed drifts by a third within minutes, and a
-    ratio against a figure taken earlier in the run moves with it."""
+def _against_ordinary(name: str, run, size: int, ordinary: str, repeat: int = 3) -> tuple[float, float, str]:
+    """Time ``run()`` (a scan of an input of ``size`` bytes, returning its findings)
+    and ``detect_pii(ordinary)`` in turn, ``repeat`` times each, keep the least time
+    of each, print the line for ``name``, and return ``(ratio, MB/s, name)``. Timed
+    side by side, the two see the same machine: on a shared one the speed drifts by
+    a third within minutes, and a ratio against a figure taken earlier in the run
+    moves with it."""
     best = best_ordinary = float("inf")
     count = 0
     for _ in range(repeat):
         t0 = time.process_time()
-        fn(ordinary)
+        detect_pii(ordinary)
         best_ordinary = min(best_ordinary, time.process_time() - t0)
         t0 = time.process_time()
-        count = len(fn(text))
+        count = len(run())
         best = min(best, time.process_time() - t0)
-    return best, best_ordinary, count
+    mbps = _mbps(size, best)
+    ratio = _mbps(len(ordinary.encode()), best_ordinary) / mbps
+    print(f"  {name:24s} {best:7.2f}s {mbps:7.1f} MB/s  {ratio:5.1f}x  {count} findings")
+    return ratio, mbps, name
+
+
+def _scan_of(text: str):
+    return lambda: detect_pii(text)
 
 
 def worst_case(log: str, crafted_mb: float) -> None:
@@ -278,40 +287,24 @@ def worst_case(log: str, crafted_mb: float) -> None:
     ordinary log (its first ``crafted_mb`` MB, whole lines) timed alongside each input."""
     n = int(crafted_mb * 1_000_000)
     ordinary = log[:log.rfind("\n", 0, n) + 1] or log[:n]
-    ordinary_size = len(ordinary.encode())
-    results = []
     print(f"crafted inputs, {crafted_mb:g} MB each (ratio: the ordinary log's speed, timed in turn "
           "with each, over the input's):")
+    results = []
     for name, make in CRAFTED.items():
         text = make(n)
-        size = len(text.encode())
-        seconds, ordinary_seconds, count = _alternating(detect_pii, text, ordinary)
-        mbps = _mbps(size, seconds)
-        ratio = _mbps(ordinary_size, ordinary_seconds) / mbps
-        results.append((ratio, mbps, name))
-        print(f"  {name:24s} {seconds:7.2f}s {mbps:7.1f} MB/s  {ratio:5.1f}x  {count} findings")
+        results.append(_against_ordinary(name, _scan_of(text), len(text.encode()), ordinary))
     line = _one_line(n)
-    size = len(line.encode())
     pieces = [line[i:i + 256] for i in range(0, len(line), 256)]
-    seconds, ordinary_seconds, count = _alternating(
-        lambda t: detect_pii(t) if t is ordinary else list(iter_pii(iter(pieces))), line, ordinary)
-    mbps = _mbps(size, seconds)
-    ratio = _mbps(ordinary_size, ordinary_seconds) / mbps
-    results.append((ratio, mbps, "iter_pii, one line in 256-char pieces"))
-    print(f"  {'iter_pii 256-char pieces':24s} {seconds:7.2f}s {mbps:7.1f} MB/s  {ratio:5.1f}x  {count} findings")
+    results.append(_against_ordinary("iter_pii 256-char pieces", lambda: list(iter_pii(iter(pieces))),
+                                     len(line.encode()), ordinary))
     ratio, slowest, name = max(results)
     print(f"slowest crafted input against the ordinary log: {name!r} at {slowest:.1f} MB/s, "
           f"ratio {ratio:.1f}x (target <= 8)")
-    dense = []
     print(f"text made only of findings, {crafted_mb:g} MB each:")
+    dense = []
     for name, make in DENSE.items():
         text = make(n)
-        size = len(text.encode())
-        seconds, ordinary_seconds, count = _alternating(detect_pii, text, ordinary)
-        mbps = _mbps(size, seconds)
-        ratio = _mbps(ordinary_size, ordinary_seconds) / mbps
-        dense.append((ratio, mbps, name))
-        print(f"  {name:24s} {seconds:7.2f}s {mbps:7.1f} MB/s  {ratio:5.1f}x  {count} findings")
+        dense.append(_against_ordinary(name, _scan_of(text), len(text.encode()), ordinary))
     ratio, slowest, name = max(dense)
     print(f"slowest all-findings input: {name!r} at {slowest:.1f} MB/s, ratio {ratio:.1f}x")
 
