@@ -202,6 +202,7 @@ CRAFTED = {
     "password is ": _repeat("password is "),
     "--password ": _repeat("--password "),
     "-p -p": _repeat("mysql -p"),
+    "mysql -p ": _repeat("mysql -p "),
     "quotes": _repeat("'\""),
     "ssn 1": _repeat("ssn 1"),
     "phone 1 ": _repeat("phone 1 "),

@@ -239,6 +239,15 @@ def test_prose_and_flag_traps(text):
     assert [t for t, _ in found(text) if t in ("Password", "SecretAssignment", "ApiKey")] == []
 
 
+def test_an_option_belongs_to_the_program_named_nearest_before_it_on_its_line():
+    far = "x" * 250  # further than a program's options are read
+    text = (f"mysql -pN0tFar1 {far} -pTooFar1 then mysql -pAgain1\n"
+            "next -pNewLine1 sshpass -p Spaced1 ; mysql -p Spaced2 ; mysql -pGlued2")
+    values = [value for pii_type, value in found(text) if pii_type == "Password"]
+    # "-p Spaced2": mysql takes its password glued only, whatever sshpass took before
+    assert values == ["N0tFar1", "Again1", "Spaced1", "Glued2"]
+
+
 # --- host names by the Public Suffix List ----------------------------------------------
 @pytest.mark.parametrize("text, host", [
     ("resolve db01.prod.acme.us failed", "db01.prod.acme.us"),

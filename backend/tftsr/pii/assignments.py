@@ -28,6 +28,7 @@ wins (see ``spans.PRIORITY``).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 
 from . import validators as v
@@ -402,22 +403,26 @@ def _keys_at(rx: re.Pattern, lower: str, starts: list[int]) -> list[tuple[int, i
     return found
 
 
-def _pair_name(text: str, lower: str, key_start: int, window: int) -> tuple[str, str] | None:
-    """The name that a ``value`` key belongs to (lowercase, and as written),
-    read back from ``key_start`` to ``window`` (128 characters before it),
-    which holds "name" or "key" (the pattern ends, reversed begins, with one).
-    Where the name lies depends only on the window's text, and a run of
-    pairs repeats a few windows: each is read once (a bounded table)."""
-    before = lower[window:key_start]
-    at = _PAIR_NAMES_SEEN.get(before, _UNKNOWN)
-    if at is _UNKNOWN:
-        if len(_PAIR_NAMES_SEEN) >= 4096:
-            _PAIR_NAMES_SEEN.clear()
-        at = _PAIR_NAMES_SEEN[before] = _pair_name_at(before)
-    if at is None:
-        return None
-    start, end = key_start - at[0], key_start - at[1]
-    return lower[start:end], text[start:end]
+def _pair_name(text: str, lower: str, key_start: int, window: int) -> tuple[str, str | None] | None:
+    """The name that a ``value`` key belongs to (lowercase), read back from
+    ``key_start`` to ``window`` (128 characters before it), which holds
+    "name" or "key" (the pattern ends, reversed begins, with one), and the
+    type that name gives the value (None: it names no secret). Both depend
+    only on the window's text, and a run of pairs repeats a few windows:
+    each is read once (a bounded table)."""
+    before = text[window:key_start]
+    pair = _PAIRS_SEEN.get(before, _UNKNOWN)
+    if pair is _UNKNOWN:
+        if len(_PAIRS_SEEN) >= 4096:
+            _PAIRS_SEEN.clear()
+        at = _pair_name_at(lower[window:key_start])
+        if at is not None:
+            start, end = key_start - at[0], key_start - at[1]
+            pair = (lower[start:end], _key_type(lower[start:end], text[start:end]))
+        else:
+            pair = None
+        _PAIRS_SEEN[before] = pair
+    return pair
 
 
 def _pair_name_at(before: str) -> tuple[int, int] | None:
@@ -433,7 +438,7 @@ def _pair_name_at(before: str) -> tuple[int, int] | None:
     return rev_end, rev_start
 
 
-_PAIR_NAMES_SEEN: dict[str, tuple[int, int] | None] = {}
+_PAIRS_SEEN: dict[str, tuple[str, str | None] | None] = {}
 
 
 def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
@@ -498,11 +503,8 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             pair = _pair_name(text, lower, key_start, window)
             if pair is None:
                 continue
-            key, written = pair
+            key, pii_type = pair
             query = False
-            pii_type = key_types.get(pair, _UNKNOWN)
-            if pii_type is _UNKNOWN:
-                pii_type = _key_type(key, written)
         else:
             written = text[key_start:key_end]
             pii_type = key_types.get((key, written), _UNKNOWN)
@@ -608,7 +610,7 @@ _CLI_SECRET = (
 # followed by a blank.)
 _SHORT_OPTION = re.compile(
     r" -(?P<opt>-pass(?![a-z])|-user(?![a-z])|[pwau])(?P<gap>[ \t=]*)"
-    r"(?:['\"]?(?P<user>[^\s:%'\"]{1,128})(?P<usep>[:%]))?" + _ARG)
+    r"(?:['\"]?(?P<user>[^\s:%'\"]{1,128}+)(?P<usep>[:%]))?" + _ARG)
 _PROGRAMS = {
     "login": [f"{tool} {reg}login" for tool in ("docker", "podman", "helm", "buildah", "skopeo")
               for reg in ("", "registry ")],
@@ -633,67 +635,80 @@ _PROGRAM_OPTIONS = {
 _OPTIONS_OF = {kind: frozenset(opts.split("-")) for kind, (opts, _, _) in _PROGRAM_OPTIONS.items()}
 # Option -> whether the programs that take a password with it take
 # ``user<separator>password`` there (curl -u, smbclient -U): the same for
-# every program, so it is checked before the program's own rules.
+# every program, so it is checked before the program's own rules. Keyed
+# both ways an option is written: ``u`` and ``user`` as in the table, and
+# ``-user`` as ``_SHORT_OPTION`` reads ``--user``.
 _OPTION_TAKES_USER: dict[str, bool] = {
     opt: _PROGRAM_OPTIONS[kind][2] is not None for kind, opts in _OPTIONS_OF.items() for opt in opts}
+_OPTION_TAKES_USER.update({"-" + opt: takes for opt, takes in _OPTION_TAKES_USER.items() if len(opt) > 1})
 assert all(_OPTION_TAKES_USER[opt] is (_PROGRAM_OPTIONS[kind][2] is not None)
            for kind, opts in _OPTIONS_OF.items() for opt in opts)
 
 
-class _ProgramTracker:
-    """The nearest program name before a position on its line, for positions
-    given in increasing order: each line is searched for names once, when a
-    position on it is first asked about, so a line full of options costs
-    linear time."""
-
-    def __init__(self, lower: str) -> None:
-        self.lower = lower
-        self.line_end = -1  # end of the line searched last ("\n" or the end of the text)
-        self.names: list[tuple[int, str]] = []  # (end, kind) of each name on it
-        self.passed = 0  # how many of them end at or before the last position asked about
-        self.kind: str | None = None
-        self.end = -1
-
-    def before(self, pos: int) -> str | None:
-        if pos > self.line_end:
-            lower = self.lower
-            start = lower.rfind("\n", max(self.line_end, 0), pos) + 1
-            end = lower.find("\n", pos)
-            self.line_end = len(lower) if end < 0 else end
-            self.names = [(m.end(), m.lastgroup) for m in _PROGRAM.finditer(lower, start, self.line_end)]
-            self.passed, self.kind = 0, None
-        names, passed = self.names, self.passed
-        while passed < len(names) and names[passed][0] <= pos:
-            self.end, self.kind = names[passed]
-            passed += 1
-        self.passed = passed
-        if self.kind is None or pos - self.end > 200:
-            return None
-        return self.kind
+# How far after a program's name its options are read, in characters.
+_PROGRAM_REACH = 200
 
 
-def _program_option(text: str, m: re.Match, programs: _ProgramTracker) -> tuple[int, int] | None:
-    """The password span of a ``_SHORT_OPTION`` match, when the program
-    named before it on the line takes its password there."""
-    opt, usep = m.group("opt", "usep")
-    opt = opt.lstrip("-")
-    if (usep is None) is _OPTION_TAKES_USER[opt]:
-        return None  # user:password where there is none, or the other way round
-    start, end, _ = _arg_span(m)
-    if end - start < 3:
-        return None  # whatever the program: no password
-    kind = programs.before(m.start())
-    if kind is None:
-        return None  # no program named before it on the line (most options)
+def _program_options(text: str, lower: str, out: list, scan) -> None:
+    """Passwords given to a ``_SHORT_OPTION`` of the program named nearest
+    before it on its line (within ``_PROGRAM_REACH``), where that program
+    takes its password there. Each line is searched for program names once,
+    when an option on it is first read, so a line full of options costs
+    linear time; past the reach of a name, the options up to the next name
+    (or the end of the line) are passed over unread."""
+    line_end = -1  # end of the line searched last ("\n" or the end of the text)
+    ends: list[int] = []  # where each program name on it ends, and its kind
+    kinds: list[str] = []
+    none_until = 0
+    fits = _OPTION_FITS
+    takes_user = _OPTION_TAKES_USER
+    for m in scan(_SHORT_OPTION, lower):
+        pos = m.start()
+        if pos < none_until:
+            continue
+        opt, gap, usep = m.group("opt", "gap", "usep")
+        if (usep is None) is takes_user[opt]:
+            continue  # user:password where there is none, or the other way round
+        start, end = m.span(m.lastgroup)  # the argument (``_ARG`` closes the pattern)
+        if end - start < 3:
+            continue  # whatever the program: no password
+        if pos > line_end:
+            line_start = lower.rfind("\n", max(line_end, 0), pos) + 1
+            line_end = lower.find("\n", pos)
+            if line_end < 0:
+                line_end = len(lower)
+            names = list(_PROGRAM.finditer(lower, line_start, line_end))
+            ends = [name.end() for name in names]
+            kinds = [name.lastgroup for name in names]
+        nearest = bisect_right(ends, pos) - 1
+        if nearest < 0 or pos - ends[nearest] > _PROGRAM_REACH:
+            # no name before it, or one too far: and so up to the next name's end
+            none_until = ends[nearest + 1] if nearest + 1 < len(ends) else line_end + 1
+            continue
+        shape = (kinds[nearest], opt, gap, usep)
+        fit = fits.get(shape)
+        if fit is None:
+            if len(fits) >= 4096:
+                fits.clear()
+            fit = fits[shape] = _option_fits(*shape)
+        if fit and not v.is_placeholder(text[start:end]):
+            out.append((start, end, "Password"))
+
+
+def _option_fits(kind: str, opt: str, gap: str, usep: str | None) -> bool:
+    """Whether program ``kind`` takes a password with option ``opt`` written
+    with that gap after it and that user-info separator (or none)."""
     _, gap_rule, user_sep = _PROGRAM_OPTIONS[kind]
-    gap = m.group("gap")
-    if opt not in _OPTIONS_OF[kind] or ("=" in gap and kind != "smb"):
-        return None
+    if opt.lstrip("-") not in _OPTIONS_OF[kind] or ("=" in gap and kind != "smb"):
+        return False
     if (gap_rule == "blank" and not gap) or (gap_rule == "glued" and gap):
-        return None
-    if user_sep is not None and usep != user_sep:
-        return None  # curl's ":" where smbclient's "%" is wanted, or the other way round
-    return None if v.is_placeholder(text[start:end]) else (start, end)
+        return False
+    # curl's ":" where smbclient's "%" is wanted, or the other way round
+    return user_sep is None or usep == user_sep
+
+
+# ``_option_fits`` by its arguments: a log repeats its commands (a bounded table)
+_OPTION_FITS: dict[tuple, bool] = {}
 
 
 # A long option that names a secret takes the secret as its next argument:
@@ -799,11 +814,7 @@ def find_credential_phrases(text: str, lower: str, out: list, scan=finditer) -> 
             start, end = m.span(group)
             if not v.is_placeholder(text[start:end]):
                 out.append((start, end, "Password"))
-    programs = _ProgramTracker(lower)
-    for m in scan(_SHORT_OPTION, lower):
-        found = _program_option(text, m, programs)
-        if found:
-            out.append((*found, "Password"))
+    _program_options(text, lower, out, scan)
     for rx, pii_type in _CLI_SECRET:
         for m in scan(rx, lower):
             group = next(g for g in ("v", "sq", "dq") if g in rx.groupindex and m.group(g) is not None)
