@@ -147,6 +147,18 @@ def test_remembered_answers_change_no_assignment(monkeypatch):
     assert any(remembered)
 
 
+def test_a_pair_name_is_remembered_as_written():
+    """A name/value pair's name and its type are remembered by the text before the
+    value key; the case of a name can decide its type (``PGPASSWORD`` names a
+    password, ``pgpassword`` need not), so names that differ only in case are
+    each read afresh, in either order."""
+    upper, lower = "key=PGPASSWORD value=S3cretStore!", "key=pgpassword value=S3cretStore!"
+    for first, second in [(upper, lower), (lower, upper), (upper, lower)]:
+        assignments._PAIRS_SEEN.clear()
+        got = {text: [(s.pii_type, s.original) for s in detect_pii(text)] for text in (first, second)}
+        assert got == {upper: [("Password", "S3cretStore!")], lower: []}
+
+
 class _CountingText(str):
     """A text that adds up the lengths of the ranges its ``rfind`` calls are given."""
 
