@@ -147,6 +147,14 @@ def test_remembered_answers_change_no_assignment(monkeypatch):
     assert any(remembered)
 
 
+def test_the_mask_leaves_the_separators_of_words_that_name_nothing():
+    """Only a separator some key pattern would read is masked: masking ``name=a`` or
+    ``id=b`` saves nothing and, counted as masked, kept the mask on where it did not pay."""
+    text = "name=a value=x, token=a, id=b host=d"
+    masked = assignments._mask_skipped_separators(text[::-1], False)[::-1]
+    assert masked == "name=a value\x00x, token\x00a, id=b host=d"
+
+
 def test_a_pair_name_is_remembered_as_written():
     """A name/value pair's name and its type are remembered by the text before the
     value key; the case of a name can decide its type (``PGPASSWORD`` names a

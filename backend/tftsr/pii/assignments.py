@@ -207,6 +207,10 @@ _CONT = r"""[^\s"'<>`,;&]"""          # a bare value's later characters (not "&"
 # (reversed: before it), then the key up to its word
 _KEY_FIRST_REV = r"(?=[ \t\"'\-_.{}])".format("".join(sorted({w[-1] for w in _KEY_ENDINGS})))
 _KEY_WORDS_REV = _KEY_FIRST_REV + rf"[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in _KEY_ENDINGS)}"
+# A key word right after a separator (before it, forwards), its first character
+# already checked (``_KEY_FIRST_REV``): the short-value cases of the mask ask for it
+# last, so that a separator no key pattern reads (``name=a``) is not masked.
+_KEY_WORD_AFTER_REV = rf"(?=[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in _KEY_ENDINGS)})"
 _UNTYPED_WORDS = sorted(w for w in _KEY_ENDINGS if w != "value" and _classify_key(w, w) is None)
 
 
@@ -243,7 +247,7 @@ def _skipped_separators_rev(sep: str) -> str:
             + rf"|(?<=[ \t]{sep})(?:" + "|".join(after_blank) + ")"
             + rf"|(?<={no_start}{sep})|(?<=^{sep})"
             + rf"|(?<=&{sep}){query_key}"
-            + "))")
+            + ")" + _KEY_WORD_AFTER_REV + ")")
 
 
 _SHORT_VALUE_REV = re.compile(_skipped_separators_rev("=") + "|" + _skipped_separators_rev(":"))
