@@ -163,7 +163,11 @@ def test_a_pair_name_is_remembered_as_written():
     upper, lower = "key=PGPASSWORD value=S3cretStore!", "key=pgpassword value=S3cretStore!"
     for first, second in [(upper, lower), (lower, upper), (upper, lower)]:
         assignments._PAIRS_SEEN.clear()
-        got = {text: [(s.pii_type, s.original) for s in detect_pii(text)] for text in (first, second)}
+        got = {}
+        for text in (first, second):  # (the finder alone: a whole scan forgets at its end)
+            out: list = []
+            assignments.find_assignments(text, text.lower(), out)
+            got[text] = [(pii_type, text[start:end]) for start, end, pii_type in out]
         assert got == {upper: [("Password", "S3cretStore!")], lower: []}
 
 

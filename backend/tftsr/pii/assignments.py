@@ -31,6 +31,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 
+from . import memo
 from . import validators as v
 from .patterns import alternation, finditer
 
@@ -56,7 +57,7 @@ _SSN_VALUE = re.compile(r"(\d{3})-?(\d{2})-?(\d{4})\Z")
 _VALUE_TRAIL = ".,;:)]}"
 
 
-_KEY_TYPES: dict[tuple[str, str], str | None] = {}
+_KEY_TYPES: dict[tuple[str, str], str | None] = memo.table()
 
 
 def _key_type(key: str, original: str) -> str | None:
@@ -108,7 +109,7 @@ _MIN_LENGTH = {"Password": 3, "PhoneNumber": 7, "Ssn": 9, "AwsAccessKey": 30, "A
 _SHORTEST = min(_MIN_LENGTH.values())
 # The first ``_SHORTEST + 1`` characters from a separator -> where ``_VALUE``
 # matched in them ends (0: no match); a bounded table.
-_REACHES: dict[str, int] = {}
+_REACHES: dict[str, int] = memo.table()
 
 
 def _value_ok(pii_type: str, key: str, value: str) -> bool:
@@ -176,7 +177,7 @@ _VALUE = re.compile(
     """, re.VERBOSE)
 # Key -> whether it is the value half of a name/value pair ("value",
 # "parametervalue", with "-", "_" or "." around it); a bounded table.
-_PAIR_VALUE_KEYS: dict[str, bool] = {}
+_PAIR_VALUE_KEYS: dict[str, bool] = memo.table()
 # The name half of a name/value pair, right before the "value" key, read
 # backwards from it (reversed: ``"name": "DB_PASSWORD", `` then "value").
 _PAIR_NAME_REV = re.compile(
@@ -442,7 +443,7 @@ def _pair_name_at(before: str) -> tuple[int, int] | None:
     return rev_end, rev_start
 
 
-_PAIRS_SEEN: dict[str, tuple[str, str | None] | None] = {}
+_PAIRS_SEEN: dict[str, tuple[str, str | None] | None] = memo.table()
 
 
 def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
@@ -550,7 +551,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
 # Assignments whose separator and value take at most this many characters have their
 # answer remembered (``find_assignments``); a bounded table.
 _SEEN_VALUE_CHARS = 64
-_VALUES_SEEN: dict[tuple[str, str, bool, str], tuple[int, int] | None] = {}
+_VALUES_SEEN: dict[tuple[str, str, bool, str], tuple[int, int] | None] = memo.table()
 
 
 def _typed_value(text: str, m: re.Match, pii_type: str, key: str, query: bool) -> tuple[int, int] | None:
@@ -712,7 +713,7 @@ def _option_fits(kind: str, opt: str, gap: str, usep: str | None) -> bool:
 
 
 # ``_option_fits`` by its arguments: a log repeats its commands (a bounded table)
-_OPTION_FITS: dict[tuple, bool] = {}
+_OPTION_FITS: dict[tuple, bool] = memo.table()
 
 
 # A long option that names a secret takes the secret as its next argument:

@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from . import prefilter
+from . import memo, prefilter
 from .assignments import find_assignments, find_credential_phrases, find_flags_and_prose
 from .finders import (
     find_addresses,
@@ -138,8 +138,11 @@ def detect_pii(text: str, *, prefilter: bool = True) -> list[PiiSpan]:
         raise TypeError("detect_pii expects a str")
     if not text:
         return []
-    with _collector_paused():
-        return _detect(text, prefilter)
+    try:
+        with _collector_paused():
+            return _detect(text, prefilter)
+    finally:
+        memo.forget()  # nothing read from the text stays after its scan
 
 
 def _detect(text: str, prefilter: bool) -> list[PiiSpan]:

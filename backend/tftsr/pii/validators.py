@@ -12,6 +12,8 @@ import binascii
 import re
 from functools import lru_cache
 
+from . import memo
+
 # --- top-level domains -------------------------------------------------------
 # Which last labels make a dotted name a host: the Public Suffix List, read
 # from the snapshot bundled with the ``tldextract`` package (no download, no
@@ -128,7 +130,7 @@ def valid_hostname(name: str, in_url: bool = False) -> bool:
 
 
 # (name, in_url) -> answer; the host finder looks here before calling
-HOSTS_SEEN: dict[tuple[str, bool], bool] = {}
+HOSTS_SEEN: dict[tuple[str, bool], bool] = memo.table()
 
 
 def _valid_hostname(name: str, in_url: bool) -> bool:
@@ -217,7 +219,7 @@ def ipv6_ok(candidate: str) -> bool:
     return known
 
 
-_IPV6_SEEN: dict[str, bool] = {}
+_IPV6_SEEN: dict[str, bool] = memo.table()
 
 
 def _ipv6_ok(candidate: str) -> bool:
@@ -272,7 +274,7 @@ def is_placeholder(value: str) -> bool:
     return answer
 
 
-_PLACEHOLDER_SEEN: dict[str, bool] = {}
+_PLACEHOLDER_SEEN: dict[str, bool] = memo.table()
 
 
 def is_basic_credential(value: str) -> bool:
