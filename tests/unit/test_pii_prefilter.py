@@ -51,6 +51,12 @@ def test_prefilter_is_used_on_a_log():
     assert prefilter.positions(text) is not None
 
 
+def test_text_with_a_hit_every_few_characters_goes_to_the_pure_path():
+    # one prefilter hit every 12 characters: the pure path's scans are faster there
+    assert prefilter.positions("password is " * 2000) is None
+    assert prefilter.positions("a::b " * 2000) is None
+
+
 def test_corpus_lines_one_by_one(always_prefilter):
     texts = corpus_texts()
     assert len(texts) > 500
