@@ -207,11 +207,12 @@ _CONT = r"""[^\s"'<>`,;&]"""          # a bare value's later characters (not "&"
 # what the key patterns ask first of the character after a separator
 # (reversed: before it), then the key up to its word
 _KEY_FIRST_REV = r"(?=[ \t\"'\-_.{}])".format("".join(sorted({w[-1] for w in _KEY_ENDINGS})))
-_KEY_WORDS_REV = _KEY_FIRST_REV + rf"[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in _KEY_ENDINGS)}"
+_KEY_WORD_REV = rf"[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in _KEY_ENDINGS)}"
+_KEY_WORDS_REV = _KEY_FIRST_REV + _KEY_WORD_REV
 # A key word right after a separator (before it, forwards), its first character
 # already checked (``_KEY_FIRST_REV``): the short-value cases of the mask ask for it
 # last, so that a separator no key pattern reads (``name=a``) is not masked.
-_KEY_WORD_AFTER_REV = rf"(?=[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in _KEY_ENDINGS)})"
+_KEY_WORD_AFTER_REV = f"(?={_KEY_WORD_REV})"
 _UNTYPED_WORDS = sorted(w for w in _KEY_ENDINGS if w != "value" and _classify_key(w, w) is None)
 
 

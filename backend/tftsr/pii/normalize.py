@@ -98,9 +98,9 @@ class OffsetMap:
 
     __slots__ = ("norm", "orig", "olen", "nlen", "escapes", "_build")
 
-    def __init__(self, build: Callable[[], OffsetMap] | None = None) -> None:
-        """``build``: makes the map when it is first used (a text can need one
-        and yet hold no finding to map back)."""
+    def __init__(self, build: Callable[[OffsetMap], None] | None = None) -> None:
+        """``build``: fills the map in when it is first used (a text can need
+        one and yet hold no finding to map back)."""
         self.norm: list[int] = []
         self.orig: list[int] = []
         self.olen: list[int] = []
@@ -109,9 +109,8 @@ class OffsetMap:
         self._build = build
 
     def _fill(self) -> None:
-        built, self._build = self._build(), None
-        self.norm, self.orig, self.olen, self.nlen, self.escapes = (
-            built.norm, built.orig, built.olen, built.nlen, built.escapes)
+        build, self._build = self._build, None
+        build(self)
 
     def start(self, pos: int) -> int:
         """Original offset of the character at normalised ``pos`` (a span
@@ -184,7 +183,7 @@ def normalise(text: str) -> tuple[str, OffsetMap | None]:
             # removed and expanded characters only: the text in one step, the map
             # (which only findings need) when the first one is mapped back
             before, text = text, _replace_each(text, other_length)
-            mapping = OffsetMap(lambda: _offset_map(*_split(before, pieces, table), False, False))
+            mapping = OffsetMap(lambda m: _offset_map(m, *_split(before, pieces, table), False, False))
     if confusables:
         if _CONFUSABLE_ALONE.search(text) is None:  # every run touches a Latin letter
             text = _replace_each(text, {ch: CONFUSABLES[ch] for ch in confusables})
@@ -228,7 +227,7 @@ def _decode(text: str, pieces: re.Pattern, table: dict[int, str]) -> tuple[str, 
     a list at a time from ``split`` (no match objects): a crafted text holds a
     piece every other character."""
     parts, found, repls = _split(text, pieces, table)
-    mapping = OffsetMap(lambda: _offset_map(parts, found, repls, not table, True))
+    mapping = OffsetMap(lambda m: _offset_map(m, parts, found, repls, not table, True))
     decoded = parts.copy()
     decoded[1::2] = repls
     return "".join(decoded), mapping
@@ -242,13 +241,12 @@ def _split(text: str, pieces: re.Pattern, table: dict[int, str]) -> tuple[list[s
     return parts, found, list(map(_Replacements(table).__getitem__, found))
 
 
-def _offset_map(parts: list[str], found: list[str], repls: list[str], all_escapes: bool,
-                escapes: bool) -> OffsetMap:
-    """The map of a text split by ``_split``: ``parts`` (text, piece, text, ...),
-    the pieces ``found`` and what each became; ``all_escapes``: every piece is a
-    run of ``%XX`` escapes, ``escapes``: some may be (else none is)."""
+def _offset_map(mapping: OffsetMap, parts: list[str], found: list[str], repls: list[str],
+                all_escapes: bool, escapes: bool) -> None:
+    """Fill in ``mapping`` for a text split by ``_split``: ``parts`` (text, piece,
+    text, ...), the pieces ``found`` and what each became; ``all_escapes``: every
+    piece is a run of ``%XX`` escapes, ``escapes``: some may be (else none is)."""
     offsets = list(accumulate(map(len, parts), initial=0))  # where each part starts
-    mapping = OffsetMap()
     mapping.orig = offsets[1:-1:2]
     mapping.olen = list(map(len, found))
     mapping.nlen = list(map(len, repls))
@@ -260,7 +258,6 @@ def _offset_map(parts: list[str], found: list[str], repls: list[str], all_escape
         mapping.escapes = range(len(found))
     elif escapes:  # (else no piece is one: removed and expanded characters only)
         mapping.escapes = set(compress(count(), map("%".__eq__, map(operator.itemgetter(0), found))))
-    return mapping
 
 
 class _Replacements(dict):
