@@ -230,6 +230,12 @@ def test_editing_a_timeline_entry(page, served_app, artifacts_dir):
 
 
 def test_toasts_are_merged_and_few(page, served_app):
+    # The page's clock stands still, so no toast runs out while a slow machine catches up;
+    # the clock is then run forward to see them leave on time.
+    page.clock.install()
+    page.reload()
+    expect(page.get_by_test_id("toasts")).to_be_attached()
+    page.clock.pause_at(page.evaluate("Date.now()") + 1000)
     page.evaluate("""async () => {
         const { toast } = await import('/lib/ui.js');
         for (let i = 0; i < 5; i++) toast.success('Added to the timeline');
@@ -237,6 +243,8 @@ def test_toasts_are_merged_and_few(page, served_app):
     }""")
     toasts = page.get_by_test_id("toasts").locator(".toast")
     expect(toasts).to_have_count(3)
+    expect(toasts.nth(0)).to_contain_text("First problem")
+    expect(toasts.nth(2)).to_contain_text("Third note")
     page.evaluate("""async () => {
         const { toast } = await import('/lib/ui.js');
         for (let i = 0; i < 4; i++) toast.info('Same again');
@@ -244,6 +252,12 @@ def test_toasts_are_merged_and_few(page, served_app):
     expect(page.get_by_test_id("toasts").locator(".toast", has_text="Same again")).to_have_count(1)
     expect(page.get_by_test_id("toast-count")).to_have_text("×4")
     expect(toasts).to_have_count(3)
+    # Notes leave after four seconds, errors stay for seven.
+    page.clock.run_for(4500)
+    expect(toasts).to_have_count(1)
+    expect(toasts.nth(0)).to_contain_text("Second problem")
+    page.clock.run_for(3000)
+    expect(toasts).to_have_count(0)
 
 
 # -- documents --------------------------------------------------------------------------------
