@@ -248,6 +248,15 @@ def test_an_option_belongs_to_the_program_named_nearest_before_it_on_its_line():
     assert values == ["N0tFar1", "Again1", "Spaced1", "Glued2"]
 
 
+def test_an_option_is_read_as_the_programs_named_on_its_line_would_read_it():
+    text = ("mysql -p Spaced1 -p Spaced2 mysql -p Spaced3 -pGlued1\n"  # mysql takes only -pX
+            "GET /login -p Spaced4 from curl/8.4.0\n"  # the words, not the programs
+            "docker login -u deploy -p Spaced5 registry.example.com\n"  # a new line, a new program
+            "mysql -p Spaced6 ; docker login -p Spaced7")
+    values = [value for pii_type, value in found(text) if pii_type == "Password"]
+    assert values == ["Glued1", "Spaced5", "Spaced7"]
+
+
 # --- host names by the Public Suffix List ----------------------------------------------
 @pytest.mark.parametrize("text, host", [
     ("resolve db01.prod.acme.us failed", "db01.prod.acme.us"),

@@ -651,6 +651,13 @@ assert all(_OPTION_TAKES_USER[opt] is (_PROGRAM_OPTIONS[kind][2] is not None)
            for kind, opts in _OPTIONS_OF.items() for opt in opts)
 
 
+# A word in every name of each kind of program, looked for on a line before
+# its program names are.
+_KIND_WORDS = {"login": "login", "ldap": "ldap", "mysql": "mysql", "sshpass": "sshpass", "mongo": "mongo",
+               "redis": "redis-cli", "curl": "curl", "smb": "smbclient"}
+assert _KIND_WORDS.keys() == _PROGRAMS.keys()
+assert all(_KIND_WORDS[kind] in name for kind, names in _PROGRAMS.items() for name in names)
+
 # How far after a program's name its options are read, in characters.
 _PROGRAM_REACH = 200
 
@@ -661,10 +668,13 @@ def _program_options(text: str, lower: str, out: list, scan) -> None:
     takes its password there. Each line is searched for program names once,
     when an option on it is first read, so a line full of options costs
     linear time; past the reach of a name, the options up to the next name
-    (or the end of the line) are passed over unread."""
+    (or the end of the line) are passed over unread, and so is an option
+    written in a way no program named on its line takes a password."""
     line_end = -1  # end of the line searched last ("\n" or the end of the text)
-    ends: list[int] = []  # where each program name on it ends, and its kind
+    present: list[str] = []  # the kinds of program that may be named on it
+    ends: list[int] | None = None  # where each program name on it ends, and its kind
     kinds: list[str] = []
+    line_fits: dict[tuple, bool] = {}  # option shape -> whether a program on the line takes it
     none_until = 0
     fits = _OPTION_FITS
     takes_user = _OPTION_TAKES_USER
@@ -672,8 +682,8 @@ def _program_options(text: str, lower: str, out: list, scan) -> None:
         pos = m.start()
         if pos < none_until:
             continue
-        opt, gap, usep = m.group("opt", "gap", "usep")
-        if (usep is None) is takes_user[opt]:
+        shape = m.group("opt", "gap", "usep")
+        if (shape[2] is None) is takes_user[shape[0]]:
             continue  # user:password where there is none, or the other way round
         start, end = m.span(m.lastgroup)  # the argument (``_ARG`` closes the pattern)
         if end - start < 3:
@@ -683,6 +693,17 @@ def _program_options(text: str, lower: str, out: list, scan) -> None:
             line_end = lower.find("\n", pos)
             if line_end < 0:
                 line_end = len(lower)
+            # the kinds whose word is on the line (more than are named there,
+            # never fewer); the names themselves are searched for when needed
+            present = [kind for kind, word in _KIND_WORDS.items() if lower.find(word, line_start, line_end) >= 0]
+            line_fits = {}
+            ends = None
+        fit = line_fits.get(shape)
+        if fit is None:
+            fit = line_fits[shape] = any(_fits(kind, shape) for kind in present)
+        if not fit:
+            continue  # ``mysql -p X``: "-p X" is a password to some programs, not to mysql
+        if ends is None:
             names = list(_PROGRAM.finditer(lower, line_start, line_end))
             ends = [name.end() for name in names]
             kinds = [name.lastgroup for name in names]
@@ -691,14 +712,22 @@ def _program_options(text: str, lower: str, out: list, scan) -> None:
             # no name before it, or one too far: and so up to the next name's end
             none_until = ends[nearest + 1] if nearest + 1 < len(ends) else line_end + 1
             continue
-        shape = (kinds[nearest], opt, gap, usep)
-        fit = fits.get(shape)
+        fit = fits.get((kinds[nearest], *shape))
         if fit is None:
-            if len(fits) >= 4096:
-                fits.clear()
-            fit = fits[shape] = _option_fits(*shape)
+            fit = _fits(kinds[nearest], shape)
         if fit and not v.is_placeholder(text[start:end]):
             out.append((start, end, "Password"))
+
+
+def _fits(kind: str, shape: tuple) -> bool:
+    """``_option_fits(kind, *shape)``, remembered."""
+    key = (kind, *shape)
+    fit = _OPTION_FITS.get(key)
+    if fit is None:
+        if len(_OPTION_FITS) >= 4096:
+            _OPTION_FITS.clear()
+        fit = _OPTION_FITS[key] = _option_fits(kind, *shape)
+    return fit
 
 
 def _option_fits(kind: str, opt: str, gap: str, usep: str | None) -> bool:
