@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 
 import pytest
 from tftsr.pii import PII_TYPES, REPLACEMENTS, PiiSpan, detect_pii, redact
+from tftsr.pii.engine import resolve_overlaps
+from tftsr.pii.spans import PRIORITY, RANK
 
 # The seed's types, what redaction writes for each, and a line holding one value of it.
 SEED_TYPES = {
@@ -281,3 +284,39 @@ def test_the_collector_is_held_off_during_a_scan_and_left_as_it_was(monkeypatch)
     finally:
         gc.enable()
     assert during == [False, False, False]
+
+
+def _resolved_by_hand(candidates):
+    """The rule of ``resolve_overlaps`` applied the plain way: clusters of
+    transitively overlapping candidates; in each, best first (longest, then
+    by type priority, then earliest), each kept unless it overlaps one kept."""
+    kept, cluster, cluster_end = [], [], -1
+    for cand in sorted(c for c in candidates if c[1] > c[0]) + [(float("inf"), float("inf"), None)]:
+        if cand[0] >= cluster_end and cluster:
+            chosen = []
+            for c in sorted(cluster, key=lambda c: (c[0] - c[1], RANK[c[2]], c[0])):
+                if all(c[1] <= k[0] or c[0] >= k[1] for k in chosen):
+                    chosen.append(c)
+            kept += sorted(chosen)
+            cluster = []
+        if cand[2] is None:
+            break
+        cluster.append(cand)
+        cluster_end = max(cluster_end, cand[1]) if len(cluster) > 1 else cand[1]
+    return kept
+
+
+def test_overlapping_candidates_resolve_as_the_rule_says():
+    rng = random.Random(11)
+    for _ in range(3000):
+        candidates = []
+        for _ in range(rng.randint(1, 40)):
+            start = rng.randint(0, 120)
+            candidates.append((start, start + rng.choice([0, 1, 2, 3, 5, 8, 13, 40, 5000]), rng.choice(PRIORITY)))
+        assert resolve_overlaps(list(candidates)) == _resolved_by_hand(candidates), candidates
+
+
+def test_a_long_chain_of_overlapping_candidates_keeps_every_other_one():
+    # each candidate overlaps the next, all equally long: the earliest wins each tie
+    chain = [(i * 5, i * 5 + 9, "Email") for i in range(100_000)]
+    assert resolve_overlaps(chain) == chain[::2]

@@ -119,11 +119,23 @@ def _resolve_cluster(cluster: list[tuple[int, int, str]], kept: list) -> None:
         a, b = cluster
         kept.append(a if (a[0] - a[1], RANK[a[2]], a[0]) <= (b[0] - b[1], RANK[b[2]], b[0]) else b)
         return
+    # Best first, each kept unless a character of it is already taken. The
+    # characters taken are marked in a byte string over the cluster, so that a
+    # crafted run of overlapping candidates (``a@b.ca@b.ca@b.c...``, one
+    # cluster of thousands) costs each candidate its own length, not a look at
+    # every candidate kept before it.
+    base = cluster[0][0]
+    taken = bytearray(max(end for _, end, _ in cluster) - base)
     chosen: list[tuple[int, int, str]] = []
     for cand in sorted(cluster, key=lambda c: (c[0] - c[1], RANK[c[2]], c[0])):
-        if all(cand[1] <= c[0] or cand[0] >= c[1] for c in chosen):
+        start, end = cand[0] - base, cand[1] - base
+        if 1 not in taken[start:end]:
+            taken[start:end] = _TAKEN[:end - start] if end - start <= len(_TAKEN) else b"\x01" * (end - start)
             chosen.append(cand)
     kept.extend(sorted(chosen))
+
+
+_TAKEN = b"\x01" * 4096
 
 
 def detect_pii(text: str, *, prefilter: bool = True) -> list[PiiSpan]:
