@@ -100,6 +100,17 @@ CASES = {
     "sshpass_chain": "sshpass -p " * (N // 11),
     "digit_runs": "1234567890 " * (N // 11),
     "values_ending_in_dots": ("token=x" + "." * 1000 + " ") * (N // 1008),
+    # candidates that each overlap the next: one cluster of 200,000
+    "overlapping_emails": "a@b.c" * (N // 5),
+    # keys whose value is the next key
+    "next_key_colons": "ssn: " * (N // 5),
+    "next_key_equals": "token= " * (N // 7),
+    "joined_next_keys": "apikey: " * (N // 8),
+    "prefixed_next_keys": "X-Api-Key: " * (N // 11),
+    "password_labels": "passwd: " * (N // 8),
+    # "net use" with no "/user:", or with one that takes no password, in reach
+    "net_use": "net use " * (N // 8),
+    "net_use_empty_users": "net use /user: " * (N // 15),
 }
 
 # Where the crafted text holds nothing to find, nothing may be found.
@@ -109,7 +120,8 @@ EMPTY = {"token_a_comma", "phone_one_comma", "sig_ampersand", "phone_colon", "va
          "escaped_at", "escaped_colons", "non_ascii_prose", "ssn_words", "phone_words", "call_fillers",
          "curl_u", "quoted_short_values", "bare_key_words", "untyped_colons", "typed_colon_chain",
          "long_ssn_values", "unterminated_json_passwords", "user_option_without_password", "digit_runs",
-         "values_ending_in_dots"}
+         "values_ending_in_dots", "next_key_colons", "next_key_equals", "joined_next_keys",
+         "prefixed_next_keys", "password_labels", "net_use", "net_use_empty_users"}
 
 
 @pytest.mark.timeout(30)

@@ -6,8 +6,12 @@ with the false-positive traps that keep it honest."""
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
-from tftsr.pii import detect_pii
+from tftsr.pii import assignments, detect_pii, validators
+from tftsr.pii.patterns import finditer
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -256,6 +260,42 @@ def test_an_option_is_read_as_the_programs_named_on_its_line_would_read_it():
     values = [value for pii_type, value in found(text) if pii_type == "Password"]
     assert values == ["Glued1", "Spaced5", "Spaced7"]
 
+
+@pytest.mark.parametrize("text, expected", [
+    # a key whose value is the next key has none; the next key's value is found
+    ("password: token: abc123xyz9876", [("SecretAssignment", "abc123xyz9876")]),
+    ("pwd: ssn: 219-09-9999", [("Ssn", "219-09-9999")]),
+    ("X-Api-Key: client_secret: Zq9kLm2pQ7wX4vB1", [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")]),
+    ("apiKey: accessToken: Zq9kLm2pQ7wX4vB1", [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")]),
+    ("token= token= Zq9kLm2pQ7wX4vB1", [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")]),
+    ("passwd: passwd: passwd:", []),
+    # values that only end like a key are values
+    ("password: VeryLongSecretNo: retry", [("Password", "VeryLongSecretNo")]),
+    ("password: hunter2x: retry", [("Password", "hunter2x")]),
+    ("token: QWxhZGRpbjpvcGVuIHNlc2FtZQno= sent", [("SecretAssignment", "QWxhZGRpbjpvcGVuIHNlc2FtZQno=")]),
+    ("password= api_key= x", [("Password", "api_key=")]),
+    ("password := token: Zq9kLm2pQ7wX4vB1", [("Password", "token")]),
+])
+def test_a_value_that_is_the_next_key_is_no_value(text, expected):
+    assert found(text) == expected
+
+
+# the pattern "net use" had (every "/user:" tried up to 200 characters on)
+_NET_USE_LAZY = re.compile(r"net(?<![a-z]net)[ \t]+use\b[^\n]{0,200}?[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)")
+
+
+def test_net_use_passwords_are_those_of_the_first_user_option_in_reach():
+    pieces = ["net use ", "net  use", "Net Use ", "/user:", " /user:", "\t/user:", " ", "\t", "\n", "a", "bob",
+              "pw1", "/", "net", "use", "x" * 50, "x" * 120, "'", "CORP\\al", "Z:", "usex", "anet use "]
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        lower = text.lower()
+        expected = [(*m.span("v"), "Password") for m in _NET_USE_LAZY.finditer(lower)
+                    if not validators.is_placeholder(text[m.start("v"):m.end("v")])]
+        got: list = []
+        assignments._net_use_passwords(text, lower, got, finditer)
+        assert got == expected, text
 
 # --- host names by the Public Suffix List ----------------------------------------------
 @pytest.mark.parametrize("text, host", [

@@ -259,6 +259,26 @@ _SHORT_VALUE_REV = re.compile(_skipped_separators_rev("=") + "|" + _skipped_sepa
 _VALUE_KEY_REV = re.compile(
     r"=(?!:)(?=(?=[ \t\"'\-_.e])[ \t]*[\"']?[\-_.]?eulav(?:retemarap)?[\-_.]{0,100}(?![a-z0-9_.\-]))")
 _MASK = "\x00"
+# A separator whose value is the next key and nothing else: a key name (a
+# known word, alone or after words joined by "_", "-" or ".") and its ":", or
+# a known word alone and its "=", then a blank or the end (``password: token:
+# X``, ``ssn: phone: ...``, ``token= token= ...``). The first key has no
+# value; the next one is read in its own right, and its value is not hidden
+# inside the first one's. A value that only ends in such a word
+# (``hunter2token:``) is a value, and so is a longer one ending in "="
+# (base64 padding: ``...no=``). (Not the ":" of ":=", nor "=>".) The mask
+# masks such separators too, on the text read forwards; ``_NEXT_KEY_REACH`` is
+# how far past a separator the pattern can read.
+# (and the names run together that keys are often written as: ``apikey``)
+_JOINED_KEYS = tuple(head + tail for head in ("api", "access", "secret", "private", "auth", "refresh", "client",
+                                              "session", "signing", "master", "app", "account", "subscription",
+                                              "bearer", "id")
+                     for tail in ("key", "token", "secret")) + ("phonenumber", "cardnumber", "ccnumber")
+_VALUE_IS_NEXT_KEY = re.compile(
+    r"(?:(?<!:)=|:)(?=[ \t]{0,16}(?:(?:[a-z0-9]{1,32}+[_.\-]{1,4}+){0,6}?"
+    + alternation(_KEY_ENDINGS + _JOINED_KEYS)
+    + r"[\-_.]{0,4}:|[\-_.]{0,4}" + alternation(_KEY_ENDINGS) + r"[\-_.]{0,4}=)(?:\s|\Z))")
+_NEXT_KEY_REACH = 1 + 16 + 6 * (32 + 4) + max(map(len, _KEY_ENDINGS + _JOINED_KEYS)) + 4 + 2
 
 
 # A chunk is masked when it holds a key for every this many characters or fewer.
@@ -272,6 +292,16 @@ def _packed(keys: int, chars: int) -> bool:
     """Whether ``keys`` in ``chars`` characters are packed close enough for
     the mask to pay."""
     return _KEYS_PER_MASK * keys > chars
+
+
+def _mask_next_keys(lower: str, lo: int, hi: int) -> str:
+    """``lower[lo:hi]`` with each separator whose value is the next key
+    (``_VALUE_IS_NEXT_KEY``) masked; read with the character before it and
+    as far past it as the pattern looks, so that the pattern sees there what
+    it sees in the whole text."""
+    start = lo - 1 if lo else 0
+    stretch = _VALUE_IS_NEXT_KEY.sub(_MASK, lower[start:hi + _NEXT_KEY_REACH])
+    return stretch[lo - start:hi - start]
 
 
 def _mask_skipped_separators(rev: str, pair_values: bool) -> str:
@@ -338,11 +368,13 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
         back = pos - 1 if pos else 0
         lo = max(lower.rfind("=", lo, back), lower.rfind(":", lo, back), lo)
         hi = min(n, end + _AFTER_SEPARATOR)
-        rev = lower[lo:hi][::-1]
         masked = 0
         if mask:
+            rev = _mask_next_keys(lower, lo, hi)[::-1]
             rev = _mask_skipped_separators(rev, pair_values)
             masked = rev.count(_MASK)
+        else:
+            rev = lower[lo:hi][::-1]
         found = []
         for rx in _ASSIGN_REV:  # groups: 1 is the separator, 2 the key
             last = hi - 1 - pos
@@ -526,6 +558,8 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
         m = value_match(lower, sep)
         if m is None:
             continue
+        if lower[m.end() - 1] in ":=" and _VALUE_IS_NEXT_KEY.match(lower, sep):
+            continue  # the value is the next key (which the mask also leaves out)
         consumed = m.end()  # a key inside a value is part of that value, found or not
         if consumed - sep <= _MIN_LENGTH[pii_type]:
             continue  # too short for any value of this type, even with its quotes
@@ -590,8 +624,15 @@ _QUOTED_SECRET = (
 _ARG = r"""(?:'(?P<sq>[^'\n]{1,256})'|"(?P<dq>[^"\n]{1,256})"|(?P<v>[^\s'"]{1,256}))"""
 # an option later on the same command line (after the program name)
 _LATER = r"[ \t](?:[^\n]{0,200}?[ \t])?"
+# Windows ``net use <share> ... /user:<name> <password>``: "net use", then
+# within 200 characters on its line a blank, "/user:" and the rest
+# (``_NET_USE_TAIL``); the first such tail after it, as a lazy pattern would
+# take it. Each "/user:" is looked at once however many "net use" come before
+# it (``_net_use_passwords``), so a line packed with either costs linear time.
+_NET_USE_START = re.compile(r"net(?<![a-z]net)[ \t]+use\b")
+_NET_USE_TAIL = re.compile(r"[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)")
+_NET_USE_REACH = 200
 _CLI_SECRET = (
-    (re.compile(r"net(?<![a-z]net)[ \t]+use\b[^\n]{0,200}?[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)"), "Password"),
     # Windows ``net user <name> <password>`` sets an account's password
     (re.compile(r"net(?<![a-z]net)[ \t]+user[ \t]+[^\s/]{1,64}[ \t]+(?P<v>[^\s/'\"]{1,256})"), "Password"),
     # xfreerdp / wlfreerdp /p:password
@@ -793,6 +834,39 @@ def _arg_span(m: re.Match) -> tuple[int, int, bool]:
     return start, end, group != "v"
 
 
+def _net_use_passwords(text: str, lower: str, out: list, scan) -> None:
+    """Passwords of ``net use ... /user:<name> <password>`` (see ``_NET_USE_TAIL``)."""
+    resume = 0  # where the last command found ends
+    tail = None  # the first tail found after the last "/user:" passed over, and where its blank is
+    blank = -1
+    search = 0  # where the next "/user:" is looked for
+    for m in scan(_NET_USE_START, lower):
+        if m.start() < resume:
+            continue
+        end = m.end()
+        if tail is not None and blank < end:
+            tail = None  # before this "net use": of no use to it or to those after
+        if tail is None:
+            search = max(search, end + 1)
+            limit = end + 1 + _NET_USE_REACH + len("/user:")  # "/user:" right after a blank within reach
+            while True:
+                at = lower.find("/user:", search, limit)
+                if at < 0:
+                    search = max(search, limit - len("/user:") + 1)
+                    break
+                search = at + 1
+                tail = _NET_USE_TAIL.match(lower, at - 1)
+                if tail is not None:
+                    blank = at - 1
+                    break
+        if tail is None or blank - end > _NET_USE_REACH or lower.find("\n", end, blank) >= 0:
+            continue
+        resume = tail.end()
+        start, stop = tail.span("v")
+        if not v.is_placeholder(text[start:stop]):
+            out.append((start, stop, "Password"))
+
+
 def find_flags_and_prose(text: str, lower: str, out: list, scan=finditer) -> None:
     """Secrets given as the argument of a long option (``--password X``) or
     in a sentence or prompt around the word password (see the patterns)."""
@@ -850,6 +924,7 @@ def find_credential_phrases(text: str, lower: str, out: list, scan=finditer) -> 
             if not v.is_placeholder(text[start:end]):
                 out.append((start, end, "Password"))
     _program_options(text, lower, out, scan)
+    _net_use_passwords(text, lower, out, scan)
     for rx, pii_type in _CLI_SECRET:
         for m in scan(rx, lower):
             group = next(g for g in ("v", "sq", "dq") if g in rx.groupindex and m.group(g) is not None)
