@@ -266,7 +266,7 @@ _MASK = "\x00"
 # value; the next one is read in its own right, and its value is not hidden
 # inside the first one's. A value that only ends in such a word
 # (``hunter2token:``) is a value, and so is a longer one ending in "="
-# (base64 padding: ``...no=``). (Not the ":" of ":=", nor "=>".) The mask
+# (base64 padding: ``...no=``). (Not a separator of ":=", nor "=>".) The mask
 # masks such separators too, on the text read forwards; ``_NEXT_KEY_REACH`` is
 # how far past a separator the pattern can read.
 # (and the names run together that keys are often written as: ``apikey``)
@@ -274,11 +274,17 @@ _JOINED_KEYS = tuple(head + tail for head in ("api", "access", "secret", "privat
                                               "session", "signing", "master", "app", "account", "subscription",
                                               "bearer", "id")
                      for tail in ("key", "token", "secret")) + ("phonenumber", "cardnumber", "ccnumber")
+# (The first look-ahead asks, without the words, for a run of key characters
+# ended by a separator and a blank: most separators fail it at once.)
 _VALUE_IS_NEXT_KEY = re.compile(
-    r"(?:(?<!:)=|:)(?=[ \t]{0,16}(?:(?:[a-z0-9]{1,32}+[_.\-]{1,4}+){0,6}?"
+    r"[:=](?<!:=)(?=[ \t]{0,16}[a-z0-9_.\-]{1,250}+[:=](?:[ \t\r\n]|\Z))"
+    r"(?=[ \t]{0,16}(?:(?:[a-z0-9]{1,32}+[_.\-]{1,4}+){0,6}?"
     + alternation(_KEY_ENDINGS + _JOINED_KEYS)
-    + r"[\-_.]{0,4}:|[\-_.]{0,4}" + alternation(_KEY_ENDINGS) + r"[\-_.]{0,4}=)(?:\s|\Z))")
-_NEXT_KEY_REACH = 1 + 16 + 6 * (32 + 4) + max(map(len, _KEY_ENDINGS + _JOINED_KEYS)) + 4 + 2
+    + r"[\-_.]{0,4}:|[\-_.]{0,4}" + alternation(_KEY_ENDINGS) + r"[\-_.]{0,4}=)(?:[ \t\r\n]|\Z))")
+_NEXT_KEY_REACH = 1 + 16 + 250 + 2
+# (a separator then a blank, as after the next key: wherever there is none, no
+# separator needs masking)
+_SEPARATOR_THEN_BLANK = tuple(sep + blank for sep in ":=" for blank in " \t\r\n")
 
 
 # A chunk is masked when it holds a key for every this many characters or fewer.
@@ -300,7 +306,10 @@ def _mask_next_keys(lower: str, lo: int, hi: int) -> str:
     as far past it as the pattern looks, so that the pattern sees there what
     it sees in the whole text."""
     start = lo - 1 if lo else 0
-    stretch = _VALUE_IS_NEXT_KEY.sub(_MASK, lower[start:hi + _NEXT_KEY_REACH])
+    stretch = lower[start:hi + _NEXT_KEY_REACH]
+    if any(blank in stretch for blank in " \t\r\n") and any(pair in stretch for pair in _SEPARATOR_THEN_BLANK) or (
+            hi + _NEXT_KEY_REACH >= len(lower) and stretch.endswith((":", "="))):
+        stretch = _VALUE_IS_NEXT_KEY.sub(_MASK, stretch)
     return stretch[lo - start:hi - start]
 
 
