@@ -235,6 +235,14 @@ CRAFTED = {
     "curl -u ": _repeat("curl -u "),
     "1234567890 ": _repeat("1234567890 "),
     "token=x.... (1,000 dots)": _repeat("token=x" + "." * 1000 + " "),
+    "ssn: ": _repeat("ssn: "),
+    "token= ": _repeat("token= "),
+    "apikey: ": _repeat("apikey: "),
+    "X-Api-Key: ": _repeat("X-Api-Key: "),
+    "passwd: ": _repeat("passwd: "),
+    "net use ": _repeat("net use "),
+    "net use /user: ": _repeat("net use /user: "),
+    "password: ": _repeat("password: "),
 }
 
 
@@ -253,7 +261,7 @@ DENSE = {
     "http://a:b@": _repeat("http://a:b@"),
     "sshpass -p": _repeat("sshpass -p "),
     "415 555 0165": _repeat("415 555 0165 "),
-    "password: ": _repeat("password: "),
+    "a@b.c (each overlaps the next)": _repeat("a@b.c"),
 }
 
 
