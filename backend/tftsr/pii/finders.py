@@ -399,8 +399,9 @@ def _pairs_after(text: str, scan, seen: list[int]) -> Iterator[int]:
             if m.start() >= seen[0]:
                 yield m.start()
         return
-    at = text.find("::")
-    while at >= 0:
+    pair = _PAIR_IN_ADDRESS.search(text)
+    while pair is not None:
+        at = pair.start()
         yield at
         after = seen[0]  # > at + 1
         if text[after - 1] == ":":
@@ -409,7 +410,14 @@ def _pairs_after(text: str, scan, seen: list[int]) -> Iterator[int]:
             between = text[at + 2:after]
             run_start = at + 2 + len(between.rstrip(":"))
             after += (after - run_start) % 2
-        at = text.find("::", after)
+        pair = _PAIR_IN_ADDRESS.search(text, after)
+
+
+# A "::" with a hex digit or a colon on one side at least: one with neither
+# (``[::]``, ``a::`` in code) can only be the unspecified address "::", which
+# is not reported, so ``_pairs_after`` passes it by in C (``[::[::[::...``).
+_PAIR_IN_ADDRESS = re.compile(r"(?<=[0-9A-Fa-f:])::|::(?=[0-9A-Fa-f:])")
+_HEX_OR_COLON = frozenset("0123456789abcdefABCDEF:")
 
 
 def find_ipv6(text: str, lower: str, out: list, scan=finditer) -> None:
@@ -419,6 +427,9 @@ def find_ipv6(text: str, lower: str, out: list, scan=finditer) -> None:
     seen = [-1]  # where the text looked at for the last "::" ends
     if scan is not finditer or "::" in text:  # (the prefilter knows)
         for at in _pairs_after(text, scan, seen):
+            if text[at - 1:at] not in _HEX_OR_COLON and text[at + 2:at + 3] not in _HEX_OR_COLON:
+                seen[0] = at + 2  # "::" alone (see ``_PAIR_IN_ADDRESS``)
+                continue
             rev = _IPV6_REV.match(text[at - 40 if at > 40 else 0:at][::-1])
             start = at - rev.end()
             fwd = _IPV6_FWD.match(text, at + 2)
