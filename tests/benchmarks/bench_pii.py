@@ -243,6 +243,11 @@ CRAFTED = {
     "net use ": _repeat("net use "),
     "net use /user: ": _repeat("net use /user: "),
     "password: ": _repeat("password: "),
+    "[::": _repeat("[::"),
+    "cc=4": _repeat("cc=4"),
+    "SSN: 1": _repeat("SSN: 1"),
+    "card: 4": _repeat("card: 4"),
+    "mobile: +": _repeat("mobile: +"),
 }
 
 

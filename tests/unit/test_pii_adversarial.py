@@ -111,6 +111,11 @@ CASES = {
     # "net use" with no "/user:", or with one that takes no password, in reach
     "net_use": "net use " * (N // 8),
     "net_use_empty_users": "net use /user: " * (N // 15),
+    # "::" with nothing of an address on either side
+    "bracketed_pairs": "[::" * (N // 3),
+    # keys that name nothing: a typing word glued to what comes before it
+    "glued_card_words": "cc=4" * (N // 4),
+    "glued_ssn_words": "SSN: 1" * (N // 6),
 }
 
 # Where the crafted text holds nothing to find, nothing may be found.
@@ -121,7 +126,8 @@ EMPTY = {"token_a_comma", "phone_one_comma", "sig_ampersand", "phone_colon", "va
          "curl_u", "quoted_short_values", "bare_key_words", "untyped_colons", "typed_colon_chain",
          "long_ssn_values", "unterminated_json_passwords", "user_option_without_password", "digit_runs",
          "values_ending_in_dots", "next_key_colons", "next_key_equals", "joined_next_keys",
-         "prefixed_next_keys", "password_labels", "net_use", "net_use_empty_users"}
+         "prefixed_next_keys", "password_labels", "net_use", "net_use_empty_users", "bracketed_pairs",
+         "glued_card_words", "glued_ssn_words"}
 
 
 @pytest.mark.timeout(30)

@@ -28,6 +28,7 @@ PIECES = [
     "12345678", "Zq9$kLm2pQ", "s3cr3tV4lu3xyz", "219-09-9999", "4111111111111111", "+14155550123",
     "ghp_" + "a1B2" * 9, "\u00e9", "\u00a0", "'a'", '"ab"', "''", "'=:'", "no", "nr", "number", "num",
     "security", "_key-", "tel", "://", '""', "''", '" "', "=>", "\r\n", "  ",
+    "cc", "pass", "apikey", "x-api-key", ": ", "= ",
 ]
 
 
@@ -108,7 +109,8 @@ def test_masking_changes_no_assignment_on_the_corpus(monkeypatch, masking):
 
 @pytest.mark.parametrize("unit", ["token=a,", "phone=1,", "sig=a&", "api_key=x; ", "?sig=&", "pwd=ab\n",
                                   "value=", "-value=abc ", "pwd='a' ", 'token:"ab",', "key=", "no: x ", "number=12345678 ",
-                                  '"password": "', "token=\n", "pwd = <x> ", "secret: '' "])
+                                  '"password": "', "token=\n", "pwd = <x> ", "secret: '' ", "cc=4", "SSN: 1",
+                                  "ssn: ", "token= ", "apikey: "])
 def test_a_run_of_too_short_values_leaves_no_separator_to_look_at(unit):
     text = unit * 5000
     # (the first "sig=" is not a query-string parameter: no "&" or "?" before it)

@@ -214,6 +214,12 @@ _KEY_WORDS_REV = _KEY_FIRST_REV + _KEY_WORD_REV
 # last, so that a separator no key pattern reads (``name=a``) is not masked.
 _KEY_WORD_AFTER_REV = f"(?={_KEY_WORD_REV})"
 _UNTYPED_WORDS = sorted(w for w in _KEY_ENDINGS if w != "value" and _classify_key(w, w) is None)
+# Words that type a key only at its start or after "_", "-" or "." (``cc``,
+# ``ssn``, ``pass``...: ``4cc``, ``compass``, ``hotel`` name nothing): a key that
+# ends in one glued to a letter or digit is no key either.
+_GLUED_UNTYPED_WORDS = ("amex", "cc", "cell", "fax", "pan", "pass", "pwd", "sig", "ssn", "tel", "visa")
+assert all(_classify_key(w, w) and _classify_key("x" + w, "x" + w) is None and _classify_key("1" + w, "1" + w) is None
+           for w in _GLUED_UNTYPED_WORDS)
 
 
 def _skipped_separators_rev(sep: str) -> str:
@@ -243,6 +249,7 @@ def _skipped_separators_rev(sep: str) -> str:
     return (sep + not_colon_equals + _KEY_FIRST_REV + "(?:"
             + r"(?=[ \t]*[\"']?[\-_.]{0,4}" + alternation(w[::-1] for w in _UNTYPED_WORDS)
             + r"[\-_.]{0,100}(?![a-z0-9_.\-]))"
+            + r"|(?=[ \t]*[\"']?[\-_.]{0,4}" + alternation(w[::-1] for w in _GLUED_UNTYPED_WORDS) + "[a-z0-9])"
             + "|(?:"
             + rf"(?<={start}{sep})(?:" + "|".join(after_start) + ")"
             + rf"|(?<=['\"]{sep})(?:" + "|".join(after_quote) + ")"
