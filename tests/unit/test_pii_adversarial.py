@@ -116,6 +116,7 @@ CASES = {
     # keys that name nothing: a typing word glued to what comes before it
     "glued_card_words": "cc=4" * (N // 4),
     "glued_ssn_words": "SSN: 1" * (N // 6),
+    "freerdp_words": "freerdp " * (N // 8),
 }
 
 # Where the crafted text holds nothing to find, nothing may be found.
@@ -127,7 +128,7 @@ EMPTY = {"token_a_comma", "phone_one_comma", "sig_ampersand", "phone_colon", "va
          "long_ssn_values", "unterminated_json_passwords", "user_option_without_password", "digit_runs",
          "values_ending_in_dots", "next_key_colons", "next_key_equals", "joined_next_keys",
          "prefixed_next_keys", "password_labels", "net_use", "net_use_empty_users", "bracketed_pairs",
-         "glued_card_words", "glued_ssn_words"}
+         "glued_card_words", "glued_ssn_words", "freerdp_words"}
 
 
 @pytest.mark.timeout(30)

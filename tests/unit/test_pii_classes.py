@@ -297,6 +297,20 @@ def test_net_use_passwords_are_those_of_the_first_user_option_in_reach():
         assignments._net_use_passwords(text, lower, got, finditer)
         assert got == expected, text
 
+def test_freerdp_passwords_are_found_where_the_whole_pattern_finds_them():
+    pieces = ["xfreerdp ", "freerdp", " ", "\t", "\n", "/p:", " /p:", "/u:a", "'pw 1'", '"p2"', "Rdp#2024",
+              "x" * 60, "x" * 150, "/v:h", "'", "freerdp /p:"]
+    rng = random.Random(9)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 20)))
+        lower = text.lower()
+        expected = sorted((*m.span(m.lastgroup), "Password") for m in assignments._FREERDP.finditer(lower)
+                          if not validators.is_placeholder(text[m.start(m.lastgroup):m.end(m.lastgroup)]))
+        got: list = []
+        assignments.find_credential_phrases(text, lower, got)
+        assert sorted(f for f in got if lower[:f[0]].rfind("freerdp") >= 0) == expected, text
+
+
 # --- host names by the Public Suffix List ----------------------------------------------
 @pytest.mark.parametrize("text, host", [
     ("resolve db01.prod.acme.us failed", "db01.prod.acme.us"),

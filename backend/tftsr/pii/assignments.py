@@ -648,11 +648,15 @@ _LATER = r"[ \t](?:[^\n]{0,200}?[ \t])?"
 _NET_USE_START = re.compile(r"net(?<![a-z]net)[ \t]+use\b")
 _NET_USE_TAIL = re.compile(r"[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)")
 _NET_USE_REACH = 200
+# xfreerdp / wlfreerdp /p:password; looked at whole only where a "/p:" is in
+# reach (``_FREERDP_REACH``), so that a line of "freerdp" without one costs a
+# search for it each, not a walk of 200 characters
+_FREERDP_START = re.compile(r"freerdp(?=[ \t])")
+_FREERDP = re.compile(r"freerdp" + _LATER + r"/p:" + _ARG)
+_FREERDP_REACH = len(" ") + 200 + len(" /p:")
 _CLI_SECRET = (
     # Windows ``net user <name> <password>`` sets an account's password
     (re.compile(r"net(?<![a-z]net)[ \t]+user[ \t]+[^\s/]{1,64}[ \t]+(?P<v>[^\s/'\"]{1,256})"), "Password"),
-    # xfreerdp / wlfreerdp /p:password
-    (re.compile(r"freerdp" + _LATER + r"/p:" + _ARG), "Password"),
     (re.compile(r"stats[ \t]+auth[ \t]+[^\s:]+:(?P<v>[^\s'\"]+)"), "Password"),
     (re.compile(r"unseal[ \t]+key[ \t]+\d{1,2}:[ \t]+(?P<v>[a-z0-9+/=]{20,})"), "SecretAssignment"),
 )
@@ -941,6 +945,16 @@ def find_credential_phrases(text: str, lower: str, out: list, scan=finditer) -> 
                 out.append((start, end, "Password"))
     _program_options(text, lower, out, scan)
     _net_use_passwords(text, lower, out, scan)
+    resume = 0  # where the last freerdp command found ends
+    for m in scan(_FREERDP_START, lower):
+        if m.start() < resume or lower.find("/p:", m.end(), m.end() + _FREERDP_REACH) < 0:
+            continue
+        whole = _FREERDP.match(lower, m.start())
+        if whole is not None:
+            resume = whole.end()
+            start, end, _ = _arg_span(whole)
+            if not v.is_placeholder(text[start:end]):
+                out.append((start, end, "Password"))
     for rx, pii_type in _CLI_SECRET:
         for m in scan(rx, lower):
             group = next(g for g in ("v", "sq", "dq") if g in rx.groupindex and m.group(g) is not None)

@@ -150,7 +150,8 @@ def _rules() -> list[tuple[re.Pattern, str, int, str, bool]]:
     add(quoted, [r"""identified[ \t]+by[ \t]+['"]"""], caseless=True)
     add(a._SHORT_OPTION, [" --pass", " --user", " -[pwau]"], caseless=True)
     add(a._NET_USE_START, [r"net[ \t]+use"], caseless=True)
-    cli = [r"net[ \t]+user[ \t]", "freerdp", r"stats[ \t]+auth[ \t]", r"unseal[ \t]+key[ \t]"]
+    add(a._FREERDP_START, ["freerdp"], caseless=True)
+    cli = [r"net[ \t]+user[ \t]", r"stats[ \t]+auth[ \t]", r"unseal[ \t]+key[ \t]"]
     for (rx, _), pattern in zip(a._CLI_SECRET, cli, strict=True):
         add(rx, [pattern], caseless=True)
     add(a._LONG_FLAG, ["--[a-z]"], caseless=True)
