@@ -294,22 +294,25 @@ def test_net_use_passwords_are_those_of_the_first_user_option_in_reach():
         expected = [(*m.span("v"), "Password") for m in _NET_USE_LAZY.finditer(lower)
                     if not validators.is_placeholder(text[m.start("v"):m.end("v")])]
         got: list = []
-        assignments._net_use_passwords(text, lower, got, finditer)
+        assignments._command_passwords(text, lower, got, finditer, *assignments._COMMANDS[0])
         assert got == expected, text
 
-def test_freerdp_passwords_are_found_where_the_whole_pattern_finds_them():
+# freerdp's first "/p:" after the program's name, within 200 characters of its blank
+_FREERDP_FIRST = re.compile(r"freerdp[ \t](?:[^\n]{0,200}?[ \t])??/p:" + assignments._ARG)
+
+
+def test_freerdp_passwords_are_those_of_the_first_password_option_in_reach():
     pieces = ["xfreerdp ", "freerdp", " ", "\t", "\n", "/p:", " /p:", "/u:a", "'pw 1'", '"p2"', "Rdp#2024",
               "x" * 60, "x" * 150, "/v:h", "'", "freerdp /p:"]
     rng = random.Random(9)
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 20)))
         lower = text.lower()
-        expected = sorted((*m.span(m.lastgroup), "Password") for m in assignments._FREERDP.finditer(lower)
-                          if not validators.is_placeholder(text[m.start(m.lastgroup):m.end(m.lastgroup)]))
+        expected = [(*m.span(m.lastgroup), "Password") for m in _FREERDP_FIRST.finditer(lower)
+                    if not validators.is_placeholder(text[m.start(m.lastgroup):m.end(m.lastgroup)])]
         got: list = []
-        assignments.find_credential_phrases(text, lower, got)
-        assert sorted(f for f in got if lower[:f[0]].rfind("freerdp") >= 0) == expected, text
-
+        assignments._command_passwords(text, lower, got, finditer, *assignments._COMMANDS[1])
+        assert got == expected, text
 
 # --- host names by the Public Suffix List ----------------------------------------------
 @pytest.mark.parametrize("text, host", [

@@ -638,22 +638,21 @@ _QUOTED_SECRET = (
 # option's argument, bare or in quotes (``-w 'p@ss word'`` keeps its quotes
 # out of the finding).
 _ARG = r"""(?:'(?P<sq>[^'\n]{1,256})'|"(?P<dq>[^"\n]{1,256})"|(?P<v>[^\s'"]{1,256}))"""
-# an option later on the same command line (after the program name)
-_LATER = r"[ \t](?:[^\n]{0,200}?[ \t])?"
-# Windows ``net use <share> ... /user:<name> <password>``: "net use", then
-# within 200 characters on its line a blank, "/user:" and the rest
-# (``_NET_USE_TAIL``); the first such tail after it, as a lazy pattern would
-# take it. Each "/user:" is looked at once however many "net use" come before
-# it (``_net_use_passwords``), so a line packed with either costs linear time.
+# Commands whose password follows an option somewhere after the program's
+# name: the name (``start``), then within ``reach`` characters on its line a
+# blank and the option (``marker``) with the rest (``tail``, matched at the
+# blank); the first such tail after the name, as a lazy pattern
+# (``name[^\n]{0,reach}?[ \t]marker...``) would take it. Each marker is looked at
+# once however many names come before it (``_command_passwords``), so a line
+# packed with either costs linear time, where such a pattern walks the reach
+# from every name.
+#   Windows ``net use <share> ... /user:<name> <password>``
+#   xfreerdp / wlfreerdp ``... /p:<password>``
 _NET_USE_START = re.compile(r"net(?<![a-z]net)[ \t]+use\b")
 _NET_USE_TAIL = re.compile(r"[ \t]/user:[^\s]+[ \t]+(?P<v>[^\s/'\"]+)")
-_NET_USE_REACH = 200
-# xfreerdp / wlfreerdp /p:password; looked at whole only where a "/p:" is in
-# reach (``_FREERDP_REACH``), so that a line of "freerdp" without one costs a
-# search for it each, not a walk of 200 characters
 _FREERDP_START = re.compile(r"freerdp(?=[ \t])")
-_FREERDP = re.compile(r"freerdp" + _LATER + r"/p:" + _ARG)
-_FREERDP_REACH = len(" ") + 200 + len(" /p:")
+_FREERDP_TAIL = re.compile(r"[ \t]/p:" + _ARG)
+_COMMANDS = ((_NET_USE_START, "/user:", _NET_USE_TAIL, 200), (_FREERDP_START, "/p:", _FREERDP_TAIL, 201))
 _CLI_SECRET = (
     # Windows ``net user <name> <password>`` sets an account's password
     (re.compile(r"net(?<![a-z]net)[ \t]+user[ \t]+[^\s/]{1,64}[ \t]+(?P<v>[^\s/'\"]{1,256})"), "Password"),
@@ -854,35 +853,36 @@ def _arg_span(m: re.Match) -> tuple[int, int, bool]:
     return start, end, group != "v"
 
 
-def _net_use_passwords(text: str, lower: str, out: list, scan) -> None:
-    """Passwords of ``net use ... /user:<name> <password>`` (see ``_NET_USE_TAIL``)."""
+def _command_passwords(text: str, lower: str, out: list, scan, start_rx: re.Pattern, marker: str,
+                       tail_rx: re.Pattern, reach: int) -> None:
+    """Passwords of the commands in ``_COMMANDS`` (one row's arguments)."""
     resume = 0  # where the last command found ends
-    tail = None  # the first tail found after the last "/user:" passed over, and where its blank is
+    tail = None  # the first tail found after the last marker passed over, and where its blank is
     blank = -1
-    search = 0  # where the next "/user:" is looked for
-    for m in scan(_NET_USE_START, lower):
+    search = 0  # where the next marker is looked for
+    for m in scan(start_rx, lower):
         if m.start() < resume:
             continue
         end = m.end()
         if tail is not None and blank < end:
-            tail = None  # before this "net use": of no use to it or to those after
+            tail = None  # before this name: of no use to it or to those after
         if tail is None:
             search = max(search, end + 1)
-            limit = end + 1 + _NET_USE_REACH + len("/user:")  # "/user:" right after a blank within reach
+            limit = end + 1 + reach + len(marker)  # the marker right after a blank within reach
             while True:
-                at = lower.find("/user:", search, limit)
+                at = lower.find(marker, search, limit)
                 if at < 0:
-                    search = max(search, limit - len("/user:") + 1)
+                    search = max(search, limit - len(marker) + 1)
                     break
                 search = at + 1
-                tail = _NET_USE_TAIL.match(lower, at - 1)
+                tail = tail_rx.match(lower, at - 1)
                 if tail is not None:
                     blank = at - 1
                     break
-        if tail is None or blank - end > _NET_USE_REACH or lower.find("\n", end, blank) >= 0:
+        if tail is None or blank - end > reach or lower.find("\n", end, blank) >= 0:
             continue
         resume = tail.end()
-        start, stop = tail.span("v")
+        start, stop = tail.span(tail.lastgroup)
         if not v.is_placeholder(text[start:stop]):
             out.append((start, stop, "Password"))
 
@@ -944,17 +944,8 @@ def find_credential_phrases(text: str, lower: str, out: list, scan=finditer) -> 
             if not v.is_placeholder(text[start:end]):
                 out.append((start, end, "Password"))
     _program_options(text, lower, out, scan)
-    _net_use_passwords(text, lower, out, scan)
-    resume = 0  # where the last freerdp command found ends
-    for m in scan(_FREERDP_START, lower):
-        if m.start() < resume or lower.find("/p:", m.end(), m.end() + _FREERDP_REACH) < 0:
-            continue
-        whole = _FREERDP.match(lower, m.start())
-        if whole is not None:
-            resume = whole.end()
-            start, end, _ = _arg_span(whole)
-            if not v.is_placeholder(text[start:end]):
-                out.append((start, end, "Password"))
+    for start_rx, marker, tail_rx, reach in _COMMANDS:
+        _command_passwords(text, lower, out, scan, start_rx, marker, tail_rx, reach)
     for rx, pii_type in _CLI_SECRET:
         for m in scan(rx, lower):
             group = next(g for g in ("v", "sq", "dq") if g in rx.groupindex and m.group(g) is not None)
