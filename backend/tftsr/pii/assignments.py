@@ -314,8 +314,9 @@ def _mask_next_keys(lower: str, lo: int, hi: int) -> str:
     it sees in the whole text."""
     start = lo - 1 if lo else 0
     stretch = lower[start:hi + _NEXT_KEY_REACH]
-    if any(blank in stretch for blank in " \t\r\n") and any(pair in stretch for pair in _SEPARATOR_THEN_BLANK) or (
-            hi + _NEXT_KEY_REACH >= len(lower) and stretch.endswith((":", "="))):
+    at_end = hi + _NEXT_KEY_REACH >= len(lower)  # (where the pattern's "\Z" is the text's end)
+    if (any(blank in stretch for blank in " \t\r\n") and any(pair in stretch for pair in _SEPARATOR_THEN_BLANK)) \
+            or (at_end and stretch.endswith((":", "="))):
         stretch = _VALUE_IS_NEXT_KEY.sub(_MASK, stretch)
     return stretch[lo - start:hi - start]
 

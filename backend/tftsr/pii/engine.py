@@ -130,12 +130,9 @@ def _resolve_cluster(cluster: list[tuple[int, int, str]], kept: list) -> None:
     for cand in sorted(cluster, key=lambda c: (c[0] - c[1], RANK[c[2]], c[0])):
         start, end = cand[0] - base, cand[1] - base
         if 1 not in taken[start:end]:
-            taken[start:end] = _TAKEN[:end - start] if end - start <= len(_TAKEN) else b"\x01" * (end - start)
+            taken[start:end] = b"\x01" * (end - start)
             chosen.append(cand)
     kept.extend(sorted(chosen))
-
-
-_TAKEN = b"\x01" * 4096
 
 
 def detect_pii(text: str, *, prefilter: bool = True) -> list[PiiSpan]:

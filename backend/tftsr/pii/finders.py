@@ -390,18 +390,25 @@ _HEX_REV = re.compile(r"[0-9A-Fa-f]{1,4}")
 def _pairs_after(text: str, scan, seen: list[int]) -> Iterator[int]:
     """Where the "::" matches of ``_IPV6_COMPRESSED`` (as ``finditer`` gives
     them: a run of colons in pairs from its start) start, leaving out those
-    before ``seen[0]``, which the caller moves on after each one. Without
+    before ``seen[0]``, which the caller moves on after each one, and those
+    with nothing of an address on either side (``_PAIR_IN_ADDRESS``). Without
     the prefilter, from each "::" looked at to the first pair at or after
     ``seen[0]`` directly: a crafted run of colons is not gone through a pair
     at a time."""
     if scan is not finditer:
         for m in scan(_IPV6_COMPRESSED, text):
-            if m.start() >= seen[0]:
-                yield m.start()
+            at = m.start()
+            if at >= seen[0] and (text[at - 1:at] in _HEX_OR_COLON or text[at + 2:at + 3] in _HEX_OR_COLON):
+                yield at  # (not a "::" alone: see ``_PAIR_IN_ADDRESS``)
         return
-    pair = _PAIR_IN_ADDRESS.search(text)
-    while pair is not None:
-        at = pair.start()
+    at = text.find("::")
+    while at >= 0:
+        if text[at - 1:at] not in _HEX_OR_COLON and text[at + 2:at + 3] not in _HEX_OR_COLON:
+            # alone: the run of such pairs is passed in C (a pair in an address is found
+            # by ``find``, which costs less there)
+            pair = _PAIR_IN_ADDRESS.search(text, at + 2)
+            at = -1 if pair is None else pair.start()
+            continue
         yield at
         after = seen[0]  # > at + 1
         if text[after - 1] == ":":
@@ -410,7 +417,7 @@ def _pairs_after(text: str, scan, seen: list[int]) -> Iterator[int]:
             between = text[at + 2:after]
             run_start = at + 2 + len(between.rstrip(":"))
             after += (after - run_start) % 2
-        pair = _PAIR_IN_ADDRESS.search(text, after)
+        at = text.find("::", after)
 
 
 # A "::" with a hex digit or a colon on one side at least: one with neither
@@ -427,9 +434,6 @@ def find_ipv6(text: str, lower: str, out: list, scan=finditer) -> None:
     seen = [-1]  # where the text looked at for the last "::" ends
     if scan is not finditer or "::" in text:  # (the prefilter knows)
         for at in _pairs_after(text, scan, seen):
-            if text[at - 1:at] not in _HEX_OR_COLON and text[at + 2:at + 3] not in _HEX_OR_COLON:
-                seen[0] = at + 2  # "::" alone (see ``_PAIR_IN_ADDRESS``)
-                continue
             rev = _IPV6_REV.match(text[at - 40 if at > 40 else 0:at][::-1])
             start = at - rev.end()
             fwd = _IPV6_FWD.match(text, at + 2)
