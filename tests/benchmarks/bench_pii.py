@@ -248,6 +248,10 @@ CRAFTED = {
     "SSN: 1": _repeat("SSN: 1"),
     "card: 4": _repeat("card: 4"),
     "mobile: +": _repeat("mobile: +"),
+    "phone=123,": _repeat("phone=123,"),
+    "fax: 123 ": _repeat("fax: 123 "),
+    "card_number=1234 ": _repeat("card_number=1234 "),
+    "token=abcdef ": _repeat("token=abcdef "),
 }
 
 

@@ -29,6 +29,7 @@ PIECES = [
     "ghp_" + "a1B2" * 9, "\u00e9", "\u00a0", "'a'", '"ab"', "''", "'=:'", "no", "nr", "number", "num",
     "security", "_key-", "tel", "://", '""', "''", '" "', "=>", "\r\n", "  ",
     "cc", "pass", "apikey", "x-api-key", ": ", "= ",
+    "mobile", "fax", "card_number", "x_ssn", "+1", "123456", "4111", "abcdefg", "Zq9kLm2",
 ]
 
 
@@ -99,6 +100,17 @@ def test_reading_by_chunks_past_long_values(monkeypatch, unit, small_chunks, mas
     assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch)
 
 
+@pytest.mark.parametrize("unit", ["card: 4111111111111111 ", "phone=+14155550123,", "x_ssn=219099999 ",
+                                  "token=Zq9kLm2p ", "cc=4111111111111111\n"])
+def test_a_value_cut_by_the_end_of_a_chunk_is_read_whole(monkeypatch, unit, small_chunks, masking):
+    """The mask reads up to 13 characters past a separator; a chunk's copy reaches
+    that far past its end, so a value that goes on past it is not taken for a
+    short one, wherever the chunks end."""
+    for pad in range(len(unit) + 1):
+        text = "x" * pad + unit * 40
+        assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch), pad
+
+
 def test_masking_changes_no_assignment_on_the_corpus(monkeypatch, masking):
     lines = [json.loads(line)["text"] for path in sorted(CORPUS.glob("*.jsonl"))
              for line in path.read_text(encoding="utf-8").splitlines()]
@@ -110,7 +122,9 @@ def test_masking_changes_no_assignment_on_the_corpus(monkeypatch, masking):
 @pytest.mark.parametrize("unit", ["token=a,", "phone=1,", "sig=a&", "api_key=x; ", "?sig=&", "pwd=ab\n",
                                   "value=", "-value=abc ", "pwd='a' ", 'token:"ab",', "key=", "no: x ", "number=12345678 ",
                                   '"password": "', "token=\n", "pwd = <x> ", "secret: '' ", "cc=4", "SSN: 1",
-                                  "ssn: ", "token= ", "apikey: "])
+                                  "ssn: ", "token= ", "apikey: ", "card: 4", "phone=123,", "card=1234,",
+                                  "ssn=12345,", "mobile: +1 ", "tel=555,", "fax: 123 ", "card_number=1234 ",
+                                  "token=abcdef ", "api_key: 12345 ", "x_ssn=1234567\n"])
 def test_a_run_of_too_short_values_leaves_no_separator_to_look_at(unit):
     text = unit * 5000
     # (the first "sig=" is not a query-string parameter: no "&" or "?" before it)
@@ -123,6 +137,22 @@ def test_real_values_among_short_ones_are_still_found():
     found = [(s.pii_type, s.original) for s in detect_pii(text)]
     assert found == [("SecretAssignment", "s3cr3tV4lu3xyz"), ("SecretAssignment", "Zq9kLm2pQ7wX4vB1"),
                      ("Password", "hunter22")]
+
+
+def test_a_value_too_short_for_its_key_hides_no_key():
+    """A value too short for its key's type is no value (``card: 4``), so a key
+    written inside it is read in its own right: ``card: pwd=abc`` gives the
+    password (before, the card's value took the whole word and hid it). A value
+    long enough to read is one value, found or not, and a key inside it is part
+    of it (``tel:tel:...`` stays one value a line)."""
+    found = {text: [(s.pii_type, s.original) for s in detect_pii(text)]
+             for text in ["card: pwd=abc", "phone=12,token=Zq9kLm2pQ7wX4vB1", "ssn=pwd=abc",
+                          "card: 4 password=hunter22", "tel:" * 300]}
+    assert found == {"card: pwd=abc": [("Password", "abc")],
+                     "phone=12,token=Zq9kLm2pQ7wX4vB1": [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")],
+                     "ssn=pwd=abc": [("Password", "abc")],
+                     "card: 4 password=hunter22": [("Password", "hunter22")],
+                     "tel:" * 300: []}
 
 
 def test_keys_written_with_colon_equals_are_left_to_the_colon_pattern(monkeypatch):

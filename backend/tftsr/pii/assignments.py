@@ -222,6 +222,56 @@ assert all(_classify_key(w, w) and _classify_key("x" + w, "x" + w) is None and _
            for w in _GLUED_UNTYPED_WORDS)
 
 
+# The words that end a typed key, by the length its value must pass (``_MIN_LENGTH``
+# of every type a key ending in the word can have, the least of them): a value no
+# longer than that, whatever the rest of the key, is too short (``card: 4``,
+# ``phone=123,``, ``ssn=12345``) and, being too short, hides no key. (The words of
+# passwords need three characters, which the one- and two-character cases of the
+# mask cover; ``value`` is typed by its pair's name.)
+_SHORT_FOR_WORDS = {
+    7: ("phone", "tel", "mobile", "cell", "fax", "msisdn", "callerid", "caller_id", "caller-id", "caller.id",
+        "callee", "dnis", "number", "num", "no", "nr"),
+    8: ("secret", "token", "credential", "credentials", "sig", "signature", "key"),
+    9: ("ssn", "security"),
+    13: ("card", "pan", "cc", "amex", "visa"),
+}
+assert sorted(w for words in _SHORT_FOR_WORDS.values() for w in words) \
+    == sorted(w for w in _KEY_ENDINGS if w not in ("value", "password", "passwd", "passphrase", "pass", "pwd"))
+assert all(_MIN_LENGTH[pii_type] >= shortest
+           for shortest, words in _SHORT_FOR_WORDS.items() for word in words
+           for head in ("", "x", "x_", "api_", "aws_secret_access_", "secret_", "access_", "phone_", "card_", "cc_",
+                        "social_security_", "social_", "caller_id_", "client_", "private_", "ssn_", "pass_")
+           for key in (head + word,)
+           if (pii_type := _classify_key(key, key)) is not None)
+# A value of one blank or none after the separator, then a first character and the
+# rest within ``shortest`` characters of the separator, ended by a character that
+# ends a bare value or by the end of the text (reversed: fixed-width look-behinds,
+# the second saying the characters up to that length are not all the value's).
+_NOT_END = r"""[^\s"'<>`,;]"""
+
+
+def _short_for_word_rev(sep: str) -> str:
+    """A key of ``_SHORT_FOR_WORDS`` and a value too short for it. A value short for
+    a length is short for every greater one, so the longest is asked first: most
+    values fail it and are passed after one question; then each word's own."""
+    first = r"""[^\s"'>=]"""  # (not a quoted value, nor "=>" / ":=")
+
+    def short(shortest: int) -> str:
+        return "(?:" + "|".join(
+            rf"(?<={first}[ \t]{{{b}}}{sep})(?<!{_NOT_END}{{{shortest - b - 1}}}[\s\S][ \t]{{{b}}}{sep})"
+            for b in (0, 1)) + ")"
+
+    def key(words) -> str:
+        return rf"(?=[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in words)})"
+
+    lengths = sorted(_SHORT_FOR_WORDS, reverse=True)
+    pattern = ""
+    for shortest in reversed(lengths):  # built from the innermost (shortest) out
+        own = key(_SHORT_FOR_WORDS[shortest])
+        pattern = short(shortest) + ("(?:" + own + "|" + pattern + ")" if pattern else own)
+    return key([w for words in _SHORT_FOR_WORDS.values() for w in words]) + pattern
+
+
 def _skipped_separators_rev(sep: str) -> str:
     # the first character of a bare value: not "&" (the query case) nor, after
     # ":", "=" (":=")
@@ -250,6 +300,7 @@ def _skipped_separators_rev(sep: str) -> str:
             + r"(?=[ \t]*[\"']?[\-_.]{0,4}" + alternation(w[::-1] for w in _UNTYPED_WORDS)
             + r"[\-_.]{0,100}(?![a-z0-9_.\-]))"
             + r"|(?=[ \t]*[\"']?[\-_.]{0,4}" + alternation(w[::-1] for w in _GLUED_UNTYPED_WORDS) + "[a-z0-9])"
+            + "|" + _short_for_word_rev(sep)
             + "|(?:"
             + rf"(?<={start}{sep})(?:" + "|".join(after_start) + ")"
             + rf"|(?<=['\"]{sep})(?:" + "|".join(after_quote) + ")"
@@ -353,8 +404,8 @@ def _assignment_keys(lower: str, scan=finditer, skip_to=lambda: 0) -> Iterable[t
 # Chunk sizes for ``_keys_by_chunk``, in characters.
 _CHUNK_FIRST, _CHUNK_MIN, _CHUNK_MAX = 4096, 256, 1 << 16
 # the longest look-behind of the separator patterns and of the mask, reversed
-# (what follows a separator), with room to spare
-_AFTER_SEPARATOR = 8
+# (what follows a separator: up to the longest of ``_SHORT_FOR_WORDS``), with room to spare
+_AFTER_SEPARATOR = max(_SHORT_FOR_WORDS) + 3
 
 
 def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
@@ -577,9 +628,11 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             continue
         if lower[m.end() - 1] in ":=" and _VALUE_IS_NEXT_KEY.match(lower, sep):
             continue  # the value is the next key (which the mask also leaves out)
+        if m.end() - sep <= _MIN_LENGTH[pii_type]:
+            # too short for any value of this type, even with its quotes: no value, so a
+            # key in it is read in its own right (``card: pwd=abc``)
+            continue
         consumed = m.end()  # a key inside a value is part of that value, found or not
-        if consumed - sep <= _MIN_LENGTH[pii_type]:
-            continue  # too short for any value of this type, even with its quotes
         if consumed - sep > _SEEN_VALUE_CHARS:
             found = _typed_value(text, m, pii_type, key, query)
         else:
