@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from . import memo, prefilter
+from . import memo, prefilter, split
 from .assignments import find_assignments, find_credential_phrases, find_flags_and_prose
 from .finders import (
     find_addresses,
@@ -18,6 +18,7 @@ from .finders import (
 )
 from .normalize import normalise
 from .numbers import find_numbers, find_phones
+from .prefilter import build as build_prefilter
 from .spans import RANK, PiiSpan, make_span, make_spans
 
 # Each finder scans the whole text in a few passes, each pass one regular
@@ -135,20 +136,29 @@ def _resolve_cluster(cluster: list[tuple[int, int, str]], kept: list) -> None:
     kept.extend(sorted(chosen))
 
 
-def detect_pii(text: str, *, prefilter: bool = True) -> list[PiiSpan]:
+def detect_pii(text: str, *, prefilter: bool = True, two_cores: bool = True) -> list[PiiSpan]:
     """Every finding in ``text``, sorted by start, none overlapping.
 
     Offsets are character offsets into ``text`` (end exclusive), so
     ``text[span.start:span.end] == span.original``. The finders run on the
     normalised text (see :mod:`tftsr.pii.normalize`); findings are mapped
     back to the original characters they came from. ``prefilter=False``
-    runs the pure-Python path (the same findings, found more slowly)."""
+    runs the pure-Python path (the same findings, found more slowly). A text
+    of ``split.SPLIT_MIN`` characters or more is scanned on two cores where
+    the machine has them (:mod:`tftsr.pii.split`; the same findings);
+    ``two_cores=False`` scans it on this one."""
     if not isinstance(text, str):
         raise TypeError("detect_pii expects a str")
     if not text:
         return []
     try:
         with _collector_paused():
+            if two_cores and len(text) >= split.SPLIT_MIN and split.available():
+                if prefilter:
+                    build_prefilter()  # once, before the copy is forked, rather than in both
+                spans = split.scan_split(text, lambda part: _detect(part, prefilter))
+                if spans is not None:
+                    return spans
             return _detect(text, prefilter)
     finally:
         memo.forget()  # nothing read from the text stays after its scan

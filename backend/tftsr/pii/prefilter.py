@@ -196,6 +196,12 @@ def available() -> bool:
     return hyperscan is not None
 
 
+def build() -> None:
+    """Compile the prefilter's database now (the first scan that needs it would)."""
+    if hyperscan is not None:
+        _database()
+
+
 class Positions:
     """Where each expression can start in one text, and the ``scan`` function
     finders take (see :func:`tftsr.pii.patterns.finditer`)."""
