@@ -452,11 +452,13 @@ def _keys_by_chunk(lower: str, skip_to) -> Iterator[tuple[int, int, int]]:
                 found.append((hi - m.end(1), hi - m.end(2), hi - m.start(2)))
         found.sort()
         skipped = 0
+        limit = skip_to()  # (it moves only while a key is out with the caller)
         for key in found:
-            if key[0] < skip_to():
+            if key[0] < limit:
                 skipped += 1
                 continue
             yield key
+            limit = skip_to()
         # keys packed close (counting those masked): mask the next chunk's
         # separators that would be skipped; where keys are few, or none (as in
         # ``a::a::``), the mask's checks at every separator cost more than
