@@ -340,6 +340,8 @@ _VALUE_IS_NEXT_KEY = re.compile(
     + alternation(_KEY_ENDINGS + _JOINED_KEYS)
     + r"[\-_.]{0,4}:|[\-_.]{0,4}" + alternation(_KEY_ENDINGS) + r"[\-_.]{0,4}=)(?:[ \t\r\n]|\Z))")
 _NEXT_KEY_REACH = 1 + 16 + 250 + 2
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+_RAW = _VALUE.groupindex["raw"]
 # (a separator then a blank, as after the next key: wherever there is none, no
 # separator needs masking)
 _SEPARATOR_THEN_BLANK = tuple(sep + blank for sep in ":=" for blank in " \t\r\n")
@@ -628,8 +630,11 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
         m = value_match(lower, sep)
         if m is None:
             continue
-        if lower[m.end() - 1] in ":=" and _VALUE_IS_NEXT_KEY.match(lower, sep):
-            continue  # the value is the next key (which the mask also leaves out)
+        if lower[m.end() - 1] in ":=" and lower[m.start(_RAW)] in _KEY_CHARS \
+                and _VALUE_IS_NEXT_KEY.match(lower, sep):
+            # the value is the next key (which the mask also leaves out); such a value is
+            # bare and starts with a character of a key name
+            continue
         if m.end() - sep <= _MIN_LENGTH[pii_type]:
             # too short for any value of this type, even with its quotes: no value, so a
             # key in it is read in its own right (``card: pwd=abc``)
