@@ -1,15 +1,19 @@
 """A large text is scanned on two cores (``tftsr.pii.split``): a forked copy of the
 process scans the second part and the lists are joined at the cut. The findings
 must be the one scan's, span for span: on random logs and the development corpus
-cut at many places (with a small margin, so that cuts fall near every kind of
-finding), on a log cut through a private key with the real margin, and through
-``detect_pii`` itself. A copy that fails leaves the scan to this process; a scan
-that fails here stops the copy; no process is left behind either way."""
+cut at many places, on a log cut through a private key, on runs of unfinished
+keys (where a header starts a key only outside the body of the one before), and
+through ``detect_pii`` itself. A copy that cannot be started, fails, is killed
+by a signal or takes too long leaves the scan to this process; a scan that fails
+here stops the copy; no process is left behind either way, and the copy runs none
+of this process's signal handlers."""
 
 from __future__ import annotations
 
 import os
 import random
+import signal
+import time
 
 import pytest
 from tftsr.pii import detect_pii, engine, split
@@ -151,3 +155,71 @@ def test_a_scan_that_fails_here_stops_the_copy(small_margin):
     text = "\n".join(random_log(seed, lines=120) for seed in range(4))
     with pytest.raises(KeyboardInterrupt):
         split.scan_split(text, scan)
+
+
+def test_a_run_of_unfinished_private_keys_is_read_from_its_first_header():
+    """Each header lies in the body of the one before, so only every other one
+    starts a key: the second part starts before the whole run, or the text is
+    scanned in one piece."""
+    block = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(["MIIEow" + "A" * 58] * 600) + "\n"
+    text = block * 20
+    points = split.cut_points(text)
+    assert points is None
+    assert split.scan_split(text, one_scan) is None
+    filler = "\n".join(random_log(seed, lines=120) for seed in range(40))
+    text = filler + "\n" + block * 8 + filler
+    points = split.cut_points(text)
+    assert points is not None and points[0] <= len(filler) + 1
+    got = split.scan_split(text, one_scan)
+    assert got == one_scan(text), _first_difference(one_scan(text), got)
+
+
+def test_a_copy_that_cannot_be_started_leaves_the_scan_here(monkeypatch, small_margin):
+    def no_fork():
+        raise OSError(12, "Cannot allocate memory")
+
+    descriptors = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", no_fork)
+    text = "\n".join(random_log(seed, lines=120) for seed in range(4))
+    assert split.scan_split(text, one_scan) is None
+    assert len(os.listdir("/proc/self/fd")) == descriptors  # the pipe is closed
+    monkeypatch.setattr(split, "SPLIT_MIN", 1000)
+    assert detect_pii(text) == detect_pii(text, two_cores=False)
+
+
+def test_the_copy_runs_none_of_this_processs_signal_handlers(tmp_path, small_margin):
+    """A handler set here (the desktop shell closes its window on SIGTERM) is not
+    run in the copy: a SIGTERM there ends it, and the scan is done here."""
+    ran = tmp_path / "handler-ran"
+    parent = os.getpid()
+
+    def handler(signum, frame):
+        ran.write_text(str(os.getpid()))
+
+    def scan(text):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return one_scan(text)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        text = "\n".join(random_log(seed, lines=120) for seed in range(4))
+        assert split.scan_split(text, scan) is None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not ran.exists()
+
+
+def test_a_copy_that_takes_too_long_is_stopped(monkeypatch, small_margin):
+    monkeypatch.setattr(split, "_WAIT_MIN", 0.5)
+    parent = os.getpid()
+
+    def scan(text):
+        if os.getpid() != parent:
+            time.sleep(60)
+        return one_scan(text)
+
+    text = "\n".join(random_log(seed, lines=120) for seed in range(4))
+    started = time.monotonic()
+    assert split.scan_split(text, scan) is None
+    assert time.monotonic() - started < 30

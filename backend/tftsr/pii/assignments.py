@@ -195,8 +195,11 @@ _PAIR_NAME_REV = re.compile(
 #   in quotes; or, after a key that starts a query-string parameter ("?" or
 #   "&" before it), cut by an "&" within its first ``_SHORTEST`` characters;
 # * it has no value at all (``"password": "`` at the end of a line);
+# * its key ends in a word whose every type needs a longer value than the
+#   bare one that follows (``card: 4``, ``phone=123,``: ``_SHORT_FOR_WORDS``);
 # * or its key is one of the words that end typed keys but name nothing
-#   alone (``key``, ``no``, ``number``...), give or take "-_.".
+#   alone (``key``, ``no``, ``number``...), or ends in one glued to a letter
+#   or digit (``4cc``, ``hotel``), give or take "-_.".
 # Not the ":" of ":=" nor the "=" after it (the two patterns read them
 # together). Masking (with a character no key pattern reads, so offsets
 # stay) changes no finding, which ``tests/unit/test_pii_short_values.py``
@@ -630,7 +633,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
         m = value_match(lower, sep)
         if m is None:
             continue
-        if lower[m.end() - 1] in ":=" and lower[m.start(_RAW)] in _KEY_CHARS \
+        if lower[m.end() - 1] in ":=" and m.start(_RAW) >= 0 and lower[m.start(_RAW)] in _KEY_CHARS \
                 and _VALUE_IS_NEXT_KEY.match(lower, sep):
             # the value is the next key (which the mask also leaves out); such a value is
             # bare and starts with a character of a key name

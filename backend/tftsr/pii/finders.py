@@ -36,9 +36,14 @@ Candidate = tuple[int, int, str]
 Finder = Callable[[str, str, list], None]
 
 # --- private keys ------------------------------------------------------------
-_PEM_BEGIN = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ ){0,4})PRIVATE KEY( BLOCK)?-----")
-_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----")
+# The words before "PRIVATE KEY" (RSA, EC, ENCRYPTED, OPENSSH...) are short; bounded,
+# they bound a whole block (``PEM_REACH``), which the two-core scan relies on.
+_PEM_BEGIN = re.compile(r"-----BEGIN ((?:[A-Z0-9]{1,32} ){0,4})PRIVATE KEY( BLOCK)?-----")
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]{1,32} ){0,4}PRIVATE KEY(?: BLOCK)?-----")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=\\\s:,.\-]{0,65536}")
+# The most characters a private-key finding takes from its "-----BEGIN ": the
+# longest header, the longest body and the longest END line.
+PEM_REACH = 2 * (len("-----BEGIN ") + 4 * 33 + len("PRIVATE KEY BLOCK-----")) + 65536
 
 
 def find_private_keys(text: str, lower: str, out: list, scan=finditer) -> None:
