@@ -175,9 +175,10 @@ _VALUE = re.compile(
     (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'
       |(?P<raw>[^\s"'<>()\[\]`](?:[^\s"'<>`,;&]|&(?![a-z_][\w.\-]{0,64}=)){0,1023}))
     """, re.VERBOSE)
-# Key -> whether it is the value half of a name/value pair ("value",
-# "parametervalue", with "-", "_" or "." around it); a bounded table.
-_PAIR_VALUE_KEYS: dict[str, bool] = memo.table()
+# A key as written -> (the key lowercased, whether it is the value half of a
+# name/value pair ("value", "parametervalue", with "-", "_" or "." around it), the
+# type it gives its value otherwise); a bounded table.
+_KEYS_READ: dict[str, tuple[str, bool, str | None]] = memo.table()
 # The name half of a name/value pair, right before the "value" key, read
 # backwards from it (reversed: ``"name": "DB_PASSWORD", `` then "value").
 _PAIR_NAME_REV = re.compile(
@@ -559,11 +560,10 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
     table at the top of this module), typed by the key; the value of a
     name/value pair is typed by its name."""
     consumed = 0
-    key_types = _KEY_TYPES
+    keys_read = _KEYS_READ
     value_match = _VALUE.match
     shortest = _SHORTEST
     reaches = _REACHES
-    pair_value_keys = _PAIR_VALUE_KEYS
     values_seen = _VALUES_SEEN
     name_at = key_at = -2  # -2: not looked for yet; -1: none left
 
@@ -594,13 +594,16 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
                     end = amp
             if end <= sep + shortest:
                 continue
-        key = lower[key_start:key_end]
-        pair_value = pair_value_keys.get(key)
-        if pair_value is None:
-            if len(pair_value_keys) >= 4096:
-                pair_value_keys.clear()
-            pair_value = pair_value_keys[key] = key.endswith(("value", "value-", "value_", "value.")) \
+        written = text[key_start:key_end]
+        read = keys_read.get(written)
+        if read is None:
+            if len(keys_read) >= 4096:
+                keys_read.clear()
+            key = lower[key_start:key_end]
+            pair_value = key.endswith(("value", "value-", "value_", "value.")) \
                 and key.strip("-_.") in ("value", "parametervalue")
+            read = keys_read[written] = (key, pair_value, None if pair_value else _key_type(key, written))
+        key, pair_value, pii_type = read
         if pair_value:
             # a name needs "name" or "key" within 128 characters before (see
             # _pair_name); the first of each at or after the window is kept,
@@ -619,10 +622,6 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             key, pii_type = pair
             query = False
         else:
-            written = text[key_start:key_end]
-            pii_type = key_types.get((key, written), _UNKNOWN)
-            if pii_type is _UNKNOWN:
-                pii_type = _key_type(key, written)
             if pii_type is None:
                 continue
             if text[sep] == ":" and text[key_start - 3:key_start] == "://":
