@@ -295,6 +295,23 @@ def test_window_scanner_finds_exactly_what_a_whole_text_scan_finds():
             assert line == text.count("\n", 0, start) + 1
 
 
+def test_ingest_scans_on_one_core_while_the_other_compresses(app, call, make_issue, monkeypatch):
+    """Its windows are as large as the detector's two-core threshold; ingest asks
+    for one core (the second compresses the text meanwhile), and finds the same."""
+    from tftsr.pii import split
+
+    forks = []
+    monkeypatch.setattr(split, "scan_split", lambda text, scan: forks.append(len(text)))
+    line = "2026-03-01 12:00:01 INFO login bob@example.com from 10.20.30.40 took 12 ms\n"
+    data = (line * (ingest.SCAN_WINDOW // len(line) + 2000)).encode()
+    assert ingest.SCAN_WINDOW + ingest.SCAN_OVERLAP >= split.SPLIT_MIN
+    result = ingest_log(app, make_issue()["id"], "big.log", iter([data]))
+    assert forks == []
+    lines = len(data.decode()) // len(line)
+    assert result["findings"]["total"] == 2 * lines
+    assert detect_pii(line * 3) and len(detect_pii(line)) == 2
+
+
 # --- progress ----------------------------------------------------------------------------
 
 def test_progress_events_are_emitted_and_throttled(app, make_issue, monkeypatch):
