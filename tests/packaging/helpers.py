@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlcipher3
 
-from tests.conftest import ServedApp, unavailable
+from tests.conftest import ServedApp, descendants, unavailable
 from tests.desktop import cdp
 
 
@@ -54,26 +54,6 @@ def open_encrypted(db_path: Path, key: str):
     conn.execute("PRAGMA cipher_hmac_algorithm = HMAC_SHA512")
     conn.execute("PRAGMA cipher_kdf_algorithm = PBKDF2_HMAC_SHA512")
     return conn
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below pid (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def exe_of(pid: int) -> str:

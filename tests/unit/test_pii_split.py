@@ -19,6 +19,7 @@ import pytest
 from tftsr.pii import detect_pii, engine, split
 from tftsr.pii.spans import PiiSpan
 
+from tests.conftest import descendants
 from tests.unit.test_pii_prefilter import _first_difference, corpus_texts, random_log
 
 
@@ -26,28 +27,13 @@ def one_scan(text: str) -> list[PiiSpan]:
     return engine._detect(text, True)
 
 
-def children() -> set[int]:
-    """This process's children, running or not yet reaped (from /proc)."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            if int(fields[1]) == os.getpid():
-                found.add(int(entry))
-    return found
-
-
 @pytest.fixture(autouse=True)
 def no_child_left():
     """Every copy forked by a test has exited and been reaped by its end (other
     tests' helper processes may be running: only new ones count)."""
-    before = children()
+    before = set(descendants(os.getpid()))
     yield
-    assert children() - before == set()
+    assert set(descendants(os.getpid())) - before == set()
 
 
 
