@@ -125,14 +125,11 @@ def scan_split(text: str, scan: Callable[[str], list[PiiSpan]]) -> list[PiiSpan]
         if data is None:
             _stop(pid)
         status = _reap(pid)
-    if status != 0 or len(data) % 17:
+    second = _decode(data, lo) if status == 0 else None
+    if second is None:
         return None
     kept = [span for span in first if span.start < cut]
     covered = kept[-1].end if kept else 0
-    starts = array("q")
-    starts.frombytes(data[:len(data) // 17 * 16])
-    codes = data[len(data) // 17 * 16:]
-    second = [(starts[2 * i] + lo, starts[2 * i + 1] + lo, PII_TYPES[code]) for i, code in enumerate(codes)]
     return kept + make_spans([s for s in second if s[0] >= covered], text)
 
 
@@ -169,9 +166,13 @@ def _fork(read_end: int, write_end: int, work: Callable[[], None]) -> int | None
     return pid
 
 
+# What the copy sends for each finding: its start and end as 8-byte numbers (all
+# of them first), then a byte for its type (``_send``, ``_decode``).
+_BYTES_PER_FINDING = 2 * 8 + 1
+
+
 def _send(fd: int, spans: list[PiiSpan], cut: int) -> None:
-    """The findings that start at or after ``cut``: their starts and ends as
-    8-byte numbers, then a byte per finding for its type."""
+    """The findings that start at or after ``cut``."""
     numbers = array("q")
     codes = bytearray()
     for span in spans:
@@ -183,6 +184,18 @@ def _send(fd: int, spans: list[PiiSpan], cut: int) -> None:
     while view:
         view = view[os.write(fd, view):]
     os.close(fd)
+
+
+def _decode(data: bytes, offset: int) -> list[tuple[int, int, str]] | None:
+    """What ``_send`` sent, as ``(start, end, type)`` moved by ``offset``; None when
+    it is cut short."""
+    count, rest = divmod(len(data), _BYTES_PER_FINDING)
+    if rest:
+        return None
+    numbers = array("q")
+    numbers.frombytes(data[:16 * count])
+    return [(numbers[2 * i] + offset, numbers[2 * i + 1] + offset, PII_TYPES[code])
+            for i, code in enumerate(data[16 * count:])]
 
 
 def _receive(fd: int, timeout: float) -> bytes | None:
