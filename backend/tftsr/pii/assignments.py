@@ -268,9 +268,8 @@ def _short_for_word_rev(sep: str) -> str:
     def key(words) -> str:
         return rf"(?=[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in words)})"
 
-    lengths = sorted(_SHORT_FOR_WORDS, reverse=True)
     pattern = ""
-    for shortest in reversed(lengths):  # built from the innermost (shortest) out
+    for shortest in sorted(_SHORT_FOR_WORDS):  # built from the innermost (shortest) out
         own = key(_SHORT_FOR_WORDS[shortest])
         pattern = short(shortest) + ("(?:" + own + "|" + pattern + ")" if pattern else own)
     return key([w for words in _SHORT_FOR_WORDS.values() for w in words]) + pattern
@@ -632,7 +631,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
         m = value_match(lower, sep)
         if m is None:
             continue
-        if lower[m.end() - 1] in ":=" and m.start(_RAW) >= 0 and lower[m.start(_RAW)] in _KEY_CHARS \
+        if lower[m.end() - 1] in ":=" and (raw := m.start(_RAW)) >= 0 and lower[raw] in _KEY_CHARS \
                 and _VALUE_IS_NEXT_KEY.match(lower, sep):
             # the value is the next key (which the mask also leaves out); such a value is
             # bare and starts with a character of a key name
