@@ -254,6 +254,11 @@ CRAFTED = {
     "fax: 123 ": _repeat("fax: 123 "),
     "card_number=1234 ": _repeat("card_number=1234 "),
     "token=abcdef ": _repeat("token=abcdef "),
+    # values read and rejected, each holding the next key (read in its own right)
+    "phone=1-": _repeat("phone=1-"),
+    "pwd=/a/": _repeat("pwd=/a/"),
+    "phone=N/A|": _repeat("phone=N/A|"),
+    "ssn=1/token=x/": _repeat("ssn=1/token=x/"),
 }
 
 

@@ -30,6 +30,7 @@ PIECES = [
     "security", "_key-", "tel", "://", '""', "''", '" "', "=>", "\r\n", "  ",
     "cc", "pass", "apikey", "x-api-key", ": ", "= ",
     "mobile", "fax", "card_number", "x_ssn", "+1", "123456", "4111", "abcdefg", "Zq9kLm2",
+    "+", "+x", "n/a", "N/A", "|", "x+", "hunter22",
 ]
 
 
@@ -124,7 +125,8 @@ def test_masking_changes_no_assignment_on_the_corpus(monkeypatch, masking):
                                   '"password": "', "token=\n", "pwd = <x> ", "secret: '' ", "cc=4", "SSN: 1",
                                   "ssn: ", "token= ", "apikey: ", "card: 4", "phone=123,", "card=1234,",
                                   "ssn=12345,", "mobile: +1 ", "tel=555,", "fax: 123 ", "card_number=1234 ",
-                                  "token=abcdef ", "api_key: 12345 ", "x_ssn=1234567\n"])
+                                  "token=abcdef ", "api_key: 12345 ", "x_ssn=1234567\n",
+                                  "tel:", "mobile: +", "phone=n/a,", "fax: +x ", "card_number=none "])
 def test_a_run_of_too_short_values_leaves_no_separator_to_look_at(unit):
     text = unit * 5000
     # (the first "sig=" is not a query-string parameter: no "&" or "?" before it)
@@ -142,9 +144,8 @@ def test_real_values_among_short_ones_are_still_found():
 def test_a_value_too_short_for_its_key_hides_no_key():
     """A value too short for its key's type is no value (``card: 4``), so a key
     written inside it is read in its own right: ``card: pwd=abc`` gives the
-    password (before, the card's value took the whole word and hid it). A value
-    long enough to read is one value, found or not, and a key inside it is part
-    of it (``tel:tel:...`` stays one value a line)."""
+    password (before, the card's value took the whole word and hid it). So is a
+    phone, SSN or card value that starts with a letter (``tel:tel:...``)."""
     found = {text: [(s.pii_type, s.original) for s in detect_pii(text)]
              for text in ["card: pwd=abc", "phone=12,token=Zq9kLm2pQ7wX4vB1", "ssn=pwd=abc",
                           "card: 4 password=hunter22", "tel:" * 300]}
@@ -153,6 +154,69 @@ def test_a_value_too_short_for_its_key_hides_no_key():
                      "ssn=pwd=abc": [("Password", "abc")],
                      "card: 4 password=hunter22": [("Password", "hunter22")],
                      "tel:" * 300: []}
+
+
+def test_a_number_key_with_a_value_that_starts_like_no_number_has_no_value(monkeypatch):
+    """Phone numbers, SSNs and card numbers start with a digit (a phone number also
+    with "+"): after a key of theirs, a value that starts with a letter, or with "+" and
+    a letter, is no value, read or masked alike; one that starts like a number is read."""
+    cases = {"fax: +x4155550123": [], "tel:x4155550123 ": [], "card_number=a4111111111111111": [],
+             "fax: +14155550123": [("PhoneNumber", "+14155550123")],
+             "card_number=4111111111111111": [("CreditCard", "4111111111111111")]}
+    for text, expected in cases.items():
+        for masked in (True, False):
+            found = [(t, text[a:b]) for a, b, t in assignments_found(text, masked, monkeypatch)]
+            assert found == expected, (text, masked)
+
+
+def test_a_value_that_is_not_one_hides_no_key():
+    """A value read and rejected is no value either: a key inside it is read in its own
+    right. Before, the value took every key written inside it, found or not, and what
+    those keys held was left in the text (a pipe-separated log line, a quoted phone
+    field, a working directory before a token)."""
+    found = {text: [(s.pii_type, s.original) for s in detect_pii(text)] for text in [
+        "phone=N/A|password=hunter22x", "ssn=redacted|card=4111111111111111",
+        "pwd=/home/deploy:token=Zq9kLm2pQ7wX4vB1", "phone: +password=hunter22x",
+        "mobile: +token=Zq9kLm2pQ7wX4vB1", "phone: n/a|password: hunter22x",
+        'phone: "N/A, see password=hunter22x"',
+    ]}
+    assert found == {
+        "phone=N/A|password=hunter22x": [("Password", "hunter22x")],
+        "ssn=redacted|card=4111111111111111": [("CreditCard", "4111111111111111")],
+        "pwd=/home/deploy:token=Zq9kLm2pQ7wX4vB1": [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")],
+        "phone: +password=hunter22x": [("Password", "hunter22x")],
+        "mobile: +token=Zq9kLm2pQ7wX4vB1": [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")],
+        "phone: n/a|password: hunter22x": [("Password", "hunter22x")],
+        'phone: "N/A, see password=hunter22x"': [("Password", "hunter22x")],
+    }
+
+
+def test_a_value_found_still_holds_the_keys_inside_it():
+    """A value found is redacted whole, keys and all, and they are not read again."""
+    text = "token=Zq9kLm2pQ7wX4vB1|password=hunter22x"
+    assert [(s.pii_type, s.original) for s in detect_pii(text)] == [
+        ("SecretAssignment", "Zq9kLm2pQ7wX4vB1|password=hunter22x")]
+
+
+@pytest.mark.parametrize("unit", ["phone=1-", "ssn=1/", "card_number=4:", "pwd=/a/", "pwd=/a/b/c:phone=1:"])
+def test_a_run_of_values_that_are_not_ones_is_passed_after_a_few_keys(monkeypatch, unit):
+    """Keys inside a value that is not one are read, and keys inside theirs, but past
+    ``_KEYS_IN_A_VALUE`` of them in one run of values the rest of the run is passed: a
+    crafted line (``phone=1-phone=1-...``) reads a few values per 1,024 characters, not
+    one at every key, each up to 1,024 characters long."""
+    read = []
+    real = assignments._typed_value
+    monkeypatch.setattr(assignments, "_typed_value", lambda text, m, *rest: read.append(m.end() - m.start())
+                        or real(text, m, *rest))
+    assignments._VALUES_SEEN.clear()
+    text = unit * (200_000 // len(unit))
+    out: list = []
+    assignments.find_assignments(text, text.lower(), out)
+    assert out == []
+    keys = len(list(assignments._assignment_keys(text.lower())))
+    assert keys > len(text) // 20
+    assert len(read) <= (assignments._KEYS_IN_A_VALUE + 1) * len(text) // 1000
+    assert sum(read) <= 12 * len(text)
 
 
 def test_keys_written_with_colon_equals_are_left_to_the_colon_pattern(monkeypatch):
@@ -214,7 +278,7 @@ class _CountingText(str):
         return super().rfind(sub, start, end)
 
 
-@pytest.mark.parametrize("unit", ["tel:", "phone=1:", "tel:+14155550123 pwd=hunter22 "])
+@pytest.mark.parametrize("unit", ["tel:1", "phone=1:", "tel:+14155550123 pwd=hunter22 "])
 def test_each_stretch_is_searched_back_once(unit):
     """Each chunk reaches back to the last separator before it; that search is given
     the range back to where the last chunk's ended, so the ranges add up to a few

@@ -122,11 +122,13 @@ character or two; the few that pass get the Python checks. Number shapes
 are found from their first separator rather than from every digit, and keys
 from their separator on the reversed text (see ``numbers`` and
 ``assignments``). Every repeat and every look-ahead or look-behind is
-bounded, values stop at their separators, a key inside a value is not read
-again, and what is read backwards is read from a bounded window, so
-scanning is linear in the input even for crafted lines; separators whose
-value is too short for any type are masked in one pass of ``re`` before keys
-are read (``token=a,token=a,...``). Crafted text without findings runs within
+bounded, values stop at their separators, a key inside a value found is not
+read again (keys inside a value that is not one are, up to a few in a run of
+such values: ``phone=N/A|password=...`` gives the password), and what is
+read backwards is read from a bounded window, so scanning is linear in the
+input even for crafted lines; separators whose value is too short for any
+type, or not a number where the key wants one, are masked in one pass of
+``re`` before keys are read (``token=a,token=a,...``, ``tel:tel:...``). Crafted text without findings runs within
 about 8 times of an ordinary log; text made of nothing but findings costs the
 Python checks of each finding, a few microseconds apiece
 (``tests/benchmarks/bench_pii.py`` prints all three in one run;
