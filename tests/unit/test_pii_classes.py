@@ -161,6 +161,16 @@ def test_an_empty_query_parameter_lends_nothing_to_the_next():
         ("SecretAssignment", "Qm7wZp3Lx9Rv2Tn8Bc4Dk6F")]
 
 
+def test_a_pipe_before_the_next_field_ends_a_value():
+    """In a pipe-separated line, "|name=" starts the next field, as "&name=" does in a
+    query string: the password is its own field, not the rest of the line; a "|"
+    not followed by a name and "=" is part of the value."""
+    assert found("user=bob|phone=N/A|password=Hx7#kq2z|role=admin|client=10.0.0.1") == [
+        ("Password", "Hx7#kq2z"), ("Ipv4", "10.0.0.1")]
+    assert found("token=abc|password=Winter2024x") == [("Password", "Winter2024x")]
+    assert found("password=Hx7|kq2z|role=admin") == [("Password", "Hx7|kq2z")]
+
+
 def test_percent_traps():
     assert found("progress 45.5% done, cpu 100%, rate 3%/s, 50%40 split") == []
     assert found("GET /static/app%2Emin.js?v=1%2E2%2E3") == []

@@ -30,7 +30,7 @@ PIECES = [
     "security", "_key-", "tel", "://", '""', "''", '" "', "=>", "\r\n", "  ",
     "cc", "pass", "apikey", "x-api-key", ": ", "= ",
     "mobile", "fax", "card_number", "x_ssn", "+1", "123456", "4111", "abcdefg", "Zq9kLm2",
-    "+", "+x", "n/a", "N/A", "|", "x+", "hunter22",
+    "+", "+x", "n/a", "N/A", "|", "|x=", "x+", "hunter22",
 ]
 
 
@@ -172,17 +172,17 @@ def test_a_number_key_with_a_value_that_starts_like_no_number_has_no_value(monke
 def test_a_value_that_is_not_one_hides_no_key():
     """A value read and rejected is no value either: a key inside it is read in its own
     right. Before, the value took every key written inside it, found or not, and what
-    those keys held was left in the text (a pipe-separated log line, a quoted phone
+    those keys held was left in the text (fields joined by "/" or ":", a quoted phone
     field, a working directory before a token)."""
     found = {text: [(s.pii_type, s.original) for s in detect_pii(text)] for text in [
-        "phone=N/A|password=hunter22x", "ssn=redacted|card=4111111111111111",
+        "phone=N/A/password=hunter22x", "ssn=redacted/card=4111111111111111",
         "pwd=/home/deploy:token=Zq9kLm2pQ7wX4vB1", "phone: +password=hunter22x",
         "mobile: +token=Zq9kLm2pQ7wX4vB1", "phone: n/a|password: hunter22x",
         'phone: "N/A, see password=hunter22x"',
     ]}
     assert found == {
-        "phone=N/A|password=hunter22x": [("Password", "hunter22x")],
-        "ssn=redacted|card=4111111111111111": [("CreditCard", "4111111111111111")],
+        "phone=N/A/password=hunter22x": [("Password", "hunter22x")],
+        "ssn=redacted/card=4111111111111111": [("CreditCard", "4111111111111111")],
         "pwd=/home/deploy:token=Zq9kLm2pQ7wX4vB1": [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")],
         "phone: +password=hunter22x": [("Password", "hunter22x")],
         "mobile: +token=Zq9kLm2pQ7wX4vB1": [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")],
@@ -193,9 +193,9 @@ def test_a_value_that_is_not_one_hides_no_key():
 
 def test_a_value_found_still_holds_the_keys_inside_it():
     """A value found is redacted whole, keys and all, and they are not read again."""
-    text = "token=Zq9kLm2pQ7wX4vB1|password=hunter22x"
+    text = "token=Zq9kLm2pQ7wX4vB1/password=hunter22x"
     assert [(s.pii_type, s.original) for s in detect_pii(text)] == [
-        ("SecretAssignment", "Zq9kLm2pQ7wX4vB1|password=hunter22x")]
+        ("SecretAssignment", "Zq9kLm2pQ7wX4vB1/password=hunter22x")]
 
 
 @pytest.mark.parametrize("unit", ["phone=1-", "ssn=1/", "card_number=4:", "pwd=/a/", "pwd=/a/b/c:phone=1:"])

@@ -165,37 +165,39 @@ _ASSIGN_REV = (
     re.compile(r"(?P<sep>=:?)" + _KEY_REV),   # key=, key =>, key :=  (reversed)
     re.compile(r"(?P<sep>:)(?<!=:)" + _KEY_REV),  # key:, "key": (":=" is the pattern above)
 )
-# A bare value ends at a blank, a quote, "," or ";", or at "&name=" (the
-# next parameter of a query string or form body; a "&" not followed by a
-# parameter is part of the value). Stopping there in the pattern, rather
-# than reading a long stretch and cutting it afterwards, keeps the cost of a
-# line packed with keys (``token=a,token=a,...``) linear.
+# A bare value ends at a blank, a quote, "," or ";", or at "&name=" or "|name="
+# (the next parameter of a query string or form body, the next field of a
+# pipe-separated line; a "&" or "|" not followed by a name and "=" is part of
+# the value). Stopping there in the pattern, rather than reading a long
+# stretch and cutting it afterwards, keeps the cost of a line packed with keys
+# (``token=a,token=a,...``) linear.
 _VALUE = re.compile(
     r"""(?:=>|:=|=|:)[ \t]*
     (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'
-      |(?P<raw>[^\s"'<>()\[\]`](?:[^\s"'<>`,;&]|&(?![a-z_][\w.\-]{0,64}=)){0,1023}))
+      |(?P<raw>[^\s"'<>()\[\]`](?:[^\s"'<>`,;&|]|[&|](?![a-z_][\w.\-]{0,64}=)){0,1023}))
     """, re.VERBOSE)
-# ``_VALUE`` with a bare value read up to its first "&": one character class over the
-# value (about 60 ns a character for ``_VALUE``'s alternatives, 10 for this); see
-# ``_value_at``.
-_VALUE_TO_AMP = re.compile(
+# ``_VALUE`` with a bare value read up to its first "&" or "|": one character class
+# over the value (about 60 ns a character for ``_VALUE``'s alternatives, 10 for this);
+# see ``_value_at``.
+_VALUE_TO_JOINER = re.compile(
     r"""(?:=>|:=|=|:)[ \t]*
     (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'
-      |(?P<raw>[^\s"'<>()\[\]`][^\s"'<>`,;&]{0,1023}))
+      |(?P<raw>[^\s"'<>()\[\]`][^\s"'<>`,;&|]{0,1023}))
     """, re.VERBOSE)
 
 
 def _value_at(lower: str, sep: int) -> re.Match | None:
-    """``_VALUE.match(lower, sep)``: read by ``_VALUE_TO_AMP``, and by ``_VALUE`` only
-    where that stops at an "&" before the longest value's end (the two agree
-    everywhere else: their other characters and their bounds are the same)."""
-    m = _VALUE_TO_AMP.match(lower, sep)
-    if m is not None and m.lastindex == 3 and lower.startswith("&", m.end()) and m.end() - m.start(3) < 1024:
+    """``_VALUE.match(lower, sep)``: read by ``_VALUE_TO_JOINER``, and by ``_VALUE``
+    only where that stops at an "&" or "|" before the longest value's end (the two
+    agree everywhere else: their other characters and their bounds are the same)."""
+    m = _VALUE_TO_JOINER.match(lower, sep)
+    if m is not None and m.lastindex == 3 and lower[m.end():m.end() + 1] in ("&", "|") \
+            and m.end() - m.start(3) < 1024:
         return _VALUE.match(lower, sep)
     return m
 
 
-assert _VALUE.groupindex == _VALUE_TO_AMP.groupindex == {"dq": 1, "sq": 2, "raw": 3}
+assert _VALUE.groupindex == _VALUE_TO_JOINER.groupindex == {"dq": 1, "sq": 2, "raw": 3}
 # A key as written -> (the key lowercased, whether it is the value half of a
 # name/value pair ("value", "parametervalue", with "-", "_" or "." around it), the
 # type it gives its value otherwise); a bounded table.
