@@ -33,7 +33,11 @@ Decisions
 ---------
 * **Values, not keys.** For ``key=value``, ``key: value``, ``"key": "value"``
   and query strings only the value is a finding, so a redacted line stays
-  readable (``password=[Password]``). ``password``/``passwd``/``pwd``/
+  readable (``password=[Password]``). A bare value ends at a blank, a quote,
+  "," or ";", and at the next field of a query string or a pipe-separated
+  line (``&name=``, ``|name=``). A value that is not one of its key's type
+  hides nothing: a key inside it is read in its own right
+  (``phone=N/A/password=X`` gives the password). ``password``/``passwd``/``pwd``/
   ``passphrase`` keys give Password; ``api_key``/``apikey``/``x-api-key``/
   ``AccountKey``/``SharedAccessKey`` give ApiKey; generic ``secret``,
   ``client_secret``, ``token``, ``access_token``, ``refresh_token``,
