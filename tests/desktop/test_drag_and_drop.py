@@ -78,6 +78,8 @@ def wait_for_drop_point(app: DesktopApp, opened: Path, timeout: float = 120) -> 
             if parts.hostname == f"{READY_HOST}.invalid":
                 query = parse_qs(parts.query)
                 return int(query["x"][0]), int(query["y"][0])
+        if app.proc.poll() is not None and app.relaunch_after_crash():
+            continue
         if app.probe_path.exists() or app.proc.poll() is not None:
             app.wait_probe(timeout=1)  # skips if Qt could not start
             pytest.fail(f"the page finished before the drop: "

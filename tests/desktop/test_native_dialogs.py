@@ -100,7 +100,7 @@ def wait_dialog(app: DesktopApp, title: str, display: str, timeout: float = 90) 
         if app.probe_path.exists():  # the page finished without the dialog opening
             pytest.fail(f"no '{title}' dialog; the page reported: "
                         f"{app.probe_path.read_text(encoding='utf-8')}")
-        if app.proc.poll() is not None:
+        if app.proc.poll() is not None and not app.relaunch_after_crash():
             app.wait_probe(timeout=1)  # skips if Qt could not start, fails otherwise
         time.sleep(0.3)
     pytest.fail(f"the '{title}' dialog did not appear in {timeout}s:\n{app.output[-3000:]}")
