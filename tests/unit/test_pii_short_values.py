@@ -219,6 +219,25 @@ def test_a_run_of_values_that_are_not_ones_is_passed_after_a_few_keys(monkeypatc
     assert sum(read) <= 12 * len(text)
 
 
+def test_a_value_is_read_as_the_full_pattern_reads_it():
+    """Values are read by one character class up to the first "&" or "|", and by the
+    full pattern (``_VALUE``) only there: the two give the same value everywhere,
+    through quotes, blanks, "&name=" and "|name=", and at the longest value's bound."""
+    rng = random.Random(21)
+    pieces = ["=", ":", ":=", "=>", " ", "\t", "a", "b1", "&", "&x=", "&x", "&_a.b=", "|", "|x=", "|x", "'",
+              '"', "\n", ",", ";", "(", "[", "`", "<", ">", "x" * 500, "\u00e9", "\u00a0", "\u2003"]
+    compared = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        for pos, ch in enumerate(text):
+            if ch in "=:":
+                full, read = assignments._VALUE.match(text, pos), assignments._value_at(text, pos)
+                assert (full and (full.span(), full.groups())) == (read and (read.span(), read.groups())), \
+                    (text, pos)
+                compared += 1
+    assert compared > 30_000
+
+
 def test_keys_written_with_colon_equals_are_left_to_the_colon_pattern(monkeypatch):
     for text in ["password:=ab,", "x:=a, token:=s3cr3tV4lu3xyz", "a=:b token=:abcdefgh12"]:
         assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch)
