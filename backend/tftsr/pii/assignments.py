@@ -715,8 +715,8 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             out.append((*found, pii_type))
         else:
             # A value that is not one hides nothing: the keys inside it are read in their
-            # own right (``phone=N/A|password=...``). Past a few such keys inside one run of
-            # values (``token=x+token=x+...``, a crafted line), the rest of the run is
+            # own right (``phone=N/A/password=...``). Past a few such keys inside one run of
+            # values (``phone=1-phone=1-...``, a crafted line), the rest of the run is
             # passed, so that a line costs a few values per 1,024 characters.
             if sep < run_end:
                 run_keys += 1
