@@ -185,6 +185,10 @@ def test_url_with_credentials_loses_only_its_user_info():
         ("UrlWithCredentials", "3f1c2b1e9a7d4c1e8b5a2d6f0e9c1a77"), ("Ipv4", "10.0.0.9")]
     # a login name alone is not a credential
     assert "UrlWithCredentials" not in {t for t, _ in found("ssh://git@git.example.com:22/x")}
+    # a password with no user name (how Redis URLs carry one); nothing before "@" at all is none
+    assert found("REDIS_URL=redis://:Hx7kq2zP9@cache:6379/0") == [("UrlWithCredentials", ":Hx7kq2zP9")]
+    assert redact("redis://:Hx7kq2zP9@cache.acme.internal:6379/0") == "redis://[URL]@[Hostname]:6379/0"
+    assert found("ssh://@git.example.com/x") == [("Hostname", "git.example.com")]
 
 
 def test_bearer_wins_tie_with_jwt_and_issuer_key_wins_tie_with_bearer():

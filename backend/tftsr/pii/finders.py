@@ -135,8 +135,10 @@ def find_tokens(text: str, lower: str, out: list, scan=finditer) -> None:
 
 # --- credentials in URLs -----------------------------------------------------
 # ``://user:password@`` or ``://token@`` followed by the start of a host.
+# (the user name may be empty: ``redis://:password@cache:6379`` is how Redis URLs
+# carry a password alone)
 _URL_CREDS = re.compile(
-    r"://([^\s:/@\"'<>\[\]{}]{1,256})(?::([^\s/@\"'<>]{1,256}))?@(?=[A-Za-z0-9\[])")
+    r"://([^\s:/@\"'<>\[\]{}]{0,256})(?::([^\s/@\"'<>]{1,256}))?@(?=[A-Za-z0-9\[])")
 _SCHEME_REV = re.compile(r"[a-z0-9+.\-]{0,31}[a-z]")
 
 
