@@ -259,6 +259,10 @@ CRAFTED = {
     "pwd=/a/": _repeat("pwd=/a/"),
     "phone=N/A|": _repeat("phone=N/A|"),
     "ssn=1/token=x/": _repeat("ssn=1/token=x/"),
+    # commands that read a password from standard input, piped from nothing or a short word
+    "a|--stdin ": _repeat("a|--stdin "),
+    "x|chpasswd ": _repeat("x|chpasswd "),
+    "echo x|sudo -S ": _repeat("echo x|sudo -S "),
 }
 
 

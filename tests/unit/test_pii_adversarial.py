@@ -117,6 +117,10 @@ CASES = {
     "glued_card_words": "cc=4" * (N // 4),
     "glued_ssn_words": "SSN: 1" * (N // 6),
     "freerdp_words": "freerdp " * (N // 8),
+    # commands that read a password from standard input, piped from nothing or a short word
+    "stdin_readers": "a|--stdin " * (N // 10),
+    "chpasswd_pipes": "x|chpasswd " * (N // 11),
+    "sudo_s_pipes": "echo x|sudo -S " * (N // 15),
 }
 
 # Where the crafted text holds nothing to find, nothing may be found.
@@ -128,7 +132,8 @@ EMPTY = {"token_a_comma", "phone_one_comma", "sig_ampersand", "phone_colon", "va
          "long_ssn_values", "unterminated_json_passwords", "user_option_without_password", "digit_runs",
          "values_ending_in_dots", "next_key_colons", "next_key_equals", "joined_next_keys",
          "prefixed_next_keys", "password_labels", "net_use", "net_use_empty_users", "bracketed_pairs",
-         "glued_card_words", "glued_ssn_words", "freerdp_words"}
+         "glued_card_words", "glued_ssn_words", "freerdp_words", "stdin_readers", "chpasswd_pipes",
+         "sudo_s_pipes"}
 
 
 @pytest.mark.timeout(30)

@@ -253,6 +253,29 @@ def test_prose_and_flag_traps(text):
     assert [t for t, _ in found(text) if t in ("Password", "SecretAssignment", "ApiKey")] == []
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("echo Hx7kq2zP9 | docker login -u bob --password-stdin registry.acme.io", "Hx7kq2zP9"),
+    ('echo "Reg!stry26" | helm registry login ghcr.io -u bot --password-stdin', "Reg!stry26"),
+    ("printf '%s\\n' Hx7kq2zP9 | podman login --password-stdin quay.io", "Hx7kq2zP9"),
+    ("echo Sud0Pass | sudo -S apt-get update", "Sud0Pass"),
+    ("echo -n N3wPass! | passwd --stdin deploy", "N3wPass!"),
+    ("echo 'deploy:Chp4ss!' | chpasswd", "Chp4ss!"),
+])
+def test_a_password_piped_to_a_command_that_reads_it_from_stdin(text, expected):
+    assert ("Password", expected) in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "echo $REG_PASS | docker login --password-stdin", 'echo "${TOKEN}" | docker login --password-stdin',
+    "cat pw.txt | docker login --password-stdin", "echo hello; docker login --password-stdin",
+    "echo apt-get update | sudo -s", "echo done | tee log | grep --stdin x",
+    "sudo: bob : TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/ls",
+    "echo *** | docker login --password-stdin", "echo ok\ndocker login --password-stdin",
+])
+def test_a_pipe_into_no_password_reader_gives_nothing(text):
+    assert [t for t, _ in found(text) if t == "Password"] == []
+
+
 def test_an_option_belongs_to_the_program_named_nearest_before_it_on_its_line():
     far = "x" * 250  # further than a program's options are read
     text = (f"mysql -pN0tFar1 {far} -pTooFar1 then mysql -pAgain1\n"

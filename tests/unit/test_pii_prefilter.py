@@ -78,7 +78,8 @@ def test_crafted_inputs(always_prefilter):
              "curl -u a:b ", "sshpass mongo curl redis-cli ", "415 555 0165 ", "a.co-", "value=",
              "name=a value=", "--token ", "call me at ", "%3A", "\ufb01", "p\u0430s", " ", "\n",
              "a::b ", "fe80::1 ", "a@b.co ", "a.b.com ", "10.0.0.1 ", "::ffff:1.2.3.4 ", "+14155550123 ",
-             "219-09-9999 ", "4111-1111-1111-1111 ", "00:1a:2b:3c:4d:5e "]
+             "219-09-9999 ", "4111-1111-1111-1111 ", "00:1a:2b:3c:4d:5e ", "a|--stdin ", "x|chpasswd ",
+             "echo x|sudo -S ", "echo Pw1x | docker login --password-stdin\n"]
     for unit in units:
         same(unit * (5000 // len(unit) + 1))
 
@@ -95,7 +96,8 @@ FRAGMENTS = [
     "Authorization: Bearer {tok}", "Authorization: Basic dXNlcjpwYXNzd29yZA==", "IDENTIFIED BY 'pw{n}'",
     "mysql -uroot -pS3cret{n}", "docker login -p {tok} registry", "ldapsearch -x -w Pa55{n}",
     "curl -u admin:pa55{n} https://api.example.com", "redis-cli -a {tok}", "smbclient -U bob%pw{n}",
-    "sshpass -p 'pw {n}' ssh host", "net use Z: \\\\srv\\share /user:dom\\bob Pw{n}!", "net user bob Pw{n}!",
+    "sshpass -p 'pw {n}' ssh host", "echo Pw{n}x | docker login -u bot --password-stdin reg.io",
+    "echo 'bob:Pw{n}x' | chpasswd", "echo Pw{n}x | sudo -S true", "echo -n Pw{n}x | passwd --stdin bob", "net use Z: \\\\srv\\share /user:dom\\bob Pw{n}!", "net user bob Pw{n}!",
     "xfreerdp /v:host /p:Pw{n}", "stats auth admin:pw{n}", "Unseal Key 1: {tok}{tok}",
     "--password Secr3t{n}", "--db-token '{tok}'", "--no-password --verbose", "the admin password is Pw{n}!",
     "Password for 'admin': Pw{n}", "keytool -storepass Pw{n}", "openssl -passin pass:Pw{n}",

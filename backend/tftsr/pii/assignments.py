@@ -1051,6 +1051,65 @@ def find_flags_and_prose(text: str, lower: str, out: list, scan=finditer) -> Non
             out.append((start, end, "Password"))
 
 
+    _piped_passwords(text, out, scan)
+
+
+# A password echoed into a command that reads one from its standard input:
+# ``echo X | docker login -u bob --password-stdin`` (helm, podman, oras... take the same
+# option), ``echo X | sudo -S cmd``, ``echo X | passwd --stdin bob`` and ``echo 'bob:X' |
+# chpasswd``. Found from the command (each pattern starts with its word, which the
+# prefilter or ``re`` finds as a literal), then the ``echo`` or ``printf`` whose pipe
+# feeds it, on the same line and within ``_PIPED_REACH`` characters before it.
+_STDIN_READERS = (
+    (re.compile(r"--password-stdin(?![\w\-])"), None),
+    (re.compile(r"--stdin(?<![\w\-]--stdin)(?![\w\-])"), re.compile(r"(?:^|[ \t])passwd[ \t]")),
+    (re.compile(r"chpasswd(?<![\w\-]chpasswd)(?![\w\-])"), None),
+    (re.compile(r"sudo(?<![\w\-]sudo)(?:[ \t]+-[A-Za-z]+)*?[ \t]+-[A-Za-z]*S"), None),
+)
+_CHPASSWD = _STDIN_READERS[2][0]
+_ECHOED = re.compile(
+    r"""(?<![^\s;&(|])(?:echo(?:[ \t]+-[neE]{1,3})*|printf(?:[ \t]+(?:'%s(?:\\n)?'|"%s(?:\\n)?"|%s))?)[ \t]+"""
+    r"""(?:'(?P<sq>[^'\n]{1,256})'|"(?P<dq>[^"\n]{1,256})"|(?P<v>[^\s|;&'"<>]{1,256}))[ \t]*\Z""")
+_PIPED_REACH = 300
+
+
+def _piped_passwords(text: str, out: list, scan=finditer) -> None:
+    for reader, before in _STDIN_READERS:
+        for m in scan(reader, text):
+            _piped_password(text, out, reader, before, m.start())
+
+
+def _piped_password(text: str, out: list, reader: re.Pattern, before: re.Pattern | None, at: int) -> None:
+    lo = at - _PIPED_REACH if at > _PIPED_REACH else 0
+    pipe = text.rfind("|", lo, at)
+    if pipe <= 0 or text[pipe - 1] == "|":
+        return
+    stage = text[pipe + 1:at]
+    if "\n" in stage or ";" in stage or "&" in stage or "|" in stage:
+        return  # another line or command between the pipe and this one
+    if before is not None and not before.search(stage):
+        return  # (--stdin: of passwd)
+    line_break = text.rfind("\n", lo, pipe)
+    if line_break >= 0:
+        lo = line_break + 1
+    m = None
+    for word in ("echo", "printf"):
+        cut = text.rfind(word, lo, pipe)
+        if cut >= 0 and (m := _ECHOED.match(text, cut, pipe)) is not None:
+            break
+    if m is None:
+        return
+    start, end = m.span(m.lastgroup)
+    if reader is _CHPASSWD:  # "user:password"
+        colon = text.find(":", start, end)
+        if colon < 0:
+            return
+        start = colon + 1
+    value = text[start:end]
+    if len(value) >= 3 and not v.is_placeholder(value):
+        out.append((start, end, "Password"))
+
+
 def find_credential_phrases(text: str, lower: str, out: list, scan=finditer) -> None:
     """``Authorization: Bearer <token>`` and ``Basic <base64>``; passwords
     quoted after SQL's ``IDENTIFIED BY``; passwords given
