@@ -23,6 +23,14 @@ from tests.conftest import descendants
 from tests.unit.test_pii_prefilter import _first_difference, corpus_texts, random_log
 
 
+def random_text(logs: int) -> str:
+    """``logs`` random logs of 120 lines, their private-key headers spelled so that they
+    start nothing: where headers lie decides where the second part can start
+    (``split.cut_points``), which the tests of keys decide by placing their own."""
+    text = "\n".join(random_log(seed, lines=120) for seed in range(logs))
+    return text.replace("-----BEGIN ", "-----BEGIN-")
+
+
 def one_scan(text: str) -> list[PiiSpan]:
     return engine._detect(text, True)
 
@@ -49,7 +57,7 @@ def small_margin(monkeypatch):
 def long_log() -> str:
     """About 700,000 characters of random log: cut near its middle, each part is
     scanned with the real margin of the other."""
-    text = "\n".join(random_log(seed, lines=120) for seed in range(90))
+    text = random_text(90)
     assert len(text) > 5 * split.MARGIN
     return text
 
@@ -124,7 +132,7 @@ def test_a_failing_copy_leaves_the_scan_here(monkeypatch, small_margin):
         raise MemoryError("no memory in the copy")
 
     monkeypatch.setattr(split, "_send", broken_send)  # (runs in the forked copy only)
-    text = "\n".join(random_log(seed, lines=120) for seed in range(4))
+    text = random_text(4)
     assert split.scan_split(text, one_scan) is None
     monkeypatch.setattr(split, "SPLIT_MIN", 1000)
     assert detect_pii(text) == detect_pii(text, two_cores=False)
@@ -138,7 +146,7 @@ def test_a_scan_that_fails_here_stops_the_copy(small_margin):
             raise KeyboardInterrupt
         return one_scan(text * 50)  # the copy would take a while
 
-    text = "\n".join(random_log(seed, lines=120) for seed in range(4))
+    text = random_text(4)
     with pytest.raises(KeyboardInterrupt):
         split.scan_split(text, scan)
 
@@ -152,7 +160,7 @@ def test_a_run_of_unfinished_private_keys_is_read_from_its_first_header():
     points = split.cut_points(text)
     assert points is None
     assert split.scan_split(text, one_scan) is None
-    filler = "\n".join(random_log(seed, lines=120) for seed in range(40))
+    filler = random_text(40)
     text = filler + "\n" + block * 8 + filler
     points = split.cut_points(text)
     assert points is not None and points[0] <= len(filler) + 1
@@ -166,7 +174,7 @@ def test_a_copy_that_cannot_be_started_leaves_the_scan_here(monkeypatch, small_m
 
     descriptors = len(os.listdir("/proc/self/fd"))
     monkeypatch.setattr(os, "fork", no_fork)
-    text = "\n".join(random_log(seed, lines=120) for seed in range(4))
+    text = random_text(4)
     assert split.scan_split(text, one_scan) is None
     assert len(os.listdir("/proc/self/fd")) == descriptors  # the pipe is closed
     monkeypatch.setattr(split, "SPLIT_MIN", 1000)
@@ -189,7 +197,7 @@ def test_the_copy_runs_none_of_this_processs_signal_handlers(tmp_path, small_mar
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
-        text = "\n".join(random_log(seed, lines=120) for seed in range(4))
+        text = random_text(4)
         assert split.scan_split(text, scan) is None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -205,7 +213,7 @@ def test_a_copy_that_takes_too_long_is_stopped(monkeypatch, small_margin):
             time.sleep(60)
         return one_scan(text)
 
-    text = "\n".join(random_log(seed, lines=120) for seed in range(4))
+    text = random_text(4)
     started = time.monotonic()
     assert split.scan_split(text, scan) is None
     assert time.monotonic() - started < 30
