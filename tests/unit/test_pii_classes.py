@@ -234,6 +234,9 @@ def test_token_prefix_traps():
     ("net user svc_sql Passw0rd! /add", ("Password", "Passw0rd!")),
     ("smbclient -U bob%Smb5ecret //fs01/share", ("Password", "Smb5ecret")),
     ("xfreerdp /u:admin /p:Rdp#2024 /v:10.0.0.8", ("Password", "Rdp#2024")),
+    ("az login --service-principal -u app-id -p Az5ecret! --tenant acme", ("Password", "Az5ecret!")),
+    ('sqlcmd -S db01 -U sa -P Sq1Pass! -Q "select 1"', ("Password", "Sq1Pass!")),
+    ("7z a -pZ1pPass! backup.7z /srv/data", ("Password", "Z1pPass!")),
 ])
 def test_credentials_in_prose_and_flags(text, expected):
     assert expected in found(text)
@@ -248,6 +251,7 @@ def test_credentials_in_prose_and_flags(text, expected):
     "psql --no-password --host db", "docker login --password-stdin --username bot",
     "openssl pkcs12 -passin env:P12_PASS -passout file:/run/pw", "--password $DB_PASSWORD --token ${TOKEN}",
     "the internet user agent Mozilla", "bypass --passive mode", "mysql -p orders",
+    "sqlcmd -S db01 -E -Q 'select 1'", "7z x -y backup.7z", "7z a -p backup.7z",
 ])
 def test_prose_and_flag_traps(text):
     assert [t for t, _ in found(text) if t in ("Password", "SecretAssignment", "ApiKey")] == []

@@ -49,7 +49,8 @@ Decisions
   a secret), ``-storepass X``, ``-passin pass:X``, and the password options
   of tools that take one (``mysql -pX``, ``sshpass -p``, ``docker login -p``,
   ``ldapsearch -w``, ``redis-cli -a``, ``mongosh -p``, ``curl -u user:X``,
-  ``smbclient -U user%X``, ``xfreerdp /p:X``, ``net user name X``), and a
+  ``smbclient -U user%X``, ``xfreerdp /p:X``, ``net user name X``,
+  ``az login -p X``, ``sqlcmd -P X``, ``7z -pX``), and a
   word echoed into a command that reads a password from its standard input
   (``echo X | docker login --password-stdin``, ``echo X | sudo -S``,
   ``echo X | passwd --stdin``, ``echo 'user:X' | chpasswd``). A bare

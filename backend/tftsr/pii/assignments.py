@@ -809,12 +809,13 @@ _SHORT_OPTION = re.compile(
     r"(?:['\"]?(?P<user>[^\s:%'\"]{1,128}+)(?P<usep>[:%]))?" + _ARG)
 _PROGRAMS = {
     "login": [f"{tool} {reg}login" for tool in ("docker", "podman", "helm", "buildah", "skopeo")
-              for reg in ("", "registry ")],
+              for reg in ("", "registry ")] + ["az login"],
     "ldap": ["ldap" + verb for verb in ("search", "modify", "add", "delete", "whoami", "passwd", "compare",
                                         "exop", "url", "modrdn")],
     "mysql": ["mysql", "mysqldump", "mysqladmin"], "sshpass": ["sshpass"],
     "mongo": ["mongo" + tail for tail in ("", "sh", "dump", "restore", "export", "import", "stat", "top")],
-    "redis": ["redis-cli"], "curl": ["curl"], "smb": ["smbclient"],
+    "redis": ["redis-cli"], "curl": ["curl"], "smb": ["smbclient"], "sqlcmd": ["sqlcmd"],
+    "sevenzip": ["7z", "7za", "7zr"],
 }
 # Program names, at the start of a word and followed by a blank.
 _PROGRAM = re.compile(
@@ -825,7 +826,8 @@ _PROGRAM = re.compile(
 _PROGRAM_OPTIONS = {
     "login": ("p", "blank", None), "ldap": ("w", "blank", None), "mysql": ("p", "glued", None),
     "sshpass": ("p", "any", None), "mongo": ("p", "blank", None), "redis": ("a-pass", "blank", None),
-    "curl": ("u-user", "blank", ":"), "smb": ("u-user", "any", "%"),
+    "curl": ("u-user", "blank", ":"), "smb": ("u-user", "any", "%"), "sqlcmd": ("p", "blank", None),
+    "sevenzip": ("p", "glued", None),
 }
 # program -> the options it takes a password with
 _OPTIONS_OF = {kind: frozenset(opts.split("-")) for kind, (opts, _, _) in _PROGRAM_OPTIONS.items()}
@@ -844,7 +846,7 @@ assert all(_OPTION_TAKES_USER[opt] is (_PROGRAM_OPTIONS[kind][2] is not None)
 # A word in every name of each kind of program, looked for on a line before
 # its program names are.
 _KIND_WORDS = {"login": "login", "ldap": "ldap", "mysql": "mysql", "sshpass": "sshpass", "mongo": "mongo",
-               "redis": "redis-cli", "curl": "curl", "smb": "smbclient"}
+               "redis": "redis-cli", "curl": "curl", "smb": "smbclient", "sqlcmd": "sqlcmd", "sevenzip": "7z"}
 assert _KIND_WORDS.keys() == _PROGRAMS.keys()
 assert all(_KIND_WORDS[kind] in name for kind, names in _PROGRAMS.items() for name in names)
 
