@@ -191,13 +191,14 @@ def _value_at(lower: str, sep: int) -> re.Match | None:
     only where that stops at an "&" or "|" before the longest value's end (the two
     agree everywhere else: their other characters and their bounds are the same)."""
     m = _VALUE_TO_JOINER.match(lower, sep)
-    if m is not None and m.lastindex == 3 and lower[m.end():m.end() + 1] in ("&", "|") \
-            and m.end() - m.start(3) < 1024:
+    if m is not None and m.lastindex == _RAW and lower[m.end():m.end() + 1] in ("&", "|") \
+            and m.end() - m.start(_RAW) < 1024:
         return _VALUE.match(lower, sep)
     return m
 
 
-assert _VALUE.groupindex == _VALUE_TO_JOINER.groupindex == {"dq": 1, "sq": 2, "raw": 3}
+assert _VALUE.groupindex == _VALUE_TO_JOINER.groupindex
+_RAW = _VALUE.groupindex["raw"]
 # A key as written -> (the key lowercased, whether it is the value half of a
 # name/value pair ("value", "parametervalue", with "-", "_" or "." around it), the
 # type it gives its value otherwise); a bounded table.
@@ -236,7 +237,13 @@ _CONT = r"""[^\s"'<>`,;&]"""          # a bare value's later characters (not "&"
 # what the key patterns ask first of the character after a separator
 # (reversed: before it), then the key up to its word
 _KEY_FIRST_REV = r"(?=[ \t\"'\-_.{}])".format("".join(sorted({w[-1] for w in _KEY_ENDINGS})))
-_KEY_WORD_REV = rf"[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in _KEY_ENDINGS)}"
+def _key_word_rev(words) -> str:
+    """A key, read backwards from its separator, that ends in one of ``words``: the
+    blanks and quote before the separator, up to four "-_." and the word."""
+    return rf"[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in words)}"
+
+
+_KEY_WORD_REV = _key_word_rev(_KEY_ENDINGS)
 _KEY_WORDS_REV = _KEY_FIRST_REV + _KEY_WORD_REV
 # A key word right after a separator (before it, forwards), its first character
 # already checked (``_KEY_FIRST_REV``): the short-value cases of the mask ask for it
@@ -291,7 +298,7 @@ def _short_for_word_rev(sep: str) -> str:
             for b in (0, 1)) + ")"
 
     def key(words) -> str:
-        return rf"(?=[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in words)})"
+        return f"(?={_key_word_rev(words)})"
 
     pattern = ""
     for shortest in sorted(_SHORT_FOR_WORDS):  # built from the innermost (shortest) out
@@ -315,10 +322,9 @@ assert all(_classify_key(key, key) in _NUMBER_TYPES | {None}
 
 
 def _not_a_number_rev(sep: str) -> str:
-    words = alternation(w[::-1] for w in _NUMBER_WORDS)
     # (the value first: most separators are not followed by a letter)
     return ("(?:" + "|".join(rf"(?<=[a-z]{plus}[ \t]{{{b}}}{sep})" for plus in ("", r"\+") for b in (0, 1))
-            + rf")(?=[ \t]*[\"']?[\-_.]{{0,4}}{words})")
+            + f")(?={_key_word_rev(_NUMBER_WORDS)})")
 
 
 def _skipped_separators_rev(sep: str) -> str:
@@ -346,9 +352,8 @@ def _skipped_separators_rev(sep: str) -> str:
     # none. (A separator no key pattern reads is left as it is: in a run of
     # ":" or "=" each then costs one comparison.)
     return (sep + not_colon_equals + _KEY_FIRST_REV + "(?:"
-            + r"(?=[ \t]*[\"']?[\-_.]{0,4}" + alternation(w[::-1] for w in _UNTYPED_WORDS)
-            + r"[\-_.]{0,100}(?![a-z0-9_.\-]))"
-            + r"|(?=[ \t]*[\"']?[\-_.]{0,4}" + alternation(w[::-1] for w in _GLUED_UNTYPED_WORDS) + "[a-z0-9])"
+            + "(?=" + _key_word_rev(_UNTYPED_WORDS) + r"[\-_.]{0,100}(?![a-z0-9_.\-]))"
+            + "|(?=" + _key_word_rev(_GLUED_UNTYPED_WORDS) + "[a-z0-9])"
             + "|" + _not_a_number_rev(sep)
             + "|" + _short_for_word_rev(sep)
             + "|(?:"
@@ -394,7 +399,6 @@ _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 # How a phone number, an SSN or a card number cannot start (each starts with a digit, a
 # phone number also with "+"): with a letter, or "+" and a letter.
 _NOT_A_NUMBER = re.compile(r"\+?[a-z]")
-_RAW = _VALUE.groupindex["raw"]
 # (a separator then a blank, as after the next key: wherever there is none, no
 # separator needs masking)
 _SEPARATOR_THEN_BLANK = tuple(sep + blank for sep in ":=" for blank in " \t\r\n")
@@ -1051,8 +1055,6 @@ def find_flags_and_prose(text: str, lower: str, out: list, scan=finditer) -> Non
                 continue
         if value and not v.is_placeholder(value) and (quoted or len(value) >= 3):
             out.append((start, end, "Password"))
-
-
     _piped_passwords(text, out, scan)
 
 
@@ -1062,13 +1064,14 @@ def find_flags_and_prose(text: str, lower: str, out: list, scan=finditer) -> Non
 # chpasswd``. Found from the command (each pattern starts with its word, which the
 # prefilter or ``re`` finds as a literal), then the ``echo`` or ``printf`` whose pipe
 # feeds it, on the same line and within ``_PIPED_REACH`` characters before it.
+# Each: the command, what must come before it after the pipe (or None), and whether it
+# reads "user:password".
 _STDIN_READERS = (
-    (re.compile(r"--password-stdin(?![\w\-])"), None),
-    (re.compile(r"--stdin(?<![\w\-]--stdin)(?![\w\-])"), re.compile(r"(?:^|[ \t])passwd[ \t]")),
-    (re.compile(r"chpasswd(?<![\w\-]chpasswd)(?![\w\-])"), None),
-    (re.compile(r"sudo(?<![\w\-]sudo)(?:[ \t]+-[A-Za-z]+)*?[ \t]+-[A-Za-z]*S"), None),
+    (re.compile(r"--password-stdin(?![\w\-])"), None, False),
+    (re.compile(r"--stdin(?<![\w\-]--stdin)(?![\w\-])"), re.compile(r"(?:^|[ \t])passwd[ \t]"), False),
+    (re.compile(r"chpasswd(?<![\w\-]chpasswd)(?![\w\-])"), None, True),
+    (re.compile(r"sudo(?<![\w\-]sudo)(?:[ \t]+-[A-Za-z]+)*?[ \t]+-[A-Za-z]*S"), None, False),
 )
-_CHPASSWD = _STDIN_READERS[2][0]
 _ECHOED = re.compile(
     r"""(?<![^\s;&(|])(?:echo(?:[ \t]+-[neE]{1,3})*|printf(?:[ \t]+(?:'%s(?:\\n)?'|"%s(?:\\n)?"|%s))?)[ \t]+"""
     r"""(?:'(?P<sq>[^'\n]{1,256})'|"(?P<dq>[^"\n]{1,256})"|(?P<v>[^\s|;&'"<>]{1,256}))[ \t]*\Z""")
@@ -1076,12 +1079,12 @@ _PIPED_REACH = 300
 
 
 def _piped_passwords(text: str, out: list, scan=finditer) -> None:
-    for reader, before in _STDIN_READERS:
+    for reader, before, with_user in _STDIN_READERS:
         for m in scan(reader, text):
-            _piped_password(text, out, reader, before, m.start())
+            _piped_password(text, out, before, with_user, m.start())
 
 
-def _piped_password(text: str, out: list, reader: re.Pattern, before: re.Pattern | None, at: int) -> None:
+def _piped_password(text: str, out: list, before: re.Pattern | None, with_user: bool, at: int) -> None:
     lo = at - _PIPED_REACH if at > _PIPED_REACH else 0
     pipe = text.rfind("|", lo, at)
     if pipe <= 0 or text[pipe - 1] == "|":
@@ -1102,7 +1105,7 @@ def _piped_password(text: str, out: list, reader: re.Pattern, before: re.Pattern
     if m is None:
         return
     start, end = m.span(m.lastgroup)
-    if reader is _CHPASSWD:  # "user:password"
+    if with_user:  # "user:password"
         colon = text.find(":", start, end)
         if colon < 0:
             return

@@ -156,8 +156,8 @@ def _rules() -> list[tuple[re.Pattern, str, int, str, bool]]:
         add(rx, [pattern], caseless=True)
     add(a._LONG_FLAG, ["--[a-z]"], caseless=True)
     # commands that read a password from their standard input (their word first)
-    for (rx, _), pattern in zip(a._STDIN_READERS, ["--password-stdin", "--stdin", "chpasswd", r"sudo[ \t]+-"],
-                                strict=True):
+    for (rx, _, _), pattern in zip(a._STDIN_READERS, ["--password-stdin", "--stdin", "chpasswd", r"sudo[ \t]+-"],
+                                   strict=True):
         add(rx, [pattern])
     # "password" in prose: each branch up to the word that decides it, so that
     # "Failed password for invalid user" (every sshd failure) reports nothing;
