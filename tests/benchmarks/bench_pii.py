@@ -263,6 +263,15 @@ CRAFTED = {
     "a|--stdin ": _repeat("a|--stdin "),
     "x|chpasswd ": _repeat("x|chpasswd "),
     "echo x|sudo -S ": _repeat("echo x|sudo -S "),
+    # values ended by the next "&name=" or "|name=", and values that an "&" before no
+    # "=" carries on for up to 1,024 characters, each holding the next keys
+    "card=123&": _repeat("card=123&"),
+    "tel=123|": _repeat("tel=123|"),
+    "token:123&": _repeat("token:123&"),
+    "card:1-1&": _repeat("card:1-1&"),
+    # keys each read in turn: values long enough to be read, none of them a finding
+    "ssn: 123456789012 ": _repeat("ssn: 123456789012 "),
+    "tel: 1-1&": _repeat("tel: 1-1&"),
 }
 
 

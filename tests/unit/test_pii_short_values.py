@@ -31,6 +31,7 @@ PIECES = [
     "cc", "pass", "apikey", "x-api-key", ": ", "= ",
     "mobile", "fax", "card_number", "x_ssn", "+1", "123456", "4111", "abcdefg", "Zq9kLm2",
     "+", "+x", "n/a", "N/A", "|", "|x=", "x+", "hunter22",
+    "&token=", "|ssn=", "&card=", "|x", "&x", "\x01", "\x02", "&_a.b=",
 ]
 
 
@@ -126,7 +127,11 @@ def test_masking_changes_no_assignment_on_the_corpus(monkeypatch, masking):
                                   "ssn: ", "token= ", "apikey: ", "card: 4", "phone=123,", "card=1234,",
                                   "ssn=12345,", "mobile: +1 ", "tel=555,", "fax: 123 ", "card_number=1234 ",
                                   "token=abcdef ", "api_key: 12345 ", "x_ssn=1234567\n",
-                                  "tel:", "mobile: +", "phone=n/a,", "fax: +x ", "card_number=none "])
+                                  "tel:", "mobile: +", "phone=n/a,", "fax: +x ", "card_number=none ",
+                                  # ended by the next "&name=" or "|name=" (an "&" before no "=" goes
+                                  # on a value: ``card=1&x card=...``)
+                                  "card=123&", "ssn=1-1&", "tel=123|", "token=abc&", "ssn=1234567&",
+                                  "card=12345678|", "phone=12&&", "token=abcdef|&"])
 def test_a_run_of_too_short_values_leaves_no_separator_to_look_at(unit):
     text = unit * 5000
     # (the first "sig=" is not a query-string parameter: no "&" or "?" before it)
@@ -220,22 +225,62 @@ def test_a_run_of_values_that_are_not_ones_is_passed_after_a_few_keys(monkeypatc
 
 
 def test_a_value_is_read_as_the_full_pattern_reads_it():
-    """Values are read by one character class up to the first "&" or "|", and by the
-    full pattern (``_VALUE``) only there: the two give the same value everywhere,
-    through quotes, blanks, "&name=" and "|name=", and at the longest value's bound."""
+    """Values are read by one character class up to the first "&" or "|", and past it
+    from what was read for the values before (``_ValueReader``): the same value as the
+    full pattern (``_VALUE``) reads everywhere, through quotes, blanks, "&name=" and
+    "|name=", at the longest value's bound, for a value read alone, for the values of
+    one text read in order (each reader goes on from what it read for the ones before)
+    and in any order."""
     rng = random.Random(21)
     pieces = ["=", ":", ":=", "=>", " ", "\t", "a", "b1", "&", "&x=", "&x", "&_a.b=", "|", "|x=", "|x", "'",
-              '"', "\n", ",", ";", "(", "[", "`", "<", ">", "x" * 500, "\u00e9", "\u00a0", "\u2003"]
-    compared = 0
+              '"', "\n", ",", ";", "(", "[", "`", "<", ">", "x" * 500, "&" * 300, "a&" * 400,
+              "\u00e9", "\u00a0", "\u2003"]
+    compared = went_on = 0
     for _ in range(20_000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
-        for pos, ch in enumerate(text):
-            if ch in "=:":
-                full, read = assignments._VALUE.match(text, pos), assignments._value_at(text, pos)
-                assert (full and (full.span(), full.groups())) == (read and (read.span(), read.groups())), \
-                    (text, pos)
-                compared += 1
-    assert compared > 30_000
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        separators = [pos for pos, ch in enumerate(text) if ch in "=:"]
+        shuffled = rng.sample(separators, len(separators))
+        in_order, any_order = assignments._ValueReader(text), assignments._ValueReader(text)
+        for pos in separators:
+            full = assignments._VALUE.match(text, pos)
+            expected = full and (full.span(), full.groups())
+            for read in (assignments._value_at(text, pos), in_order.at(pos)):
+                assert (read and (read.span(), read.groups())) == expected, (text, pos)
+            compared += 1
+            went_on += in_order.start < pos
+        for pos in shuffled:
+            full, read = assignments._VALUE.match(text, pos), any_order.at(pos)
+            assert (full and (full.span(), full.groups())) == (read and (read.span(), read.groups())), (text, pos)
+    assert compared > 30_000 and went_on > 1_000
+
+
+@pytest.mark.parametrize("unit", ["token:123&", "card:1-1&", "ssn:1234&", "tel:12345678|"])
+def test_a_run_of_values_reads_each_character_once(monkeypatch, unit):
+    """In a run of keys each inside the value of the one before (``token:123&token:123&``:
+    an "&" before no "=" goes on a value, so each is up to 1,024 characters long), what
+    ``_BARE_VALUE_REST`` reads past the first "&" adds up to about the text's length, not
+    to the length of every value read."""
+    rest_read, values_read = [], []
+    rest = assignments._BARE_VALUE_REST
+    typed_value = assignments._typed_value
+
+    class Counting:
+        def match(self, text, pos):
+            m = rest.match(text, pos)
+            rest_read.append(m.end() - pos)
+            return m
+
+    def counting_typed_value(text, m, *args):
+        values_read.append(m.end() - m.start())
+        return typed_value(text, m, *args)
+
+    monkeypatch.setattr(assignments, "_BARE_VALUE_REST", Counting())
+    monkeypatch.setattr(assignments, "_typed_value", counting_typed_value)
+    assignments._VALUES_SEEN.clear()
+    text = unit * (100_000 // len(unit))
+    assignments.find_assignments(text, text.lower(), [])
+    assert sum(values_read) > 4 * len(text)  # the values read are long and overlap
+    assert sum(rest_read) <= len(text) + 1024
 
 
 def test_keys_written_with_colon_equals_are_left_to_the_colon_pattern(monkeypatch):

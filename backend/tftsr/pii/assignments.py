@@ -178,26 +178,72 @@ _VALUE = re.compile(
     """, re.VERBOSE)
 # ``_VALUE`` with a bare value read up to its first "&" or "|": one character class
 # over the value (about 60 ns a character for ``_VALUE``'s alternatives, 10 for this);
-# see ``_value_at``.
+# see ``_ValueReader``.
 _VALUE_TO_JOINER = re.compile(
     r"""(?:=>|:=|=|:)[ \t]*
     (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'
       |(?P<raw>[^\s"'<>()\[\]`][^\s"'<>`,;&|]{0,1023}))
     """, re.VERBOSE)
+# What may follow the first character of a bare value (``_VALUE``'s repeated group), up
+# to 1,024 characters at a time.
+_REST_STEP = 1024
+_BARE_VALUE_REST = re.compile(r"""(?:[^\s"'<>`,;&|]|[&|](?![a-z_][\w.\-]{0,64}=))"""
+                              + f"{{0,{_REST_STEP}}}")
+_NEXT_NAME = re.compile(r"[&|][a-z_][\w.\-]{0,64}=")  # (which ends a bare value there)
+# ``_VALUE`` once the end of the value is known (passed as ``endpos``): its bare value
+# is any run of characters after the first, up to there.
+_VALUE_UP_TO = re.compile(
+    r"""(?:=>|:=|=|:)[ \t]*
+    (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'
+      |(?P<raw>[^\s"'<>()\[\]`][^\n]{0,1023}))
+    """, re.VERBOSE)
+
+
+class _ValueReader:
+    """``_VALUE.match(lower, sep)`` for the separators of one text.
+
+    A bare value is read by ``_VALUE_TO_JOINER`` up to its first "&" or "|", and past
+    one by ``_BARE_VALUE_REST`` (an "&" or "|" before a name and "=" ends it). What
+    that reads is remembered: where, from the second character of a value on, every
+    character is one a bare value goes on with, and whether the character after them
+    ends it. The next value that starts in that stretch goes on from its end, so a
+    run of keys each inside the value of the one before (``token:123&token:123&...``,
+    every value up to 1,024 characters long) reads each character once, not once for
+    every value it is part of. What follows the first character decides alone where a
+    value ends, so this gives ``_VALUE``'s match everywhere."""
+
+    __slots__ = ("lower", "start", "end", "stopped")
+
+    def __init__(self, lower: str):
+        self.lower = lower
+        self.start = self.end = -1  # every character in lower[start:end] goes on a value
+        self.stopped = False  # and the one at ``end`` ends it (or the text ends there)
+
+    def at(self, sep: int) -> re.Match | None:
+        lower = self.lower
+        m = _VALUE_TO_JOINER.match(lower, sep)
+        if m is None or m.lastindex != _RAW:
+            return m
+        joiner = m.end()
+        first = m.start(_RAW)
+        limit = first + 1024  # the longest value's end
+        if lower[joiner:joiner + 1] not in ("&", "|") or joiner >= limit or _NEXT_NAME.match(lower, joiner):
+            return m  # (``_VALUE`` reads the same value)
+        if not self.start <= first + 1 <= self.end:
+            self.start, self.end, self.stopped = first + 1, joiner, False
+        while not self.stopped and self.end < limit:
+            at = self.end
+            self.end = _BARE_VALUE_REST.match(lower, at).end()
+            self.stopped = self.end - at < _REST_STEP
+        return _VALUE_UP_TO.match(lower, sep, min(self.end, limit))
 
 
 def _value_at(lower: str, sep: int) -> re.Match | None:
-    """``_VALUE.match(lower, sep)``: read by ``_VALUE_TO_JOINER``, and by ``_VALUE``
-    only where that stops at an "&" or "|" before the longest value's end (the two
-    agree everywhere else: their other characters and their bounds are the same)."""
-    m = _VALUE_TO_JOINER.match(lower, sep)
-    if m is not None and m.lastindex == _RAW and lower[m.end():m.end() + 1] in ("&", "|") \
-            and m.end() - m.start(_RAW) < 1024:
-        return _VALUE.match(lower, sep)
-    return m
+    """``_VALUE.match(lower, sep)``, read as ``find_assignments`` reads values."""
+    return _ValueReader(lower).at(sep)
 
 
-assert _VALUE.groupindex == _VALUE_TO_JOINER.groupindex
+assert _VALUE.groupindex == _VALUE_TO_JOINER.groupindex == _VALUE_UP_TO.groupindex
 _RAW = _VALUE.groupindex["raw"]
 # A key as written -> (the key lowercased, whether it is the value half of a
 # name/value pair ("value", "parametervalue", with "-", "_" or "." around it), the
@@ -221,7 +267,8 @@ _PAIR_NAME_REV = re.compile(
 #   "&" before it), cut by an "&" within its first ``_SHORTEST`` characters;
 # * it has no value at all (``"password": "`` at the end of a line);
 # * its key ends in a word whose every type needs a longer value than the
-#   bare one that follows (``card: 4``, ``phone=123,``: ``_SHORT_FOR_WORDS``);
+#   bare one that follows (``card: 4``, ``phone=123,``, ``card=123&card=``:
+#   ``_SHORT_FOR_WORDS``; "&name=" and "|name=" end a value, ``_mark_value_ends``);
 # * its key ends in a word whose every type is a number, and the bare value
 #   starts like none (``tel:tel:``, ``mobile: +mobile:``: ``_NUMBER_WORDS``);
 # * or its key is one of the words that end typed keys but name nothing
@@ -233,7 +280,7 @@ _PAIR_NAME_REV = re.compile(
 # checks against the unmasked scan; see also ``_VALUE_KEY_REV``.
 assert _SHORTEST == 3  # the look-behinds below spell out values of 1 and 2 characters
 _END_CHAR = r"""[\s"'<>`,;]"""        # a character that ends a bare value
-_CONT = r"""[^\s"'<>`,;&]"""          # a bare value's later characters (not "&")
+_CONT = r"""[^\s"'<>`,;&\x01]"""      # a bare value's later characters (not "&")
 # what the key patterns ask first of the character after a separator
 # (reversed: before it), then the key up to its word
 _KEY_FIRST_REV = r"(?=[ \t\"'\-_.{}])".format("".join(sorted({w[-1] for w in _KEY_ENDINGS})))
@@ -283,13 +330,17 @@ assert all(_MIN_LENGTH[pii_type] >= shortest
 # rest within ``shortest`` characters of the separator, ended by a character that
 # ends a bare value or by the end of the text (reversed: fixed-width look-behinds,
 # the second saying the characters up to that length are not all the value's).
-_NOT_END = r"""[^\s"'<>`,;]"""
+_NOT_END = r"""[^\s"'<>`,;\x01\x02]"""  # (nor "&name=" and "|name=": ``_mark_value_ends``)
 
 
 def _short_for_word_rev(sep: str) -> str:
-    """A key of ``_SHORT_FOR_WORDS`` and a value too short for it. A value short for
-    a length is short for every greater one, so the longest is asked first: most
-    values fail it and are passed after one question; then each word's own."""
+    """A key of ``_SHORT_FOR_WORDS`` and a value too short for it. The key is read
+    once: one look-ahead finds its word and records, in a group named after the
+    length, which entry of ``_SHORT_FOR_WORDS`` holds it. A value short for a length
+    is short for every greater one, so the longest is asked next, of every value
+    (most fail it and are passed after one question); then the word's own length.
+    (No word of one entry ends another entry's word, so at most one group can match,
+    and the order of the groups changes nothing but the speed: the longest first.)"""
     first = r"""[^\s"'>=]"""  # (not a quoted value, nor "=>" / ":=")
 
     def short(shortest: int) -> str:
@@ -297,14 +348,21 @@ def _short_for_word_rev(sep: str) -> str:
             rf"(?<={first}[ \t]{{{b}}}{sep})(?<!{_NOT_END}{{{shortest - b - 1}}}[\s\S][ \t]{{{b}}}{sep})"
             for b in (0, 1)) + ")"
 
-    def key(words) -> str:
-        return f"(?={_key_word_rev(words)})"
+    lengths = sorted(_SHORT_FOR_WORDS, reverse=True)
+    group = {length: f"short{length}_{'eq' if sep == '=' else 'colon'}" for length in lengths}
+    word = (r"""(?=[ \t]*["']?[\-_.]{0,4}(?:"""
+            + "|".join(f"(?P<{group[length]}>{alternation(w[::-1] for w in _SHORT_FOR_WORDS[length])})"
+                       for length in lengths)
+            + "))")
+    own = ""  # (the longest length: asked already)
+    for length in lengths[1:]:
+        own = f"(?({group[length]}){short(length)}|{own})"
+    return word + short(lengths[0]) + own
 
-    pattern = ""
-    for shortest in sorted(_SHORT_FOR_WORDS):  # built from the innermost (shortest) out
-        own = key(_SHORT_FOR_WORDS[shortest])
-        pattern = short(shortest) + ("(?:" + own + "|" + pattern + ")" if pattern else own)
-    return key([w for words in _SHORT_FOR_WORDS.values() for w in words]) + pattern
+
+assert not [(w, other) for length, words in _SHORT_FOR_WORDS.items() for w in words
+            for other_length, others in _SHORT_FOR_WORDS.items() if other_length != length
+            for other in others if other.endswith(w)]
 
 
 # The words of keys whose every type is written in digits (phone numbers, SSNs and card
@@ -330,17 +388,17 @@ def _not_a_number_rev(sep: str) -> str:
 def _skipped_separators_rev(sep: str) -> str:
     # the first character of a bare value: not "&" (the query case) nor, after
     # ":", "=" (":=")
-    start = r"""[^\s"'<>()\[\]`&""" + ("=" if sep == ":" else "") + "]"
+    start = r"""[^\s"'<>()\[\]`&\x01""" + ("=" if sep == ":" else "") + "]"
     # a character no value starts with ("=>" takes its value after the ">")
     no_start = r"[\n\r<()\[\]`" + ("" if sep == "=" else ">") + "]"
-    query_key = rf"(?={_KEY_WORDS_REV}[a-z0-9_.\-]{{0,100}}[?&])"
+    query_key = rf"(?={_KEY_WORDS_REV}[a-z0-9_.\-]{{0,100}}[?&\x01])"
     # Reversed, what follows the separator comes first; the cases are sorted
     # by the character right after it, so that each separator is asked a
     # few questions rather than all of them.
     after_start = [  # one or two characters and the end of a bare value, or an "&"
         rf"(?<={_END_CHAR}{start}{sep})", rf"(?<=^{start}{sep})",
         rf"(?<={_END_CHAR}{_CONT}{start}{sep})", rf"(?<=^{_CONT}{start}{sep})",
-        rf"(?:(?<=&{start}{sep})|(?<=&{_CONT}{start}{sep})){query_key}"]
+        rf"(?:(?<=[&\x01]{start}{sep})|(?<=[&\x01]{_CONT}{start}{sep})){query_key}"]
     after_quote = (  # one or two characters quoted; a quote closed at once or left open
         [rf"(?<={q}[^{q}\n=:]{{{k}}}{q}{sep})" for q in "'\"" for k in (1, 2)]
         + [rf"(?<=[{q}\n]{q}{sep})" for q in "'\""] + [rf"(?<=^{q}{sep})" for q in "'\""])
@@ -361,7 +419,7 @@ def _skipped_separators_rev(sep: str) -> str:
             + rf"|(?<=['\"]{sep})(?:" + "|".join(after_quote) + ")"
             + rf"|(?<=[ \t]{sep})(?:" + "|".join(after_blank) + ")"
             + rf"|(?<={no_start}{sep})|(?<=^{sep})"
-            + rf"|(?<=&{sep}){query_key}"
+            + rf"|(?<=[&\x01]{sep}){query_key}"
             + ")" + _KEY_WORD_AFTER_REV + ")")
 
 
@@ -423,12 +481,32 @@ def _mask_next_keys(lower: str, lo: int, hi: int) -> str:
     as far past it as the pattern looks, so that the pattern sees there what
     it sees in the whole text."""
     start = lo - 1 if lo else 0
-    stretch = lower[start:hi + _NEXT_KEY_REACH]
+    stretch = _mark_value_ends(lower[start:hi + _NEXT_KEY_REACH])
     at_end = hi + _NEXT_KEY_REACH >= len(lower)  # (where the pattern's "\Z" is the text's end)
     if (any(blank in stretch for blank in " \t\r\n") and any(pair in stretch for pair in _SEPARATOR_THEN_BLANK)) \
             or (at_end and stretch.endswith((":", "="))):
         stretch = _VALUE_IS_NEXT_KEY.sub(_MASK, stretch)
     return stretch[lo - start:hi - start]
+
+
+# Where an "&" or "|" ends a bare value (before a name and "=", as ``_VALUE`` reads it),
+# the mask's copy of the text has "\x01" or "\x02" instead: its patterns cannot look
+# that far past a character (their look-behinds are of fixed width), and with these
+# they know where such values end (``_NOT_END``); else they read "\x01" as "&". The
+# copy's own "\x01" and "\x02", if any, are "\x03" there, which the patterns read as
+# they read those.
+_AMP_ENDS_VALUE = re.compile(r"&(?=[a-z_][\w.\-]{0,64}=)")
+_PIPE_ENDS_VALUE = re.compile(r"\|(?=[a-z_][\w.\-]{0,64}=)")
+
+
+def _mark_value_ends(stretch: str) -> str:
+    if "\x01" in stretch or "\x02" in stretch:
+        stretch = stretch.replace("\x01", "\x03").replace("\x02", "\x03")
+    if "&" in stretch:
+        stretch = _AMP_ENDS_VALUE.sub("\x01", stretch)
+    if "|" in stretch:
+        stretch = _PIPE_ENDS_VALUE.sub("\x02", stretch)
+    return stretch
 
 
 def _mask_skipped_separators(rev: str, pair_values: bool) -> str:
@@ -619,6 +697,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
     shortest = _SHORTEST
     reaches = _REACHES
     values_seen = _VALUES_SEEN
+    values = _ValueReader(lower)
     name_at = key_at = -2  # -2: not looked for yet; -1: none left
 
     def skip_to() -> int:  # (read as the loop goes: keys inside a value read are not needed)
@@ -683,7 +762,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             query = key_start > 0 and text[key_start - 1] in "?&"
         if pii_type is None:
             continue
-        m = _value_at(lower, sep)
+        m = values.at(sep)
         if m is None:
             continue
         if lower[m.end() - 1] in ":=" and (raw := m.start(_RAW)) >= 0 and lower[raw] in _KEY_CHARS \
