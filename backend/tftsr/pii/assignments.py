@@ -230,7 +230,11 @@ class _ValueReader:
         if lower[joiner:joiner + 1] not in ("&", "|") or joiner >= limit or _NEXT_NAME.match(lower, joiner):
             return m  # (``_VALUE`` reads the same value)
         if not self.start <= first + 1 <= self.end:
-            self.start, self.end, self.stopped = first + 1, joiner, False
+            # a value in no stretch read yet: read whole, and its stretch remembered
+            m = _VALUE.match(lower, sep)
+            self.start, self.end = first + 1, m.end()
+            self.stopped = self.end < limit
+            return m
         while not self.stopped and self.end < limit:
             at = self.end
             self.end = _BARE_VALUE_REST.match(lower, at).end()
@@ -305,10 +309,10 @@ assert all(_classify_key(w, w) and _classify_key("x" + w, "x" + w) is None and _
            for w in _GLUED_UNTYPED_WORDS)
 
 
-# The words that end a typed key, by the length its value must pass (``_MIN_LENGTH``
-# of every type a key ending in the word can have, the least of them): a value no
-# longer than that, whatever the rest of the key, is too short (``card: 4``,
-# ``phone=123,``, ``ssn=12345``) and, being too short, hides no key. (The words of
+# The words that end a typed key, by the length its value must reach (``_MIN_LENGTH``
+# of every type a key ending in the word can have, the least of them): a value
+# shorter than that, whatever the rest of the key, is too short (``card: 4``,
+# ``phone=123,``, ``ssn: 12345678``) and, being too short, hides no key. (The words of
 # passwords need three characters, which the one- and two-character cases of the
 # mask cover; ``value`` is typed by its pair's name.)
 _SHORT_FOR_WORDS = {
@@ -326,10 +330,10 @@ assert all(_MIN_LENGTH[pii_type] >= shortest
                         "social_security_", "social_", "caller_id_", "client_", "private_", "ssn_", "pass_")
            for key in (head + word,)
            if (pii_type := _classify_key(key, key)) is not None)
-# A value of one blank or none after the separator, then a first character and the
-# rest within ``shortest`` characters of the separator, ended by a character that
-# ends a bare value or by the end of the text (reversed: fixed-width look-behinds,
-# the second saying the characters up to that length are not all the value's).
+# A value of one blank or none after the separator, then a first character and fewer
+# than ``shortest`` characters in all, ended by a character that ends a bare value or
+# by the end of the text (reversed: fixed-width look-behinds, the second saying the
+# characters up to that length are not all the value's).
 _NOT_END = r"""[^\s"'<>`,;\x01\x02]"""  # (nor "&name=" and "|name=": ``_mark_value_ends``)
 
 
@@ -345,7 +349,7 @@ def _short_for_word_rev(sep: str) -> str:
 
     def short(shortest: int) -> str:
         return "(?:" + "|".join(
-            rf"(?<={first}[ \t]{{{b}}}{sep})(?<!{_NOT_END}{{{shortest - b - 1}}}[\s\S][ \t]{{{b}}}{sep})"
+            rf"(?<={first}[ \t]{{{b}}}{sep})(?<!{_NOT_END}{{{shortest - 1}}}[\s\S][ \t]{{{b}}}{sep})"
             for b in (0, 1)) + ")"
 
     lengths = sorted(_SHORT_FOR_WORDS, reverse=True)
@@ -765,34 +769,26 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
         m = values.at(sep)
         if m is None:
             continue
-        if lower[m.end() - 1] in ":=" and (raw := m.start(_RAW)) >= 0 and lower[raw] in _KEY_CHARS \
-                and _VALUE_IS_NEXT_KEY.match(lower, sep):
-            # the value is the next key (which the mask also leaves out); such a value is
-            # bare and starts with a character of a key name
-            continue
-        if m.end() - sep <= _MIN_LENGTH[pii_type]:
-            # too short for any value of this type, even with its quotes: no value, so a
-            # key in it is read in its own right (``card: pwd=abc``)
-            continue
-        if pii_type in _NUMBER_TYPES and _NOT_A_NUMBER.match(lower, m.start(m.lastindex)):
-            continue  # no number: no value (see ``_NUMBER_WORDS``)
         value_end = m.end()
         if value_end - sep > _SEEN_VALUE_CHARS:
-            found = _typed_value(text, m, pii_type, key, query)
+            found = _read_value(text, lower, m, sep, pii_type, key, query)
         else:
-            # what is found depends on nothing but these, all known by now; a log repeats
-            # its assignments, so the answer (from the separator) is remembered
-            seen_key = (pii_type, key, query, text[sep:value_end])
+            # what is found depends on nothing but these, all known by now (the character
+            # after the value tells whether it is the next key); a log repeats its
+            # assignments, so the answer (from the separator) is remembered
+            seen_key = (pii_type, key, query, text[sep:value_end + 1])
             found = values_seen.get(seen_key, _UNKNOWN)
             if found is _UNKNOWN:
                 if len(values_seen) >= 4096:
                     values_seen.clear()
-                found = _typed_value(text, m, pii_type, key, query)
-                if found is not None:
+                found = _read_value(text, lower, m, sep, pii_type, key, query)
+                if found is not None and found is not _NO_VALUE:
                     found = (found[0] - sep, found[1] - sep)
                 values_seen[seen_key] = found
-            if found is not None:
+            if found is not None and found is not _NO_VALUE:
                 found = (sep + found[0], sep + found[1])
+        if found is _NO_VALUE:
+            continue
         if found is not None:
             consumed = value_end  # a key inside a value found is part of that value
             out.append((*found, pii_type))
@@ -810,12 +806,35 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
                 run_end, run_keys = value_end, 0
 
 
+_NO_VALUE = "no value"  # (``_read_value``: what follows the separator is no value at all)
+
+
+def _read_value(text: str, lower: str, m: re.Match, sep: int, pii_type: str, key: str,
+                query: bool) -> tuple[int, int] | str | None:
+    """What the value ``m`` after the separator at ``sep`` is: ``_NO_VALUE`` when it is
+    none at all (a key in it is read in its own right, and it counts in no run of
+    values), else the span of the value found, or None for a value that is not one of
+    ``pii_type``."""
+    if lower[m.end() - 1] in ":=" and (raw := m.start(_RAW)) >= 0 and lower[raw] in _KEY_CHARS \
+            and _VALUE_IS_NEXT_KEY.match(lower, sep):
+        # the value is the next key (which the mask also leaves out); such a value is
+        # bare and starts with a character of a key name
+        return _NO_VALUE
+    if m.end(m.lastindex) - m.start(m.lastindex) < _MIN_LENGTH[pii_type]:
+        # shorter than any value of this type (``_typed_value`` keeps it or less of it):
+        # no value, so a key in it is read in its own right (``card: pwd=abc``)
+        return _NO_VALUE
+    if pii_type in _NUMBER_TYPES and _NOT_A_NUMBER.match(lower, m.start(m.lastindex)):
+        return _NO_VALUE  # no number: no value (see ``_NUMBER_WORDS``)
+    return _typed_value(text, m, pii_type, key, query)
+
+
 # Keys read inside a value that is not one (and inside theirs) before the rest is passed.
 _KEYS_IN_A_VALUE = 8
 # Assignments whose separator and value take at most this many characters have their
 # answer remembered (``find_assignments``); a bounded table.
 _SEEN_VALUE_CHARS = 64
-_VALUES_SEEN: dict[tuple[str, str, bool, str], tuple[int, int] | None] = memo.table()
+_VALUES_SEEN: dict[tuple[str, str, bool, str], tuple[int, int] | str | None] = memo.table()
 
 
 def _typed_value(text: str, m: re.Match, pii_type: str, key: str, query: bool) -> tuple[int, int] | None:
