@@ -107,6 +107,8 @@ def _classify_key(key: str, original: str) -> str | None:
 _MIN_LENGTH = {"Password": 3, "PhoneNumber": 7, "Ssn": 9, "AwsAccessKey": 30, "ApiKey": 12,
                "SecretAssignment": 8, "CreditCard": 13}
 _SHORTEST = min(_MIN_LENGTH.values())
+# The longest value of the types that have one (checked by ``_value_ok``).
+_MAX_LENGTH = {"Ssn": 11, "CreditCard": 19, "PhoneNumber": 32}
 # The first ``_SHORTEST + 1`` characters from a separator -> where ``_VALUE``
 # matched in them ends (0: no match); a bounded table.
 _REACHES: dict[str, int] = memo.table()
@@ -120,17 +122,18 @@ def _value_ok(pii_type: str, key: str, value: str) -> bool:
             return False  # PWD=/home/deploy is the working directory
         return len(value) >= 3 and not (value.isdigit() and len(value) < 6)
     if pii_type == "PhoneNumber":
-        if len(value) > 32:
+        if len(value) > _MAX_LENGTH["PhoneNumber"]:
             return False
         digits = "".join(filter(str.isdigit, value))
         return bool(_PHONE_VALUE.match(value)) and v.phone_digits_ok(digits) and len(digits) >= 10 \
             or (value.startswith("+") and v.phone_digits_ok(digits) and len(digits) >= 8)
     if pii_type == "Ssn":
-        m = _SSN_VALUE.match(value) if len(value) <= 11 else None
+        m = _SSN_VALUE.match(value) if len(value) <= _MAX_LENGTH["Ssn"] else None
         return bool(m) and v.ssn_ok(*m.groups())
     if pii_type == "CreditCard":
         # a bare run of 13-19 digits: issuer prefix, length and Luhn agree
-        return len(value) <= 19 and value.isdigit() and v.card_brand_ok(value) and v.luhn_ok(value)
+        return len(value) <= _MAX_LENGTH["CreditCard"] and value.isdigit() and v.card_brand_ok(value) \
+            and v.luhn_ok(value)
     if value.lower().startswith(("hmac-", "sha256:", "sha1:", "md5:")):
         return False  # Vault audit logs store HMACs of tokens, not tokens
     if pii_type == "AwsAccessKey":
@@ -251,8 +254,9 @@ assert _VALUE.groupindex == _VALUE_TO_JOINER.groupindex == _VALUE_UP_TO.groupind
 _RAW = _VALUE.groupindex["raw"]
 # A key as written -> (the key lowercased, whether it is the value half of a
 # name/value pair ("value", "parametervalue", with "-", "_" or "." around it), the
-# type it gives its value otherwise); a bounded table.
-_KEYS_READ: dict[str, tuple[str, bool, str | None]] = memo.table()
+# type it gives its value otherwise, the longest value it can have (``_longest_value``));
+# a bounded table.
+_KEYS_READ: dict[str, tuple[str, bool, str | None, int | None]] = memo.table()
 # The name half of a name/value pair, right before the "value" key, read
 # backwards from it (reversed: ``"name": "DB_PASSWORD", `` then "value").
 _PAIR_NAME_REV = re.compile(
@@ -338,11 +342,12 @@ _NOT_END = r"""[^\s"'<>`,;\x01\x02]"""  # (nor "&name=" and "|name=": ``_mark_va
 
 
 def _short_for_word_rev(sep: str) -> str:
-    """A key of ``_SHORT_FOR_WORDS`` and a value too short for it. The key is read
-    once: one look-ahead finds its word and records, in a group named after the
-    length, which entry of ``_SHORT_FOR_WORDS`` holds it. A value short for a length
-    is short for every greater one, so the longest is asked next, of every value
-    (most fail it and are passed after one question); then the word's own length.
+    """A key of ``_SHORT_FOR_WORDS`` and a value too short for it, or too long
+    (``_LONGEST_FOR_WORDS``). The key is read once: one look-ahead finds its word and
+    records, in a group named after the length, which entry of ``_SHORT_FOR_WORDS``
+    holds it. A value short for a length is short for every greater one, so the longest
+    is asked next, of every value (most fail it and are passed after one question);
+    then the word's own length.
     (No word of one entry ends another entry's word, so at most one group can match,
     and the order of the groups changes nothing but the speed: the longest first.)"""
     first = r"""[^\s"'>=]"""  # (not a quoted value, nor "=>" / ":=")
@@ -351,6 +356,16 @@ def _short_for_word_rev(sep: str) -> str:
         return "(?:" + "|".join(
             rf"(?<={first}[ \t]{{{b}}}{sep})(?<!{_NOT_END}{{{shortest - 1}}}[\s\S][ \t]{{{b}}}{sep})"
             for b in (0, 1)) + ")"
+
+    def long(longest: int) -> str:
+        # a bare value (not quoted, nor after "=>" or ":=") of more than ``longest``
+        # characters, none of them an "&" (a query string's value ends there) and the
+        # one after ``longest`` not one of the ``_VALUE_TRAIL`` a value is cut of
+        value = r"""[^\s"'<>`,;\x01\x02&]"""
+        last = r"""[^\s"'<>`,;\x01\x02&.:)\]}]"""
+        first_char = r"""[^\s"'<>`,;\x01\x02&=]"""
+        return "(?:" + "|".join(
+            rf"(?<={last}{value}{{{longest - 1}}}{first_char}[ \t]{{{b}}}{sep})" for b in (0, 1)) + ")"
 
     lengths = sorted(_SHORT_FOR_WORDS, reverse=True)
     group = {length: f"short{length}_{'eq' if sep == '=' else 'colon'}" for length in lengths}
@@ -361,12 +376,26 @@ def _short_for_word_rev(sep: str) -> str:
     own = ""  # (the longest length: asked already)
     for length in lengths[1:]:
         own = f"(?({group[length]}){short(length)}|{own})"
-    return word + short(lengths[0]) + own
+    too_long = "(?!)"  # (no other word has a longest value)
+    for length, pii_type in _LONGEST_FOR_WORDS.items():
+        too_long = f"(?({group[length]}){long(_MAX_LENGTH[pii_type])}|{too_long})"
+    return word + "(?:" + short(lengths[0]) + own + "|" + too_long + ")"
 
 
 assert not [(w, other) for length, words in _SHORT_FOR_WORDS.items() for w in words
             for other_length, others in _SHORT_FOR_WORDS.items() if other_length != length
             for other in others if other.endswith(w)]
+
+
+# The entries of ``_SHORT_FOR_WORDS`` whose keys have one type, or none, and the type:
+# a value longer than that type's longest (``_MAX_LENGTH``) is no value either.
+_LONGEST_FOR_WORDS = {9: "Ssn", 13: "CreditCard"}
+assert all(_classify_key(key, key) in (pii_type, None)
+           for length, pii_type in _LONGEST_FOR_WORDS.items() for word in _SHORT_FOR_WORDS[length]
+           for head in ("", "x", "x_", "api_", "secret_", "access_", "phone_", "card_", "cc_", "social_security_",
+                        "social_", "caller_id_", "client_", "private_", "ssn_", "pass_", "token_", "password_",
+                        "credit_", "account_", "number_", "phone_number_")
+           for key in (head + word,))
 
 
 # The words of keys whose every type is written in digits (phone numbers, SSNs and card
@@ -739,8 +768,9 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             key = lower[key_start:key_end]
             pair_value = key.endswith(("value", "value-", "value_", "value.")) \
                 and key.strip("-_.") in ("value", "parametervalue")
-            read = keys_read[written] = (key, pair_value, None if pair_value else _key_type(key, written))
-        key, pair_value, pii_type = read
+            pii_type = None if pair_value else _key_type(key, written)
+            read = keys_read[written] = (key, pair_value, pii_type, _longest_value(key, pii_type))
+        key, pair_value, pii_type, longest = read
         if pair_value:
             # a name needs "name" or "key" within 128 characters before (see
             # _pair_name); the first of each at or after the window is kept,
@@ -771,7 +801,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             continue
         value_end = m.end()
         if value_end - sep > _SEEN_VALUE_CHARS:
-            found = _read_value(text, lower, m, sep, pii_type, key, query)
+            found = _read_value(text, lower, m, sep, pii_type, key, query, longest)
         else:
             # what is found depends on nothing but these, all known by now (the character
             # after the value tells whether it is the next key); a log repeats its
@@ -781,7 +811,7 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
             if found is _UNKNOWN:
                 if len(values_seen) >= 4096:
                     values_seen.clear()
-                found = _read_value(text, lower, m, sep, pii_type, key, query)
+                found = _read_value(text, lower, m, sep, pii_type, key, query, longest)
                 if found is not None and found is not _NO_VALUE:
                     found = (found[0] - sep, found[1] - sep)
                 values_seen[seen_key] = found
@@ -809,10 +839,23 @@ def find_assignments(text: str, lower: str, out: list, scan=finditer) -> None:
 _NO_VALUE = "no value"  # (``_read_value``: what follows the separator is no value at all)
 
 
+def _longest_value(key: str, pii_type: str | None) -> int | None:
+    """The longest value a key that ends in a word of ``_LONGEST_FOR_WORDS`` can have
+    (the mask leaves out the separators of longer ones). Other keys have none: a value
+    too long for their type is not one, and counts in a run of values, so that a line
+    of them (``phone=1/phone=1/...``) is passed after a few."""
+    word = key.rstrip("-_.")
+    for length, longest_type in _LONGEST_FOR_WORDS.items():
+        if pii_type == longest_type and word.endswith(_SHORT_FOR_WORDS[length]):
+            return _MAX_LENGTH[pii_type]
+    return None
+
+
 def _read_value(text: str, lower: str, m: re.Match, sep: int, pii_type: str, key: str,
-                query: bool) -> tuple[int, int] | str | None:
+                query: bool, longest: int | None) -> tuple[int, int] | str | None:
     """What the value ``m`` after the separator at ``sep`` is: ``_NO_VALUE`` when it is
-    none at all (a key in it is read in its own right, and it counts in no run of
+    none at all (the next key, too short for any value of ``pii_type``, or longer than
+    ``longest``: a key in it is read in its own right, and it counts in no run of
     values), else the span of the value found, or None for a value that is not one of
     ``pii_type``."""
     if lower[m.end() - 1] in ":=" and (raw := m.start(_RAW)) >= 0 and lower[raw] in _KEY_CHARS \
@@ -826,6 +869,11 @@ def _read_value(text: str, lower: str, m: re.Match, sep: int, pii_type: str, key
         return _NO_VALUE
     if pii_type in _NUMBER_TYPES and _NOT_A_NUMBER.match(lower, m.start(m.lastindex)):
         return _NO_VALUE  # no number: no value (see ``_NUMBER_WORDS``)
+    if longest is not None and m.end(m.lastindex) - m.start(m.lastindex) > longest:
+        start, end = _value_span(text, m, query)
+        if end - start > longest:
+            # longer than any value of this type: no value either (``ssn: 123456789012``)
+            return _NO_VALUE
     return _typed_value(text, m, pii_type, key, query)
 
 
@@ -840,6 +888,14 @@ _VALUES_SEEN: dict[tuple[str, str, bool, str], tuple[int, int] | str | None] = m
 def _typed_value(text: str, m: re.Match, pii_type: str, key: str, query: bool) -> tuple[int, int] | None:
     """The span of the value ``m`` (a ``_VALUE`` match) holds, if it is a value of
     ``pii_type`` assigned to ``key`` (``query``: a query-string parameter)."""
+    start, end = _value_span(text, m, query)
+    value = text[start:end]
+    return (start, end) if value and _value_ok(pii_type, key, value) else None
+
+
+def _value_span(text: str, m: re.Match, query: bool) -> tuple[int, int]:
+    """Where the value that ``m`` (a ``_VALUE`` match) holds is, its quotes and the
+    punctuation after a bare one left out."""
     if m.group("raw") is not None:
         start, end = m.span("raw")
         value = text[start:end]
@@ -847,13 +903,8 @@ def _typed_value(text: str, m: re.Match, pii_type: str, key: str, query: bool) -
             cut = value.find("&")
             if cut >= 0:  # (``token=&x=1``: this one is empty)
                 value = value[:cut]
-        value = value.rstrip(_VALUE_TRAIL)
-        end = start + len(value)
-    else:
-        group = "dq" if m.group("dq") is not None else "sq"
-        start, end = m.span(group)
-        value = text[start:end]
-    return (start, end) if value and _value_ok(pii_type, key, value) else None
+        return start, start + len(value.rstrip(_VALUE_TRAIL))
+    return m.span("dq" if m.group("dq") is not None else "sq")
 
 
 # --- credentials introduced by a word rather than a key=value ---------------
