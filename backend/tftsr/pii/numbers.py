@@ -75,14 +75,15 @@ _SPACED = re.compile(
     rf"{_CARD_REST.format(s=' ')}{_SPACED_CARD_END})"
     rf"|(?P<natl>(?=[0-9]{{3,4}} [0-9]{{3,4}}{_END})(?:(?<={_PHONE_GUARD}0 )|(?<={_PHONE_GUARD}0[0-9] )"
     rf"|(?<={_PHONE_GUARD}0[0-9]{{2}} )|(?<={_PHONE_GUARD}0[0-9]{{3}} ))[0-9]{{3,4}} [0-9]{{3,4}})"
-    # a bare run of 9-19 digits, "NNN NNN NNNN" or "NNN NN NNNN": a phone
-    # number, SSN or card number only after a word that names it
-    # (``_named_number``; ``card=...`` and ``"pan": ...`` are assignments).
+    # a bare run of 9-11 or 13-19 digits, "NNN NNN NNNN" or "NNN NN NNNN": a
+    # phone number, SSN or card number only after a word that names it
+    # (``_named_number``; ``card=...`` and ``"pan": ...`` are assignments; no
+    # such number has 12 digits).
     # Looked at ahead only, so the separators inside stay triggers of their own.
     # What stands before the blank must be able to end such a word or the
     # punctuation after it (``_NAMED_BY_REV``): a letter or a separator, not
     # a digit (``1234567890 1234567890``).
-    r"|(?<=[A-Za-z \t:=#'\"_.\-] )(?:(?=(?P<bare>[0-9]{9,19}(?![\w\-]|[.,][0-9])))"
+    r"|(?<=[A-Za-z \t:=#'\"_.\-] )(?:(?=(?P<bare>(?:[0-9]{13,19}|[0-9]{9,11})(?![\w\-]|[.,][0-9])))"
     r"|(?=(?P<spaced>[0-9]{3} [0-9]{2,3} [0-9]{4}(?![\w\-]|[.,][0-9]))))"
     r")")
 
