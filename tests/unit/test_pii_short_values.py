@@ -31,7 +31,7 @@ PIECES = [
     "cc", "pass", "apikey", "x-api-key", ": ", "= ",
     "mobile", "fax", "card_number", "x_ssn", "+1", "123456", "4111", "abcdefg", "Zq9kLm2",
     "+", "+x", "n/a", "N/A", "|", "|x=", "x+", "hunter22",
-    "&token=", "|ssn=", "&card=", "|x", "&x", "\x01", "\x02", "&_a.b=",
+    "&token=", "|ssn=", "&card=", "|x", "&x", "\x01", "\x02", "&_a.b=", "&x: ", "|tel: ", "&x:",
 ]
 
 
@@ -161,6 +161,29 @@ def test_a_value_too_short_for_its_key_hides_no_key():
                      "tel:" * 300: []}
 
 
+def test_a_bare_value_ends_before_the_next_field_written_with_a_colon(monkeypatch):
+    """``&name: `` and ``|name: `` end a bare value as ``&name=`` and ``|name=`` do: the
+    next field's key is read in its own right (before, ``abc&token`` was taken for the
+    password and the token after it was left in the text), and a line of them
+    (``tel: 1-1&tel: 1-1&...``) is a run of values too short, left out in C."""
+    found = {text: [(s.pii_type, s.original) for s in detect_pii(text)]
+             for text in ["password: abc&token: Zq9kLm2pQ7wX4vB1xx",
+                          "user: bob|password: hunter22|client: 10.0.0.1",
+                          "token: Zq9kLm2pQ7wX4vB1&more:\tx",
+                          # not before a blank: part of the value
+                          "token: Zq9kLm2pQ7&wX4:vB1xx", "token: Zq9kLm2pQ7&wX4:"]}
+    assert found == {
+        "password: abc&token: Zq9kLm2pQ7wX4vB1xx": [("Password", "abc"), ("SecretAssignment", "Zq9kLm2pQ7wX4vB1xx")],
+        "user: bob|password: hunter22|client: 10.0.0.1": [("Password", "hunter22"), ("Ipv4", "10.0.0.1")],
+        "token: Zq9kLm2pQ7wX4vB1&more:\tx": [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")],
+        "token: Zq9kLm2pQ7&wX4:vB1xx": [("SecretAssignment", "Zq9kLm2pQ7&wX4:vB1xx")],
+        "token: Zq9kLm2pQ7&wX4:": [("SecretAssignment", "Zq9kLm2pQ7&wX4")]}
+    for unit in ["tel: 1-1&", "token: abc&", "card: 12345678|"]:
+        text = unit * 5000
+        assert len(list(assignments._assignment_keys(text.lower()))) <= 1, unit
+        assert detect_pii(text) == [], unit
+
+
 def test_a_value_too_long_for_an_ssn_or_card_key_is_no_value(monkeypatch):
     """An SSN has at most 11 characters and a card number 19: a longer bare value after
     an SSN or card word is no value, and the mask leaves such separators out in C; the
@@ -254,6 +277,7 @@ def test_a_value_is_read_as_the_full_pattern_reads_it():
     and in any order."""
     rng = random.Random(21)
     pieces = ["=", ":", ":=", "=>", " ", "\t", "a", "b1", "&", "&x=", "&x", "&_a.b=", "|", "|x=", "|x", "'",
+              "&x: ", "|x:\t", "&x:", "&x:\n",
               '"', "\n", ",", ";", "(", "[", "`", "<", ">", "x" * 500, "&" * 300, "a&" * 400,
               "\u00e9", "\u00a0", "\u2003"]
     compared = went_on = 0

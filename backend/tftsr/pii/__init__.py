@@ -35,7 +35,9 @@ Decisions
   and query strings only the value is a finding, so a redacted line stays
   readable (``password=[Password]``). A bare value ends at a blank, a quote,
   "," or ";", and at the next field of a query string or a pipe-separated
-  line (``&name=``, ``|name=``). A value that is not one of its key's type
+  line (``&name=``, ``|name=``, ``&name: ``, ``|name: ``). A value too short or too
+  long for every value of its key's type (``card: 4``, ``ssn: 123456789012``) is
+  no value. A value that is not one of its key's type
   hides nothing: a key inside it is read in its own right
   (``phone=N/A/password=X`` gives the password). ``password``/``passwd``/``pwd``/
   ``passphrase`` keys give Password; ``api_key``/``apikey``/``x-api-key``/
@@ -135,9 +137,13 @@ read again (keys inside a value that is not one are, up to a few in a run of
 such values: ``phone=N/A|password=...`` gives the password), and what is
 read backwards is read from a bounded window, so scanning is linear in the
 input even for crafted lines; separators whose value is too short for any
-type, or not a number where the key wants one, are masked in one pass of
-``re`` before keys are read (``token=a,token=a,...``, ``tel:tel:...``). Crafted text without findings runs within
-about 8 times of an ordinary log; text made of nothing but findings costs the
+type, too long for an SSN or a card number, or not a number where the key wants
+one, are masked in one pass of ``re`` before keys are read
+(``token=a,token=a,...``, ``tel:tel:...``, ``card=123&card=...``). Crafted text
+without findings runs within about 8 times of an ordinary log, but for keys
+packed closer than about 15 characters whose values are long enough to be read
+and are not findings, each of which costs a few microseconds of Python; text made
+of nothing but findings costs the
 Python checks of each finding, a few microseconds apiece
 (``tests/benchmarks/bench_pii.py`` prints all three in one run;
 ``tests/unit/test_pii_adversarial.py`` runs each crafted class).

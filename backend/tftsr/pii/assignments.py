@@ -170,14 +170,16 @@ _ASSIGN_REV = (
 )
 # A bare value ends at a blank, a quote, "," or ";", or at "&name=" or "|name="
 # (the next parameter of a query string or form body, the next field of a
-# pipe-separated line; a "&" or "|" not followed by a name and "=" is part of
-# the value). Stopping there in the pattern, rather than reading a long
-# stretch and cutting it afterwards, keeps the cost of a line packed with keys
+# pipe-separated line), or "&name: " or "|name: " (the next field written with a
+# colon); a "&" or "|" not followed by a name and its separator is part of the
+# value. Stopping there in the pattern, rather than reading a long stretch and
+# cutting it afterwards, keeps the cost of a line packed with keys
 # (``token=a,token=a,...``) linear.
+_JOINED_NAME = r"[a-z_][\w.\-]{0,64}(?:=|:[ \t\r\n])"
 _VALUE = re.compile(
     r"""(?:=>|:=|=|:)[ \t]*
     (?:"(?P<dq>[^"\n]{1,1024})"|'(?P<sq>[^'\n]{1,1024})'
-      |(?P<raw>[^\s"'<>()\[\]`](?:[^\s"'<>`,;&|]|[&|](?![a-z_][\w.\-]{0,64}=)){0,1023}))
+      |(?P<raw>[^\s"'<>()\[\]`](?:[^\s"'<>`,;&|]|[&|](?!""" + _JOINED_NAME + r""")){0,1023}))
     """, re.VERBOSE)
 # ``_VALUE`` with a bare value read up to its first "&" or "|": one character class
 # over the value (about 60 ns a character for ``_VALUE``'s alternatives, 10 for this);
@@ -190,9 +192,9 @@ _VALUE_TO_JOINER = re.compile(
 # What may follow the first character of a bare value (``_VALUE``'s repeated group), up
 # to 1,024 characters at a time.
 _REST_STEP = 1024
-_BARE_VALUE_REST = re.compile(r"""(?:[^\s"'<>`,;&|]|[&|](?![a-z_][\w.\-]{0,64}=))"""
+_BARE_VALUE_REST = re.compile(r"""(?:[^\s"'<>`,;&|]|[&|](?!""" + _JOINED_NAME + "))"
                               + f"{{0,{_REST_STEP}}}")
-_NEXT_NAME = re.compile(r"[&|][a-z_][\w.\-]{0,64}=")  # (which ends a bare value there)
+_NEXT_NAME = re.compile(r"[&|]" + _JOINED_NAME)  # (which ends a bare value there)
 # ``_VALUE`` once the end of the value is known (passed as ``endpos``): its bare value
 # is any run of characters after the first, up to there.
 _VALUE_UP_TO = re.compile(
@@ -528,8 +530,8 @@ def _mask_next_keys(lower: str, lo: int, hi: int) -> str:
 # they know where such values end (``_NOT_END``); else they read "\x01" as "&". The
 # copy's own "\x01" and "\x02", if any, are "\x03" there, which the patterns read as
 # they read those.
-_AMP_ENDS_VALUE = re.compile(r"&(?=[a-z_][\w.\-]{0,64}=)")
-_PIPE_ENDS_VALUE = re.compile(r"\|(?=[a-z_][\w.\-]{0,64}=)")
+_AMP_ENDS_VALUE = re.compile(f"&(?={_JOINED_NAME})")
+_PIPE_ENDS_VALUE = re.compile(rf"\|(?={_JOINED_NAME})")
 
 
 def _mark_value_ends(stretch: str) -> str:
