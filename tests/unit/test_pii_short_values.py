@@ -184,6 +184,19 @@ def test_a_bare_value_ends_before_the_next_field_written_with_a_colon(monkeypatc
         assert detect_pii(text) == [], unit
 
 
+def test_a_password_of_a_few_digits_is_no_value(monkeypatch):
+    """Three to five digits are no password (a PIN, a port, a count): such a value is
+    none, and the mask leaves its separator out in C; six digits are a password."""
+    for unit in ["password: 123 ", "pwd=12345,", "passwd=1234&", 'db_password="123"; ']:
+        text = unit * 5000
+        if '"' not in unit:  # (a quoted value is read in Python, and is no value there)
+            assert len(list(assignments._assignment_keys(text.lower()))) <= 1, unit
+        assert detect_pii(text) == [], unit
+    text = ("password: 123 " * 20 + "password: 123456 pwd=1234.5 ") * 100
+    assert {s.original for s in detect_pii(text)} == {"123456", "1234.5"}
+    assert assignments_found(text, True, monkeypatch) == assignments_found(text, False, monkeypatch)
+
+
 def test_a_value_too_long_for_an_ssn_or_card_key_is_no_value(monkeypatch):
     """An SSN has at most 11 characters and a card number 19: a longer bare value after
     an SSN or card word is no value, and the mask leaves such separators out in C; the

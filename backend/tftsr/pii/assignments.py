@@ -120,7 +120,7 @@ def _value_ok(pii_type: str, key: str, value: str) -> bool:
     if pii_type == "Password":
         if key.endswith("pwd") and value[:1] in "/~\\" or value[1:3] == ":\\":
             return False  # PWD=/home/deploy is the working directory
-        return len(value) >= 3 and not (value.isdigit() and len(value) < 6)
+        return len(value) >= 3 and not (value.isdigit() and len(value) < _PASSWORD_DIGITS)
     if pii_type == "PhoneNumber":
         if len(value) > _MAX_LENGTH["PhoneNumber"]:
             return False
@@ -281,6 +281,8 @@ _PAIR_NAME_REV = re.compile(
 #   ``_SHORT_FOR_WORDS``; "&name=" and "|name=" end a value, ``_mark_value_ends``);
 # * its key ends in a word whose every type is a number, and the bare value
 #   starts like none (``tel:tel:``, ``mobile: +mobile:``: ``_NUMBER_WORDS``);
+# * its key is a password's and its value three to five digits, which is no
+#   password (``password: 123``: a PIN, a port or a count);
 # * or its key is one of the words that end typed keys but name nothing
 #   alone (``key``, ``no``, ``number``...), or ends in one glued to a letter
 #   or digit (``4cc``, ``hotel``), give or take "-_.".
@@ -343,13 +345,25 @@ assert all(_MIN_LENGTH[pii_type] >= shortest
 _NOT_END = r"""[^\s"'<>`,;\x01\x02]"""  # (nor "&name=" and "|name=": ``_mark_value_ends``)
 
 
-def _short_for_word_rev(sep: str) -> str:
+# The words that end a password's key, and how many digits a password needs when it is
+# nothing but digits (``_value_ok``): fewer make a PIN, a port or a count, and no value.
+_PASSWORD_WORDS = ("password", "passwd", "passphrase", "pass", "pwd")
+_PASSWORD_DIGITS = 6
+assert all(_classify_key(key, key) in ("Password", None)
+           for word in _PASSWORD_WORDS
+           for head in ("", "x", "x_", "db_", "admin_", "api_", "secret_", "token_", "card_", "ssn_", "phone_",
+                        "new_", "old_", "root_", "user_", "key_", "number_")
+           for key in (head + word,))
+
+
+def _no_value_for_word_rev(sep: str) -> str:
     """A key of ``_SHORT_FOR_WORDS`` and a value too short for it, or too long
-    (``_LONGEST_FOR_WORDS``). The key is read once: one look-ahead finds its word and
-    records, in a group named after the length, which entry of ``_SHORT_FOR_WORDS``
-    holds it. A value short for a length is short for every greater one, so the longest
-    is asked next, of every value (most fail it and are passed after one question);
-    then the word's own length.
+    (``_LONGEST_FOR_WORDS``), or a password's key and a few digits (``_few_digits``).
+    The key is read once: one look-ahead finds its word and records, in a group named
+    after the length, which entry of ``_SHORT_FOR_WORDS`` holds it (or that it is a
+    password's). A value short for a length is short for every greater one, so the
+    longest is asked next, of every value (most fail it and are passed after one
+    question); then the word's own length.
     (No word of one entry ends another entry's word, so at most one group can match,
     and the order of the groups changes nothing but the speed: the longest first.)"""
     first = r"""[^\s"'>=]"""  # (not a quoted value, nor "=>" / ":=")
@@ -369,23 +383,40 @@ def _short_for_word_rev(sep: str) -> str:
         return "(?:" + "|".join(
             rf"(?<={last}{value}{{{longest - 1}}}{first_char}[ \t]{{{b}}}{sep})" for b in (0, 1)) + ")"
 
+    tag = "eq" if sep == "=" else "colon"
     lengths = sorted(_SHORT_FOR_WORDS, reverse=True)
-    group = {length: f"short{length}_{'eq' if sep == '=' else 'colon'}" for length in lengths}
-    word = (r"""(?=[ \t]*["']?[\-_.]{0,4}(?:"""
+    group = {length: f"short{length}_{tag}" for length in lengths}
+    password = f"password_{tag}"
+    # (one look-ahead over all the words first: a key that ends in none of them, the
+    # most common case, fails it at once)
+    any_word = f"(?={_key_word_rev([w for words in _SHORT_FOR_WORDS.values() for w in words] + list(_PASSWORD_WORDS))})"
+    word = any_word + (r"""(?=[ \t]*["']?[\-_.]{0,4}(?:"""
             + "|".join(f"(?P<{group[length]}>{alternation(w[::-1] for w in _SHORT_FOR_WORDS[length])})"
                        for length in lengths)
-            + "))")
-    own = ""  # (the longest length: asked already)
+            + f"|(?P<{password}>{alternation(w[::-1] for w in _PASSWORD_WORDS)})))")
+    own = f"(?({group[lengths[0]]})|(?!))"  # (the longest length: asked already)
     for length in lengths[1:]:
         own = f"(?({group[length]}){short(length)}|{own})"
     too_long = "(?!)"  # (no other word has a longest value)
     for length, pii_type in _LONGEST_FOR_WORDS.items():
         too_long = f"(?({group[length]}){long(_MAX_LENGTH[pii_type])}|{too_long})"
-    return word + "(?:" + short(lengths[0]) + own + "|" + too_long + ")"
+    return (word + "(?:" + short(lengths[0]) + own + "|" + too_long
+            + f"|(?({password}){_few_digits_rev(sep)}|(?!)))")
 
 
-assert not [(w, other) for length, words in _SHORT_FOR_WORDS.items() for w in words
-            for other_length, others in _SHORT_FOR_WORDS.items() if other_length != length
+def _few_digits_rev(sep: str) -> str:
+    """A bare value of ``_SHORTEST`` to ``_PASSWORD_DIGITS - 1`` digits, ended by a
+    character that ends a value, or by the text's end (1 and 2 characters are the
+    short-value cases')."""
+    ends = (r"""[\s"'<>`,;\x01\x02]""", "^")
+    return (rf"(?:(?<=[0-9]{sep})|(?<=[0-9][ \t]{sep}))(?:"
+            + "|".join(rf"(?<={end}[0-9]{{{k}}}[ \t]{{{b}}}{sep})" for b in (0, 1) for end in ends
+                       for k in range(_SHORTEST, _PASSWORD_DIGITS))
+            + ")")
+
+
+assert not [(w, other) for length, words in [*_SHORT_FOR_WORDS.items(), (0, _PASSWORD_WORDS)] for w in words
+            for other_length, others in [*_SHORT_FOR_WORDS.items(), (0, _PASSWORD_WORDS)] if other_length != length
             for other in others if other.endswith(w)]
 
 
@@ -448,7 +479,7 @@ def _skipped_separators_rev(sep: str) -> str:
             + "(?=" + _key_word_rev(_UNTYPED_WORDS) + r"[\-_.]{0,100}(?![a-z0-9_.\-]))"
             + "|(?=" + _key_word_rev(_GLUED_UNTYPED_WORDS) + "[a-z0-9])"
             + "|" + _not_a_number_rev(sep)
-            + "|" + _short_for_word_rev(sep)
+            + "|" + _no_value_for_word_rev(sep)
             + "|(?:"
             + rf"(?<={start}{sep})(?:" + "|".join(after_start) + ")"
             + rf"|(?<=['\"]{sep})(?:" + "|".join(after_quote) + ")"
@@ -856,10 +887,10 @@ def _longest_value(key: str, pii_type: str | None) -> int | None:
 def _read_value(text: str, lower: str, m: re.Match, sep: int, pii_type: str, key: str,
                 query: bool, longest: int | None) -> tuple[int, int] | str | None:
     """What the value ``m`` after the separator at ``sep`` is: ``_NO_VALUE`` when it is
-    none at all (the next key, too short for any value of ``pii_type``, or longer than
-    ``longest``: a key in it is read in its own right, and it counts in no run of
-    values), else the span of the value found, or None for a value that is not one of
-    ``pii_type``."""
+    none at all (the next key, too short for any value of ``pii_type``, longer than
+    ``longest``, or a password of fewer than ``_PASSWORD_DIGITS`` digits: a key in it is
+    read in its own right, and it counts in no run of values), else the span of the
+    value found, or None for a value that is not one of ``pii_type``."""
     if lower[m.end() - 1] in ":=" and (raw := m.start(_RAW)) >= 0 and lower[raw] in _KEY_CHARS \
             and _VALUE_IS_NEXT_KEY.match(lower, sep):
         # the value is the next key (which the mask also leaves out); such a value is
@@ -876,6 +907,10 @@ def _read_value(text: str, lower: str, m: re.Match, sep: int, pii_type: str, key
         if end - start > longest:
             # longer than any value of this type: no value either (``ssn: 123456789012``)
             return _NO_VALUE
+    if pii_type == "Password":
+        start, end = _value_span(text, m, query)
+        if end - start < _PASSWORD_DIGITS and text[start:end].isdigit():
+            return _NO_VALUE  # a PIN, a port or a count (``password: 123``): no value either
     return _typed_value(text, m, pii_type, key, query)
 
 
