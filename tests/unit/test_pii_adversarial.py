@@ -121,6 +121,16 @@ CASES = {
     "stdin_readers": "a|--stdin " * (N // 10),
     "chpasswd_pipes": "x|chpasswd " * (N // 11),
     "sudo_s_pipes": "echo x|sudo -S " * (N // 15),
+    # values ended by the next "&name=", "|name=" or "&name: ", or carried on by an "&"
+    # for up to 1,024 characters, each holding the next keys
+    "query_card_values": "card=123&" * (N // 9),
+    "pipe_phone_values": "tel=123|" * (N // 8),
+    "colon_fields": "tel: 1-1&" * (N // 9),
+    "carried_values": "token:123&" * (N // 10),
+    "carried_card_values": "card:1-1&" * (N // 9),
+    # values too long for their key's type, passwords of a few digits
+    "long_ssn_colons": "ssn: 123456789012 " * (N // 18),
+    "few_digit_passwords": "password: 123 " * (N // 14),
 }
 
 # Where the crafted text holds nothing to find, nothing may be found.
@@ -133,7 +143,8 @@ EMPTY = {"token_a_comma", "phone_one_comma", "sig_ampersand", "phone_colon", "va
          "values_ending_in_dots", "next_key_colons", "next_key_equals", "joined_next_keys",
          "prefixed_next_keys", "password_labels", "net_use", "net_use_empty_users", "bracketed_pairs",
          "glued_card_words", "glued_ssn_words", "freerdp_words", "stdin_readers", "chpasswd_pipes",
-         "sudo_s_pipes"}
+         "sudo_s_pipes", "query_card_values", "pipe_phone_values", "colon_fields", "carried_card_values",
+         "long_ssn_colons", "few_digit_passwords"}
 
 
 @pytest.mark.timeout(30)
