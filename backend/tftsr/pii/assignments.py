@@ -208,7 +208,7 @@ class _ValueReader:
     """``_VALUE.match(lower, sep)`` for the separators of one text.
 
     A bare value is read by ``_VALUE_TO_JOINER`` up to its first "&" or "|", and past
-    one by ``_BARE_VALUE_REST`` (an "&" or "|" before a name and "=" ends it). What
+    one by ``_BARE_VALUE_REST`` (an "&" or "|" before a name and "=" or ": " ends it). What
     that reads is remembered: where, from the second character of a value on, every
     character is one a bare value goes on with, and whether the character after them
     ends it. The next value that starts in that stretch goes on from its end, so a
