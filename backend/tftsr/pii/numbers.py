@@ -106,13 +106,20 @@ def find_numbers(text: str, lower: str, out: list, scan=finditer) -> None:
         # the prefilter reports whole addresses (see ``IPV4_SPANS``); the
         # dotted positions it gives ``_DOTTED`` are those of phone numbers
         _ipv4_spans(text, lower, scan.spans(IPV4_SPANS), out)
+    separators, word_ends, digits = _VERSION_SEPARATORS, _VERSION_WORD_ENDS, _ASCII_DIGITS
     for m in scan(_DOTTED, text):
-        start = _lead_start(text, m.start())
+        sep, end = m.span()
+        lead = text[sep - 4:sep] if sep >= 4 else text[:sep]  # (``_lead_start``, inlined:
+        start = sep - len(lead) + len(lead.rstrip(digits))     # text dense with addresses)
         if m.lastgroup == "ipv4":
-            if not _is_version(text, lower, start, m.end()):
-                out.append((start, m.end(), "Ipv4"))
+            # (``_is_version``'s first questions inlined, which most addresses fail)
+            if start >= 2 and text[start - 1] == "/" and text[start - 2].isalpha() and text[end - 2:end] == ".0":
+                continue
+            tail = lower[start - 5:start] if start >= 5 else lower[:start]
+            if tail.rstrip(separators)[-1:] not in word_ends or not _is_version(text, lower, start, end):
+                out.append((start, end, "Ipv4"))
         elif _nanp_ok(text, start):
-            out.append((start, m.end(), "PhoneNumber"))
+            out.append((start, end, "PhoneNumber"))
     for m in scan(_DASHED, text):
         kind = m.lastgroup
         start = _lead_start(text, m.start())
