@@ -312,6 +312,10 @@ def test_an_option_is_read_as_the_programs_named_on_its_line_would_read_it():
     ("token: QWxhZGRpbjpvcGVuIHNlc2FtZQno= sent", [("SecretAssignment", "QWxhZGRpbjpvcGVuIHNlc2FtZQno=")]),
     ("password= api_key= x", [("Password", "api_key=")]),
     ("password := token: Zq9kLm2pQ7wX4vB1", [("Password", "token")]),
+    # a key name may start with a digit before a "_", "-" or "."; a word glued to a
+    # digit is no key
+    ("password: 2fa_token: Zq9kLm2pQ7wX4vB1", [("SecretAssignment", "Zq9kLm2pQ7wX4vB1")]),
+    ("password: 4card: 12345", [("Password", "4card")]),
 ])
 def test_a_value_that_is_the_next_key_is_no_value(text, expected):
     assert found(text) == expected

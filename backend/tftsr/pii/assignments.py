@@ -512,9 +512,12 @@ _JOINED_KEYS = tuple(head + tail for head in ("api", "access", "secret", "privat
                                               "bearer", "id")
                      for tail in ("key", "token", "secret")) + ("phonenumber", "cardnumber", "ccnumber")
 # (The first look-ahead asks, without the words, for a run of key characters
-# ended by a separator and a blank: most separators fail it at once.)
+# ended by a separator and a blank: most separators fail it at once. Before it, a
+# run of letters and digits that starts with a digit is passed: no word can start
+# it, nor follow a "_", "-" or "." in it (``card: 4card: 4...``).)
 _VALUE_IS_NEXT_KEY = re.compile(
-    r"[:=](?<!:=)(?=[ \t]{0,16}[a-z0-9_.\-]{1,250}+[:=](?:[ \t\r\n]|\Z))"
+    r"[:=](?<!:=)(?![ \t]{0,16}[0-9][a-z0-9]{0,250}+[:=])"
+    r"(?=[ \t]{0,16}[a-z0-9_.\-]{1,250}+[:=](?:[ \t\r\n]|\Z))"
     r"(?=[ \t]{0,16}(?:(?:[a-z0-9]{1,32}+[_.\-]{1,4}+){0,6}?"
     + alternation(_KEY_ENDINGS + _JOINED_KEYS)
     + r"[\-_.]{0,4}:|[\-_.]{0,4}" + alternation(_KEY_ENDINGS) + r"[\-_.]{0,4}=)(?:[ \t\r\n]|\Z))")
