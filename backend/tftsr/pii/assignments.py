@@ -291,15 +291,20 @@ _PAIR_NAME_REV = re.compile(
 # stay) changes no finding, which ``tests/unit/test_pii_short_values.py``
 # checks against the unmasked scan; see also ``_VALUE_KEY_REV``.
 assert _SHORTEST == 3  # the look-behinds below spell out values of 1 and 2 characters
-_END_CHAR = r"""[\s"'<>`,;]"""        # a character that ends a bare value
-_CONT = r"""[^\s"'<>`,;&\x01]"""      # a bare value's later characters (not "&")
+_ENDS = r"""\s"'<>`,;"""  # the characters that end a bare value
+_MARKS = r"\x01\x02"  # "&name=" and "|name=" in the mask's copy of the text (``_mark_value_ends``)
+_END_CHAR = f"[{_ENDS}]"               # a character that ends a bare value
+_CONT = rf"[^{_ENDS}&\x01]"            # a bare value's later characters (not "&")
 # what the key patterns ask first of the character after a separator
 # (reversed: before it), then the key up to its word
 _KEY_FIRST_REV = r"(?=[ \t\"'\-_.{}])".format("".join(sorted({w[-1] for w in _KEY_ENDINGS})))
+_KEY_TAIL_REV = r"[ \t]*[\"']?[\-_.]{0,4}"  # (read backwards) the blanks and quote before a separator, "-_."
+
+
 def _key_word_rev(words) -> str:
     """A key, read backwards from its separator, that ends in one of ``words``: the
     blanks and quote before the separator, up to four "-_." and the word."""
-    return rf"[ \t]*[\"']?[\-_.]{{0,4}}{alternation(w[::-1] for w in words)}"
+    return _KEY_TAIL_REV + alternation(w[::-1] for w in words)
 
 
 _KEY_WORD_REV = _key_word_rev(_KEY_ENDINGS)
@@ -342,7 +347,7 @@ assert all(_MIN_LENGTH[pii_type] >= shortest
 # than ``shortest`` characters in all, ended by a character that ends a bare value or
 # by the end of the text (reversed: fixed-width look-behinds, the second saying the
 # characters up to that length are not all the value's).
-_NOT_END = r"""[^\s"'<>`,;\x01\x02]"""  # (nor "&name=" and "|name=": ``_mark_value_ends``)
+_NOT_END = f"[^{_ENDS}{_MARKS}]"  # (nor "&name=" and "|name=")
 
 
 # The words that end a password's key, and how many digits a password needs when it is
@@ -377,9 +382,9 @@ def _no_value_for_word_rev(sep: str) -> str:
         # a bare value (not quoted, nor after "=>" or ":=") of more than ``longest``
         # characters, none of them an "&" (a query string's value ends there) and the
         # one after ``longest`` not one of the ``_VALUE_TRAIL`` a value is cut of
-        value = r"""[^\s"'<>`,;\x01\x02&]"""
-        last = r"""[^\s"'<>`,;\x01\x02&.:)\]}]"""
-        first_char = r"""[^\s"'<>`,;\x01\x02&=]"""
+        value = f"[^{_ENDS}{_MARKS}&]"
+        last = rf"[^{_ENDS}{_MARKS}&.:)\]}}]"
+        first_char = f"[^{_ENDS}{_MARKS}&=]"
         return "(?:" + "|".join(
             rf"(?<={last}{value}{{{longest - 1}}}{first_char}[ \t]{{{b}}}{sep})" for b in (0, 1)) + ")"
 
@@ -390,7 +395,7 @@ def _no_value_for_word_rev(sep: str) -> str:
     # (one look-ahead over all the words first: a key that ends in none of them, the
     # most common case, fails it at once)
     any_word = f"(?={_key_word_rev([w for words in _SHORT_FOR_WORDS.values() for w in words] + list(_PASSWORD_WORDS))})"
-    word = any_word + (r"""(?=[ \t]*["']?[\-_.]{0,4}(?:"""
+    word = any_word + (f"(?={_KEY_TAIL_REV}(?:"
             + "|".join(f"(?P<{group[length]}>{alternation(w[::-1] for w in _SHORT_FOR_WORDS[length])})"
                        for length in lengths)
             + f"|(?P<{password}>{alternation(w[::-1] for w in _PASSWORD_WORDS)})))")
@@ -408,7 +413,7 @@ def _few_digits_rev(sep: str) -> str:
     """A bare value of ``_SHORTEST`` to ``_PASSWORD_DIGITS - 1`` digits, ended by a
     character that ends a value, or by the text's end (1 and 2 characters are the
     short-value cases')."""
-    ends = (r"""[\s"'<>`,;\x01\x02]""", "^")
+    ends = (f"[{_ENDS}{_MARKS}]", "^")
     return (rf"(?:(?<=[0-9]{sep})|(?<=[0-9][ \t]{sep}))(?:"
             + "|".join(rf"(?<={end}[0-9]{{{k}}}[ \t]{{{b}}}{sep})" for b in (0, 1) for end in ends
                        for k in range(_SHORTEST, _PASSWORD_DIGITS))
@@ -545,10 +550,11 @@ def _packed(keys: int, chars: int) -> bool:
 
 
 def _mask_next_keys(lower: str, lo: int, hi: int) -> str:
-    """``lower[lo:hi]`` with each separator whose value is the next key
-    (``_VALUE_IS_NEXT_KEY``) masked; read with the character before it and
-    as far past it as the pattern looks, so that the pattern sees there what
-    it sees in the whole text."""
+    """``lower[lo:hi]`` as the mask reads it: where "&name=" and "|name=" end a value
+    marked (``_mark_value_ends``), and each separator whose value is the next key
+    (``_VALUE_IS_NEXT_KEY``) masked; read with the character before it and as far
+    past it as the patterns look, so that they see there what they see in the whole
+    text."""
     start = lo - 1 if lo else 0
     stretch = _mark_value_ends(lower[start:hi + _NEXT_KEY_REACH])
     at_end = hi + _NEXT_KEY_REACH >= len(lower)  # (where the pattern's "\Z" is the text's end)
@@ -905,16 +911,17 @@ def _read_value(text: str, lower: str, m: re.Match, sep: int, pii_type: str, key
         return _NO_VALUE
     if pii_type in _NUMBER_TYPES and _NOT_A_NUMBER.match(lower, m.start(m.lastindex)):
         return _NO_VALUE  # no number: no value (see ``_NUMBER_WORDS``)
+    span = None
     if longest is not None and m.end(m.lastindex) - m.start(m.lastindex) > longest:
-        start, end = _value_span(text, m, query)
-        if end - start > longest:
+        span = _value_span(text, m, query)
+        if span[1] - span[0] > longest:
             # longer than any value of this type: no value either (``ssn: 123456789012``)
             return _NO_VALUE
     if pii_type == "Password":
-        start, end = _value_span(text, m, query)
-        if end - start < _PASSWORD_DIGITS and text[start:end].isdigit():
+        span = span or _value_span(text, m, query)
+        if span[1] - span[0] < _PASSWORD_DIGITS and text[span[0]:span[1]].isdigit():
             return _NO_VALUE  # a PIN, a port or a count (``password: 123``): no value either
-    return _typed_value(text, m, pii_type, key, query)
+    return _typed_value(text, m, pii_type, key, query, span)
 
 
 # Keys read inside a value that is not one (and inside theirs) before the rest is passed.
@@ -925,10 +932,12 @@ _SEEN_VALUE_CHARS = 64
 _VALUES_SEEN: dict[tuple[str, str, bool, str], tuple[int, int] | str | None] = memo.table()
 
 
-def _typed_value(text: str, m: re.Match, pii_type: str, key: str, query: bool) -> tuple[int, int] | None:
+def _typed_value(text: str, m: re.Match, pii_type: str, key: str, query: bool,
+                 span: tuple[int, int] | None = None) -> tuple[int, int] | None:
     """The span of the value ``m`` (a ``_VALUE`` match) holds, if it is a value of
-    ``pii_type`` assigned to ``key`` (``query``: a query-string parameter)."""
-    start, end = _value_span(text, m, query)
+    ``pii_type`` assigned to ``key`` (``query``: a query-string parameter); ``span``:
+    ``_value_span``'s, when the caller has it already."""
+    start, end = span or _value_span(text, m, query)
     value = text[start:end]
     return (start, end) if value and _value_ok(pii_type, key, value) else None
 
@@ -1279,8 +1288,8 @@ def _piped_password(text: str, out: list, before: re.Pattern | None, with_user: 
     if pipe <= 0 or text[pipe - 1] == "|":
         return
     stage = text[pipe + 1:at]
-    if "\n" in stage or ";" in stage or "&" in stage or "|" in stage:
-        return  # another line or command between the pipe and this one
+    if "\n" in stage or ";" in stage or "&" in stage:
+        return  # another line or command between the pipe (the last one) and this one
     if before is not None and not before.search(stage):
         return  # (--stdin: of passwd)
     line_break = text.rfind("\n", lo, pipe)

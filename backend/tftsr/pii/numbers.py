@@ -112,11 +112,11 @@ def find_numbers(text: str, lower: str, out: list, scan=finditer) -> None:
         lead = text[sep - 4:sep] if sep >= 4 else text[:sep]  # (``_lead_start``, inlined:
         start = sep - len(lead) + len(lead.rstrip(digits))     # text dense with addresses)
         if m.lastgroup == "ipv4":
-            # (``_is_version``'s first questions inlined, which most addresses fail)
-            if start >= 2 and text[start - 1] == "/" and text[start - 2].isalpha() and text[end - 2:end] == ".0":
-                continue
+            # (``_is_version`` asked only where it can say yes: after a "/", or after a
+            # word that can end in a version's word; most addresses are neither)
             tail = lower[start - 5:start] if start >= 5 else lower[:start]
-            if tail.rstrip(separators)[-1:] not in word_ends or not _is_version(text, lower, start, end):
+            if not ((start and text[start - 1] == "/" or tail.rstrip(separators)[-1:] in word_ends)
+                    and _is_version(text, lower, start, end)):
                 out.append((start, end, "Ipv4"))
         elif _nanp_ok(text, start):
             out.append((start, end, "PhoneNumber"))
